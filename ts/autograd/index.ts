@@ -1,0 +1,3 @@
+/** `mg.autograd`: the reverse-mode engine's entry points. */
+export { backward, grad, type GradOptions } from './engine';
+export { enableGrad, isGradEnabled, noGrad } from './grad-mode';

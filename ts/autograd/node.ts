@@ -1,0 +1,125 @@
+/**
+ * Graph nodes: what a recorded operation remembers to compute its backward, and `record`, the one
+ * function ops call to attach a node to their outputs.
+ */
+import { MetagradError } from '../errors';
+import { fmtShape } from '../tensor/shape';
+import { type GradFn, Tensor } from '../tensor/tensor';
+import { isGradEnabled } from './grad-mode';
+
+/** Where an input's gradient goes: another node's output, a leaf, or nowhere. */
+export type Edge = { node: Node; outputNr: number } | { leaf: Tensor } | null;
+
+/**
+ * Backward rule of one op: given the gradients of its outputs (null for an output that got none)
+ * and which inputs need a gradient, returns one gradient (or null) per input. It must be written in
+ * differentiable tensor operations so that higher derivatives are exact.
+ */
+export type BackwardFn = (grads: (Tensor | null)[], needs: boolean[]) => (Tensor | null)[];
+
+interface Saved {
+  tensor: Tensor;
+  version: number;
+}
+
+/** A recorded operation. */
+export class Node implements GradFn {
+  /** Edges to the inputs, aligned with the op's inputs. */
+  readonly next: Edge[];
+  /** Shapes of the outputs (to check gradient shapes and make zeros). */
+  readonly outputShapes: number[][];
+  private backwardFn: BackwardFn | null;
+  private saved: Saved[];
+
+  constructor(
+    readonly name: string,
+    inputs: (Tensor | null)[],
+    outputs: Tensor[],
+    backward: BackwardFn,
+    saved: Tensor[],
+  ) {
+    this.next = inputs.map((t) => edgeTo(t));
+    this.outputShapes = outputs.map((o) => o.shape.slice());
+    this.backwardFn = backward;
+    this.saved = saved.map((t) => ({ tensor: t, version: t._version.value }));
+  }
+
+  /** Number of outputs. */
+  get numOutputs(): number {
+    return this.outputShapes.length;
+  }
+
+  /** Runs the backward rule after checking that no saved tensor was modified in place. */
+  apply(grads: (Tensor | null)[], needs: boolean[]): (Tensor | null)[] {
+    if (this.backwardFn === null) {
+      throw new MetagradError(
+        `backward: trying to backward through the graph a second time (through ${this.name}); its saved tensors were freed. ` +
+          'Pass retainGraph: true (or createGraph: true) to the first backward / autograd.grad call if you need to differentiate again.',
+      );
+    }
+    for (const s of this.saved) {
+      if (s.tensor._version.value !== s.version) {
+        throw new MetagradError(
+          `backward: one of the tensors needed for gradient computation has been modified by an in-place operation: ` +
+            `${this.name} saved a tensor of shape ${fmtShape(s.tensor.shape)} at version ${s.version}, and it is now at version ` +
+            `${s.tensor._version.value}. Modify a clone instead, or do the in-place update after the backward pass.`,
+        );
+      }
+    }
+    return this.backwardFn(grads, needs);
+  }
+
+  /** Frees the backward closure and saved tensors (after a backward without retainGraph). */
+  release(): void {
+    this.backwardFn = null;
+    this.saved = [];
+  }
+}
+
+function edgeTo(t: Tensor | null): Edge {
+  if (t === null || !t.requiresGrad) return null;
+  if (t.gradFn === null) return { leaf: t };
+  return { node: t.gradFn as Node, outputNr: t.outputNr };
+}
+
+/** True when an op on these inputs must be recorded. */
+export function needsRecording(inputs: readonly (Tensor | null)[]): boolean {
+  if (!isGradEnabled()) return false;
+  for (const t of inputs) if (t !== null && t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Attaches a node to `output` when grad mode is on and some input requires grad; returns `output`.
+ * `saved` lists the tensors the backward reads, checked against in-place modification.
+ */
+export function record(
+  name: string,
+  inputs: (Tensor | null)[],
+  output: Tensor,
+  backward: (grad: Tensor, needs: boolean[]) => (Tensor | null)[],
+  saved: Tensor[] = [],
+): Tensor {
+  if (!needsRecording(inputs)) return output;
+  const node = new Node(name, inputs, [output], (grads, needs) => backward(grads[0] as Tensor, needs), saved);
+  output.gradFn = node;
+  output.outputNr = 0;
+  return output;
+}
+
+/** Like {@link record} for ops with several outputs; missing output gradients arrive as null. */
+export function recordMulti(
+  name: string,
+  inputs: (Tensor | null)[],
+  outputs: Tensor[],
+  backward: BackwardFn,
+  saved: Tensor[] = [],
+): Tensor[] {
+  if (!needsRecording(inputs)) return outputs;
+  const node = new Node(name, inputs, outputs, backward, saved);
+  outputs.forEach((o, i) => {
+    o.gradFn = node;
+    o.outputNr = i;
+  });
+  return outputs;
+}

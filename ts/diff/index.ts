@@ -1,0 +1,2 @@
+/** `mg.diff`: differentiation strategies (implicit, as TorchOpt's torchopt.diff). */
+export * as implicit from './implicit/index';

@@ -1,0 +1,288 @@
+/**
+ * Function transforms in the style of torch.func / JAX: grad, valueAndGrad, vjp, jvp, hvp,
+ * jacrev, hessian. They compose (hvp is a jvp of grad, hessian is jacrev of jacrev) because every
+ * backward rule is itself differentiable. Results stay connected to any tensor that requires grad
+ * outside the transform, so a transformed function can sit inside another transform or customRoot.
+ */
+import { grad as autogradGrad } from '../autograd/engine';
+import { reachesOutside } from '../autograd/graph';
+import { enableGrad, isGradEnabled } from '../autograd/grad-mode';
+import { MetagradError, typeError } from '../errors';
+import { detach } from '../ops/inplace';
+import { zerosOf } from '../ops/util';
+import { reshape } from '../ops/shape';
+import { stack } from '../ops/indexing';
+import { fmtShape } from '../tensor/shape';
+import { type Tensor, isTensor } from '../tensor/tensor';
+import { flatten, unflatten } from '../tree/tree';
+
+/** Options of {@link grad} and {@link valueAndGrad}. */
+export interface GradTransformOptions {
+  /** Which positional argument(s) to differentiate (default 0). */
+  argnums?: number | number[];
+  /** `fn` returns `[output, aux]`; aux is passed through. */
+  hasAux?: boolean;
+}
+
+/**
+ * Replaces each tensor of `tree` by a differentiable stand-in: an identity view of it when it
+ * already requires grad (so outer derivatives still flow), otherwise a fresh leaf.
+ */
+function track(tree: unknown, fresh: Set<Tensor>): { tree: unknown; inputs: Tensor[] } {
+  const [ls, spec] = flatten(tree);
+  const inputs = ls.map((t) => {
+    if (t.requiresGrad) return reshape(t, t.shape.slice());
+    const leaf = detach(t).requiresGrad_(true);
+    fresh.add(leaf);
+    return leaf;
+  });
+  return { tree: unflatten(spec, inputs), inputs };
+}
+
+/**
+ * Results that depend only on the transform's own stand-in leaves are returned detached (as
+ * functorch does); results that depend on outer tensors keep their graph.
+ */
+function finish<T>(tree: T, fresh: ReadonlySet<Tensor>): T {
+  const [ls, spec] = flatten(tree);
+  if (ls.length === 0 || reachesOutside(ls, fresh)) return tree;
+  return unflatten(spec, ls.map((t) => (t.requiresGrad ? detach(t) : t)));
+}
+
+function checkArgnums(fn: string, argnums: number | number[], nargs: number): number[] {
+  const list = Array.isArray(argnums) ? argnums : [argnums];
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= nargs) {
+      throw new RangeError(`${fn}: argnums entry ${a} is out of range for a call with ${nargs} positional argument(s)`);
+    }
+  }
+  if (new Set(list).size !== list.length) throw typeError(fn, 'argnums', 'distinct integers', argnums);
+  return list;
+}
+
+function scalarOutput(fn: string, out: unknown): Tensor {
+  if (!isTensor(out)) throw new TypeError(`${fn}: the function must return a Tensor (or [Tensor, aux] with hasAux), got ${typeof out}`);
+  if (out.numel !== 1) throw new RangeError(`${fn}: the function must return a one-element tensor, got shape ${fmtShape(out.shape)}`);
+  return out;
+}
+
+/** Core of grad/valueAndGrad: returns [value, grads, aux]. */
+function gradCore(name: string, f: (...args: never[]) => unknown, opts: GradTransformOptions, args: unknown[]): [Tensor, unknown, unknown] {
+  const argnums = checkArgnums(name, opts.argnums ?? 0, args.length);
+  return enableGrad(() => {
+    const callArgs = args.slice();
+    const fresh = new Set<Tensor>();
+    const tracked = argnums.map((a) => {
+      const t = track(args[a], fresh);
+      callArgs[a] = t.tree;
+      return t;
+    });
+    const res = (f as (...a: unknown[]) => unknown)(...callArgs);
+    let out: unknown = res;
+    let aux: unknown;
+    if (opts.hasAux) {
+      if (!Array.isArray(res) || res.length !== 2) throw new TypeError(`${name}: with hasAux the function must return [output, aux]`);
+      [out, aux] = res;
+    }
+    const value = scalarOutput(name, out);
+    const all = tracked.flatMap((t) => t.inputs);
+    const grads = value.requiresGrad
+      ? autogradGrad(value, all, { createGraph: true, allowUnused: true, materializeGrads: true })
+      : all.map((t) => zerosOf(t.shape, t.dtype));
+    let k = 0;
+    const structured = tracked.map((t, i) => {
+      const [, spec] = flatten(args[argnums[i]]);
+      const part = grads.slice(k, k + t.inputs.length) as Tensor[];
+      k += t.inputs.length;
+      return unflatten(spec, part);
+    });
+    const result = Array.isArray(opts.argnums) ? structured : structured[0];
+    return [finish(value, fresh), finish(result, fresh), aux];
+  });
+}
+
+/**
+ * `grad(fn, { argnums, hasAux })`: a function with fn's signature returning the gradient of fn's
+ * (one-element) output with respect to argument(s) `argnums`, shaped like them.
+ */
+export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions = {}): (...args: A) => any {
+  if (typeof fn !== 'function') throw typeError('func.grad', 'fn', 'a function', fn);
+  return (...args: A) => {
+    const [, g, aux] = gradCore('func.grad', fn as (...a: never[]) => unknown, opts, args);
+    return opts.hasAux ? [g, aux] : g;
+  };
+}
+
+/** Like {@link grad} but returns `[value, grad]` (`[[value, aux], grad]` with hasAux), as JAX's value_and_grad. */
+export function valueAndGrad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions = {}): (...args: A) => any {
+  if (typeof fn !== 'function') throw typeError('func.valueAndGrad', 'fn', 'a function', fn);
+  return (...args: A) => {
+    const [v, g, aux] = gradCore('func.valueAndGrad', fn as (...a: never[]) => unknown, opts, args);
+    return opts.hasAux ? [[v, aux], g] : [v, g];
+  };
+}
+
+/**
+ * `vjp(fn, ...primals) -> [output, vjpFn]`: `vjpFn(cotangents)` returns the vector-Jacobian
+ * products, one per primal (an array), each shaped like its primal. vjpFn can be called repeatedly.
+ */
+export function vjp(fn: (...args: any[]) => unknown, ...primals: unknown[]): [any, (cotangents: unknown) => any[]] {
+  if (typeof fn !== 'function') throw typeError('func.vjp', 'fn', 'a function', fn);
+  return enableGrad(() => {
+    const fresh = new Set<Tensor>();
+    const tracked = primals.map((p) => track(p, fresh));
+    const out = fn(...tracked.map((t) => t.tree));
+    const [outs] = flatten(out);
+    const inputs = tracked.flatMap((t) => t.inputs);
+    const vjpFn = (cotangents: unknown): any[] => {
+      const [cts] = flatten(cotangents);
+      if (cts.length !== outs.length) {
+        throw new RangeError(`vjpFn: expected cotangents with ${outs.length} tensor(s) (the output's structure), got ${cts.length}`);
+      }
+      cts.forEach((c, i) => {
+        if (fmtShape(c.shape) !== fmtShape(outs[i].shape)) {
+          throw new RangeError(`vjpFn: cotangent ${i} has shape ${fmtShape(c.shape)} but output ${i} has shape ${fmtShape(outs[i].shape)}`);
+        }
+      });
+      const live = outs.map((o, i) => [o, cts[i]] as const).filter(([o]) => o.requiresGrad);
+      const gs = live.length === 0
+        ? inputs.map((t) => zerosOf(t.shape, t.dtype))
+        : (autogradGrad(live.map(([o]) => o), inputs, {
+            gradOutputs: live.map(([, c]) => c),
+            createGraph: isGradEnabled(),
+            retainGraph: true,
+            allowUnused: true,
+            materializeGrads: true,
+          }) as Tensor[]);
+      let k = 0;
+      return finish(
+        tracked.map((t, i) => {
+          const part = gs.slice(k, k + t.inputs.length);
+          k += t.inputs.length;
+          return unflatten(flatten(primals[i])[1], part);
+        }),
+        fresh,
+      );
+    };
+    return [finish(out, fresh), vjpFn];
+  });
+}
+
+/**
+ * `jvp(fn, primals, tangents) -> [output, jvpOut]`: forward-mode directional derivative, computed
+ * with the double-VJP trick (the VJP is linear in the cotangent; differentiating it gives J·t).
+ */
+export function jvp(fn: (...args: any[]) => unknown, primals: unknown[], tangents: unknown[]): [any, any] {
+  if (typeof fn !== 'function') throw typeError('func.jvp', 'fn', 'a function', fn);
+  if (!Array.isArray(primals) || !Array.isArray(tangents) || primals.length !== tangents.length) {
+    throw typeError('func.jvp', 'primals/tangents', 'arrays of the same length', [primals, tangents]);
+  }
+  const outerGrad = isGradEnabled();
+  return enableGrad(() => {
+    const fresh = new Set<Tensor>();
+    const tracked = primals.map((p) => track(p, fresh));
+    const inputs = tracked.flatMap((t) => t.inputs);
+    const tans = tangents.flatMap((t) => flatten(t)[0]);
+    if (tans.length !== inputs.length) throw new RangeError(`func.jvp: tangents have ${tans.length} tensors, primals ${inputs.length}`);
+    tans.forEach((t, i) => {
+      if (fmtShape(t.shape) !== fmtShape(inputs[i].shape)) {
+        throw new RangeError(`func.jvp: tangent ${i} has shape ${fmtShape(t.shape)} but its primal has shape ${fmtShape(inputs[i].shape)}`);
+      }
+    });
+    const out = fn(...tracked.map((t) => t.tree));
+    const [outs, outSpec] = flatten(out);
+    const dummies = outs.map((o) => zerosOf(o.shape, o.dtype).requiresGrad_(true));
+    for (const d of dummies) fresh.add(d);
+    const live = outs.map((o, i) => i).filter((i) => outs[i].requiresGrad);
+    let results: Tensor[];
+    if (live.length === 0) results = outs.map((o) => zerosOf(o.shape, o.dtype));
+    else {
+      const g = autogradGrad(live.map((i) => outs[i]), inputs, {
+        gradOutputs: live.map((i) => dummies[i]),
+        createGraph: true,
+        allowUnused: true,
+        materializeGrads: true,
+      }) as Tensor[];
+      const pairs = g.map((gi, i) => [gi, tans[i]] as const).filter(([gi]) => gi.requiresGrad);
+      results = pairs.length === 0
+        ? outs.map((o) => zerosOf(o.shape, o.dtype))
+        : (autogradGrad(pairs.map(([gi]) => gi), dummies, {
+            gradOutputs: pairs.map(([, t]) => t),
+            createGraph: outerGrad,
+            allowUnused: true,
+            materializeGrads: true,
+          }) as Tensor[]);
+    }
+    return [finish(out, fresh), finish(unflatten(outSpec, results), fresh)];
+  });
+}
+
+/**
+ * `hvp(fn, primals, tangents) -> [value, hvpOut]`: Hessian-vector product of a scalar function,
+ * by reverse-over-reverse (the gradient of ⟨∇f, v⟩).
+ */
+export function hvp(fn: (...args: any[]) => unknown, primals: unknown[], tangents: unknown[]): [Tensor, any] {
+  if (typeof fn !== 'function') throw typeError('func.hvp', 'fn', 'a function', fn);
+  if (!Array.isArray(primals) || !Array.isArray(tangents) || primals.length !== tangents.length) {
+    throw typeError('func.hvp', 'primals/tangents', 'arrays of the same length', [primals, tangents]);
+  }
+  const outerGrad = isGradEnabled();
+  return enableGrad(() => {
+    const fresh = new Set<Tensor>();
+    const tracked = primals.map((p) => track(p, fresh));
+    const inputs = tracked.flatMap((t) => t.inputs);
+    const tans = tangents.flatMap((t) => flatten(t)[0]);
+    if (tans.length !== inputs.length) throw new RangeError(`func.hvp: tangents have ${tans.length} tensors, primals ${inputs.length}`);
+    const value = scalarOutput('func.hvp', fn(...tracked.map((t) => t.tree)));
+    if (!value.requiresGrad) return [value, primals.map((p) => unflatten(flatten(p)[1], flatten(p)[0].map((t) => zerosOf(t.shape, t.dtype))))];
+    const g = autogradGrad(value, inputs, { createGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
+    const pairs = g.map((gi, i) => [gi, tans[i]] as const).filter(([gi]) => gi.requiresGrad);
+    const hv = pairs.length === 0
+      ? inputs.map((t) => zerosOf(t.shape, t.dtype))
+      : (autogradGrad(pairs.map(([gi]) => gi), inputs, {
+          gradOutputs: pairs.map(([, t]) => t),
+          createGraph: outerGrad,
+          allowUnused: true,
+          materializeGrads: true,
+        }) as Tensor[]);
+    let k = 0;
+    const out = tracked.map((t, i) => {
+      const part = hv.slice(k, k + t.inputs.length);
+      k += t.inputs.length;
+      return unflatten(flatten(primals[i])[1], part);
+    });
+    return [finish(outerGrad ? value : detach(value), fresh), finish(out, fresh)];
+  });
+}
+
+/**
+ * `jacrev(fn, argnums = 0)`: Jacobian by reverse mode, one VJP per output element. For a tensor
+ * output of shape O and a tensor argument of shape I the result has shape [...O, ...I].
+ */
+export function jacrev(fn: (...args: any[]) => unknown, argnums = 0): (...args: any[]) => Tensor {
+  if (typeof fn !== 'function') throw typeError('func.jacrev', 'fn', 'a function', fn);
+  return (...args: unknown[]) => {
+    checkArgnums('func.jacrev', argnums, args.length);
+    const x = args[argnums];
+    if (!isTensor(x)) throw typeError('func.jacrev', `args[${argnums}]`, 'a Tensor', x);
+    const [out, pull] = vjp((xi: Tensor) => {
+      const a = args.slice();
+      a[argnums] = xi;
+      return fn(...a);
+    }, x);
+    if (!isTensor(out)) throw new MetagradError('func.jacrev: the function must return a Tensor');
+    const rows: Tensor[] = [];
+    for (let i = 0; i < out.numel; i++) {
+      const e = zerosOf(out.shape, out.dtype);
+      e.data[i] = 1;
+      rows.push(pull(e)[0] as Tensor);
+    }
+    if (rows.length === 0) return zerosOf([...out.shape, ...x.shape], x.dtype);
+    return reshape(stack(rows, 0), [...out.shape, ...x.shape]);
+  };
+}
+
+/** `hessian(fn, argnums = 0)`: the Hessian of a scalar function, as jacrev of jacrev. */
+export function hessian(fn: (...args: any[]) => unknown, argnums = 0): (...args: any[]) => Tensor {
+  return jacrev(jacrev(fn, argnums), argnums);
+}

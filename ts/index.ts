@@ -1,0 +1,40 @@
+/**
+ * metagrad: implicit differentiation (TorchOpt's customRoot / ImplicitMetaGradientModule) for
+ * Node.js, with tensors, an any-order autograd engine, modules, optimizers and linear solvers.
+ *
+ * @packageDocumentation
+ */
+import './methods';
+
+export { Tensor, isTensor, type TensorLike, type NestedArray, type BackwardOptions } from './tensor/tensor';
+export { type DType, type TypedArray, getDefaultDtype, setDefaultDtype } from './tensor/dtype';
+export { Generator, manualSeed, getDefaultGenerator } from './tensor/generator';
+export { MetagradError, NumericalError } from './errors';
+export { backendInfo, setNumThreads } from './backend';
+export { enableGrad, isGradEnabled, noGrad } from './autograd/grad-mode';
+export {
+  tensor, zeros, ones, full, zerosLike, onesLike, eye, arange, linspace, randn, rand, randperm,
+  type TensorOptions, type RandomOptions,
+} from './ops/creation';
+export {
+  add, sub, mul, div, pow, neg, square, sqrt, exp, log, log1p, expm1, abs, sign, reciprocal, sin, cos,
+  tanh, sigmoid, relu, softplus, maximum, minimum, clamp, gt, lt, ge, le, eq, where,
+} from './ops/elementwise';
+export { sum, mean, max, min, logsumexp, type ValuesIndices } from './ops/reduce';
+export { reshape, view, flatten, permute, transpose, t, unsqueeze, squeeze, expand } from './ops/shape';
+export { cat, stack, narrow, slice, select, index, indexSelect } from './ops/indexing';
+export { matmul, softmax, logSoftmax } from './ops/matmul';
+export { to } from './ops/cast';
+export { detach, clone } from './ops/inplace';
+
+export * as autograd from './autograd/index';
+export * as func from './func-namespace';
+export * as tree from './tree/index';
+export * as linalg from './linalg/index';
+export * as linearSolve from './linear-solve/index';
+export * as diff from './diff/index';
+export * as nn from './nn/index';
+export { moduleClone, type ModuleCloneOptions } from './nn/clone';
+export { extractStateDict, recoverStateDict, ModuleState, type CopyMode, type ExtractStateDictOptions, type VisualEntry } from './nn/state-dict';
+export { stopGradient } from './nn/stop-gradient';
+export { makeDot, type MakeDotOptions, type MakeDotParams } from './nn/make-dot';

@@ -1,0 +1,153 @@
+/**
+ * Neumann-series solves: A⁻¹ = α Σₖ (I − αA)ᵏ, convergent when the spectral radius of I − αA is
+ * below 1 (for A symmetric positive definite: 0 < α < 2/λmax). The k-th term vₖ = (I − αA)ᵏ b is
+ * also the residual of the partial sum before it, so the stopping test costs nothing extra.
+ */
+import { noGrad } from '../autograd/grad-mode';
+import { NumericalError, describe } from '../errors';
+import { eye } from '../ops/creation';
+import { matmul } from '../ops/matmul';
+import { fmtShape } from '../tensor/shape';
+import { isTensor } from '../tensor/tensor';
+import { flatten, unflatten } from '../tree/tree';
+import { treeAxpy, treeNorm, treeScale, treeSub } from '../tree/tree-math';
+import { type OnInfo, reportInfo } from './info';
+import {
+  type LinearOperator, type MatrixTree, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf,
+  toTree, toleranceOf,
+} from './operator';
+import { callback, checkOptions, finiteNumber, nonNegative, positiveInt, treeOption } from './options';
+
+/** Options of {@link ns}. */
+export interface NsOptions<T> {
+  /** Number of series terms after the first (matrix-vector products). Default max(100, 10 × b's elements). */
+  maxiter?: number;
+  /** Step α of the series (default 1); choose 0 < α < 2/λmax(A) for A symmetric positive definite. */
+  alpha?: number;
+  /** Stop early when ‖b − A x‖ <= max(rtol·‖b‖, atol). Default 1e-5; set rtol = atol = 0 to always sum maxiter terms (TorchOpt). */
+  rtol?: number;
+  /** Absolute tolerance. Default 0. */
+  atol?: number;
+  /** Initial guess: the series then solves for the correction A d = b − A x0. */
+  x0?: T;
+  /** Receives the {@link SolveInfo} of this solve. */
+  onInfo?: OnInfo;
+}
+
+/** Options of {@link nsInv}. */
+export type NsInvOptions = Omit<NsOptions<unknown>, 'x0'>;
+
+/** The checked options of a Neumann solve. @internal */
+export interface NsSettings {
+  maxiter: number | undefined;
+  alpha: number;
+  rtol: number;
+  atol: number;
+  x0: unknown;
+}
+
+/** Option names of {@link ns}. */
+export const NS_OPTIONS = ['maxiter', 'alpha', 'rtol', 'atol', 'x0', 'onInfo'] as const;
+
+/** Reads the Neumann options from checked options (`x0Name` names the initial guess). @internal */
+export function nsSettings(fn: string, o: Record<string, unknown>, x0Name = 'x0'): NsSettings {
+  const alpha = finiteNumber(fn, 'alpha', o.alpha, 1);
+  if (alpha === 0) throw new RangeError(`${fn}: option 'alpha' must be a non-zero finite number, got 0`);
+  return {
+    maxiter: positiveInt(fn, 'maxiter', o.maxiter),
+    alpha,
+    rtol: nonNegative(fn, 'rtol', o.rtol, 1e-5),
+    atol: nonNegative(fn, 'atol', o.atol, 0),
+    x0: treeOption(fn, x0Name, o[x0Name]),
+  };
+}
+
+/**
+ * Sums the Neumann series on a prepared problem. Divergence to non-finite values raises a
+ * NumericalError; slow convergence is reported (converged: false). @internal
+ */
+export function runNs(p: Problem, A: VecOp, s: NsSettings, onInfo?: OnInfo, x0Name = 'x0', maxiterDefault?: number): Vec {
+  const maxiter = s.maxiter ?? maxiterDefault ?? defaultMaxiter(p, 10, 100);
+  const { tol } = toleranceOf(p, s.rtol, s.atol);
+  const x0 = initialOf(p, x0Name, s.x0);
+  const { alpha } = s;
+  let k = 0;
+  let rnorm = Number.NaN;
+  const report = (error?: string): void => {
+    reportInfo({ solver: p.fn, iterations: k, residualNorm: rnorm, tolerance: tol, converged: error === undefined && rnorm <= tol, error }, onInfo);
+  };
+  try {
+    let v = x0 ? treeSub(p.b, A(x0)) : p.b;
+    let x = x0 ? treeAxpy(alpha, v, x0) : treeScale(v, alpha);
+    let done = false;
+    while (k < maxiter) {
+      v = treeSub(v, A(v), alpha); // the residual of the current x
+      k++;
+      rnorm = treeNorm(v);
+      if (!Number.isFinite(rnorm)) {
+        throw new NumericalError(
+          `${p.fn}: the Neumann series diverged at iteration ${k} (‖(I − αA)^k b‖ = ${rnorm}); it converges only when the ` +
+            `spectral radius of I − αA is below 1, e.g. 0 < alpha < 2/λmax(A) for A symmetric positive definite (alpha = ${alpha})`,
+        );
+      }
+      if (rnorm <= tol) {
+        done = true;
+        break;
+      }
+      x = treeAxpy(alpha, v, x);
+    }
+    if (!done) {
+      // x holds every term: its residual is the next term, one more product.
+      rnorm = noGrad(() => treeNorm(treeSub(v, A(v), alpha)));
+    }
+    report();
+    return x;
+  } catch (e) {
+    if (e instanceof NumericalError) report(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Solves A x = b with the truncated Neumann series x = α Σₖ (I − αA)ᵏ b.
+ *
+ * `A` is a function on trees, a matrix or a tree of matrices (block diagonal). Unlike TorchOpt the
+ * sum stops early once ‖b − A x‖ <= max(rtol·‖b‖, atol); with rtol = atol = 0 it sums exactly
+ * `maxiter` + 1 terms as TorchOpt does. The outcome goes to `onInfo` and {@link lastSolveInfo}.
+ *
+ * @throws NumericalError when the series diverges to non-finite values.
+ */
+export function ns<T>(A: LinearOperator<T>, b: T, options?: NsOptions<T>): T {
+  const fn = 'ns';
+  const o = checkOptions(fn, options, NS_OPTIONS);
+  const s = nsSettings(fn, o);
+  const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
+  const p = problemOf(fn, b);
+  return toTree<T>(p, runNs(p, operatorOf(p, 'A', A), s, onInfo));
+}
+
+/**
+ * Neumann-series approximation of the inverse of a square matrix, or of each matrix of a tree
+ * (the result has A's structure): A⁻¹ ≈ α Σₖ (I − αA)ᵏ. Stops early when the Frobenius norm of
+ * I − A X falls below max(rtol·‖I‖, atol); default maxiter is max(100, 10 × the total order).
+ */
+export function nsInv<T extends MatrixTree>(A: T, options?: NsInvOptions): T {
+  const fn = 'nsInv';
+  const o = checkOptions(fn, options, NS_OPTIONS.filter((k) => k !== 'x0'));
+  const s = nsSettings(fn, o);
+  const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
+  const [mats] = flatten(A);
+  if (typeof A === 'function' || mats.length === 0) {
+    throw new TypeError(`${fn}: argument 'A' must be a square matrix or a tree of square matrices, got ${describe(A)}`);
+  }
+  mats.forEach((m, i) => {
+    if (!isTensor(m) || m.ndim !== 2 || m.shape[0] !== m.shape[1]) {
+      throw new RangeError(`${fn}: ${mats.length === 1 ? 'A' : `matrix ${i} of A`} must be square, got shape ${fmtShape(m.shape)}`);
+    }
+  });
+  const identities = unflatten(flatten(A)[1], mats.map((m) => eye(m.shape[0], { dtype: m.dtype })));
+  const p = problemOf(fn, identities);
+  const op: VecOp = (V) => V.map((v, i) => matmul(mats[i], v));
+  const order = mats.reduce((n, m) => n + m.shape[0], 0);
+  return toTree<T>(p, runNs(p, op, s, onInfo, 'x0', Math.max(100, 10 * order)));
+}

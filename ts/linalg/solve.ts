@@ -1,0 +1,80 @@
+/**
+ * Differentiable dense solve X = A⁻¹ B through the native addon (Eigen LU, Cholesky or QR). The
+ * backward rule is written with `solve` itself, so derivatives of any order are exact:
+ * dB = A⁻ᵀ G, dA = −dB Xᵀ.
+ */
+import { record } from '../autograd/node';
+import { NumericalError, describe } from '../errors';
+import { to } from '../ops/cast';
+import { neg } from '../ops/elementwise';
+import { matmul } from '../ops/matmul';
+import { t as transpose2d, unsqueeze } from '../ops/shape';
+import { wrap } from '../ops/util';
+import { allocate, promoteTypes } from '../tensor/dtype';
+import { SolveMethod, native } from '../tensor/native';
+import { fmtShape } from '../tensor/shape';
+import { type Tensor, isTensor } from '../tensor/tensor';
+import { checkOptions, oneOf } from './options';
+
+/** Factorisations {@link solve} can use. */
+export type DenseMethod = 'lu' | 'cholesky' | 'qr';
+
+/** Options of {@link solve}. */
+export interface DenseSolveOptions {
+  /** 'lu' (default, partial pivoting), 'cholesky' (A symmetric positive definite) or 'qr' (column-pivoted). */
+  method?: DenseMethod;
+}
+
+const METHODS: readonly DenseMethod[] = ['lu', 'cholesky', 'qr'];
+const CODES: Record<DenseMethod, SolveMethod> = { lu: SolveMethod.Lu, cholesky: SolveMethod.Cholesky, qr: SolveMethod.Qr };
+const FAILURE: Record<DenseMethod, string> = {
+  lu: 'is singular (LU found a zero pivot)',
+  cholesky: 'is not positive definite (the Cholesky factorisation failed)',
+  qr: 'is rank deficient (column-pivoted QR)',
+};
+
+/** The dense solve with a caller's name in messages. @internal */
+export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod): Tensor {
+  if (!isTensor(A)) throw new TypeError(`${fn}: argument 'A' must be a Tensor, got ${describe(A)}`);
+  if (!isTensor(B)) throw new TypeError(`${fn}: argument 'B' must be a Tensor, got ${describe(B)}`);
+  if (A.ndim !== 2 || A.shape[0] !== A.shape[1]) throw new RangeError(`${fn}: A must be a square matrix, got shape ${fmtShape(A.shape)}`);
+  const n = A.shape[0];
+  if ((B.ndim !== 1 && B.ndim !== 2) || B.shape[0] !== n) {
+    throw new RangeError(`${fn}: B must have shape [${n}] or [${n}, k] to match A ${fmtShape(A.shape)}, got ${fmtShape(B.shape)}`);
+  }
+  const dtype = promoteTypes(A.dtype, B.dtype);
+  const a = to(A, dtype);
+  const b = to(B, dtype);
+  const nrhs = b.ndim === 1 ? 1 : b.shape[1];
+  const out = allocate(dtype, n * nrhs);
+  const status = native.solveDense(CODES[method], a.data, b.data, out, n, nrhs);
+  if (status !== 0) throw new NumericalError(`${fn}: the ${n}×${n} matrix ${FAILURE[method]}`);
+  const x = wrap(out, b.shape);
+  // Cholesky reads one triangle of a symmetric A, so Aᵀ = A and the same factorisation serves the backward.
+  return record(
+    'LinalgSolveBackward0',
+    [a, b],
+    x,
+    (g, needs) => {
+      const gb = denseSolve(fn, method === 'cholesky' ? a : transpose2d(a), g, method);
+      const ga = needs[0] ? neg(b.ndim === 1 ? matmul(unsqueeze(gb, 1), unsqueeze(x, 0)) : matmul(gb, transpose2d(x))) : null;
+      return [ga, needs[1] ? gb : null];
+    },
+    [a, x],
+  );
+}
+
+/**
+ * Solves A X = B for a square matrix A and B of shape [n] or [n, k] (dtypes promote), by LU
+ * (default), Cholesky or QR. Differentiable in A and B to any order.
+ *
+ * @throws NumericalError when A is singular (LU, QR) or not positive definite (Cholesky).
+ */
+export function solve(A: Tensor, B: Tensor, options?: DenseSolveOptions): Tensor {
+  const fn = 'linalg.solve';
+  const o = checkOptions(fn, options, ['method']);
+  return denseSolve(fn, A, B, oneOf(fn, 'method', o.method, METHODS, 'lu'));
+}
+
+/** Valid dense methods. @internal */
+export const DENSE_METHODS = METHODS;

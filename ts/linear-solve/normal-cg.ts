@@ -1,0 +1,29 @@
+/** `solveNormalCg`: conjugate gradient on the normal equations (AᵀA + ridge·I) x = Aᵀ b, for any A. */
+import { runCg } from '../linalg/cg';
+import type { OnInfo } from '../linalg/info';
+import { operatorOf, problemOf, toTree } from '../linalg/operator';
+import { treeAdd } from '../tree/tree-math';
+import { type LinearSolver, makeSolver } from './common';
+import { type ResolvedCgOptions, type SolveCgOptions, krylovOf, resolveCgOptions } from './cg';
+import { makeRmatvec } from './rmatvec';
+
+/**
+ * A solver for A x = b through the normal equations (AᵀA + ridge·I) x = Aᵀ b by conjugate gradient
+ * (TorchOpt's `solve_normal_cg`, the default of `customRoot`). A need not be symmetric; Aᵀ is the
+ * VJP of matvec. x has the structure of `init` when given (non-square A), else of b. Tolerances
+ * apply to the normal residual ‖Aᵀb − (AᵀA + ridge·I) x‖. Options are checked here.
+ */
+export function solveNormalCg<T = unknown>(options?: SolveCgOptions<T>): LinearSolver<ResolvedCgOptions> {
+  const kind = 'solveNormalCg';
+  const r = resolveCgOptions(kind, options);
+  return makeSolver(kind, r, (matvec, b, onInfo: OnInfo | undefined) => {
+    problemOf(kind, b); // b must hold tensors before anything is evaluated
+    const rmatvec = makeRmatvec(matvec, r.init ?? b, kind);
+    const normal = (x: unknown): unknown => {
+      const y = rmatvec(matvec(x));
+      return r.ridge === 0 ? y : treeAdd(y, x, r.ridge);
+    };
+    const p = problemOf(kind, rmatvec(b));
+    return toTree(p, runCg(p, operatorOf(p, 'AᵀA', normal), krylovOf(r), onInfo, 'init'));
+  });
+}

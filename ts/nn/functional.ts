@@ -1,0 +1,236 @@
+/**
+ * `nn.functional`: stateless layers and losses, written in differentiable ops so that derivatives
+ * of any order are exact.
+ */
+import { rangeError, typeError, checkFinite } from '../errors';
+import { add, mul, relu as opRelu, sigmoid as opSigmoid, softplus as opSoftplus, square, sub, tanh as opTanh, div, where, gt, neg } from '../ops/elementwise';
+import { logSoftmax as opLogSoftmax, matmul, mmT, softmax as opSoftmax } from '../ops/matmul';
+import { mean, sum } from '../ops/reduce';
+import { transpose } from '../ops/shape';
+import { allocate } from '../tensor/dtype';
+import { broadcastShapes, fmtShape, sameShape } from '../tensor/shape';
+import { Tensor, isTensor } from '../tensor/tensor';
+
+/** How a loss reduces its per-element values. */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/** Options of losses. */
+export interface LossOptions {
+  /** `'mean'` (default), `'sum'` or `'none'` (per-element losses). */
+  reduction?: Reduction;
+}
+
+/** Options of {@link softplus}. */
+export interface SoftplusOptions {
+  /** Sharpness: softplus(x) = log(1 + e^(beta·x)) / beta (default 1). */
+  beta?: number;
+  /** Above beta·x > threshold the function is taken as linear (default 20). */
+  threshold?: number;
+}
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions extends LossOptions {
+  /** Class-index targets equal to this are skipped, and excluded from the mean (default -100). */
+  ignoreIndex?: number;
+}
+
+/** Options of {@link binaryCrossEntropyWithLogits}. */
+export interface BCEWithLogitsOptions extends LossOptions {
+  /** Per-element rescaling weight (broadcast to the input). */
+  weight?: Tensor;
+  /** Weight of positive examples (broadcast along the last dim, as in PyTorch). */
+  posWeight?: Tensor;
+}
+
+function checkT(fn: string, arg: string, x: unknown): Tensor {
+  if (!isTensor(x)) throw typeError(fn, arg, 'a Tensor', x);
+  return x;
+}
+
+function reduce(fn: string, x: Tensor, reduction: Reduction | undefined): Tensor {
+  switch (reduction ?? 'mean') {
+    case 'mean':
+      return mean(x);
+    case 'sum':
+      return sum(x);
+    case 'none':
+      return x;
+    default:
+      throw rangeError(fn, 'reduction', "'mean', 'sum' or 'none'", reduction);
+  }
+}
+
+/** Checks the target of an elementwise loss: it must broadcast to exactly the input's shape. */
+function checkTarget(fn: string, input: Tensor, target: Tensor): void {
+  let ok = false;
+  try {
+    ok = sameShape(broadcastShapes(fn, input.shape, target.shape), input.shape);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new RangeError(
+      `${fn}: target of shape ${fmtShape(target.shape)} does not match input of shape ${fmtShape(input.shape)}; ` +
+        'the target must have the input\'s shape (or broadcast to exactly it)',
+    );
+  }
+}
+
+/** y = x·Wᵀ + b for `weight` of shape [out, in] (or [in]) and optional `bias` of shape [out]. */
+export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const fn = 'linear';
+  checkT(fn, 'input', input);
+  checkT(fn, 'weight', weight);
+  if (bias !== undefined && bias !== null) checkT(fn, 'bias', bias);
+  if (weight.ndim !== 1 && weight.ndim !== 2) throw rangeError(fn, 'weight', 'a 1-d or 2-d tensor', weight);
+  if (input.ndim === 0) throw rangeError(fn, 'input', 'a tensor of at least 1 dimension', input);
+  const inF = weight.shape[weight.ndim - 1];
+  if (input.shape[input.ndim - 1] !== inF) {
+    throw new RangeError(`${fn}: input of shape ${fmtShape(input.shape)} has ${input.shape[input.ndim - 1]} features, weight of shape ${fmtShape(weight.shape)} expects ${inF}`);
+  }
+  // mmT multiplies by Wᵀ without materialising the transpose.
+  let y = weight.ndim === 2 && input.ndim >= 2 && input.dtype === weight.dtype ? mmT(input, weight, false, true) : matmul(input, weight.ndim === 2 ? transpose(weight, 0, 1) : weight);
+  if (bias !== undefined && bias !== null) y = add(y, bias);
+  return y;
+}
+
+/** max(x, 0). */
+export function relu(input: Tensor): Tensor {
+  return opRelu(checkT('relu', 'input', input));
+}
+
+/** tanh x. */
+export function tanh(input: Tensor): Tensor {
+  return opTanh(checkT('tanh', 'input', input));
+}
+
+/** 1 / (1 + e⁻ˣ). */
+export function sigmoid(input: Tensor): Tensor {
+  return opSigmoid(checkT('sigmoid', 'input', input));
+}
+
+/** log(1 + e^(beta·x)) / beta, linear (= x) where beta·x > threshold, as in PyTorch. */
+export function softplus(input: Tensor, opts: SoftplusOptions = {}): Tensor {
+  const fn = 'softplus';
+  checkT(fn, 'input', input);
+  const beta = checkFinite(fn, 'beta', opts.beta ?? 1);
+  const threshold = checkFinite(fn, 'threshold', opts.threshold ?? 20);
+  const z = beta === 1 ? input : mul(input, beta);
+  const smooth = beta === 1 ? opSoftplus(z) : div(opSoftplus(z), beta);
+  return where(gt(z, threshold), input, smooth);
+}
+
+/** Softmax along `dim` (default: the last). */
+export function softmax(input: Tensor, dim = -1): Tensor {
+  return opSoftmax(checkT('softmax', 'input', input), dim);
+}
+
+/** Log-softmax along `dim` (default: the last). */
+export function logSoftmax(input: Tensor, dim = -1): Tensor {
+  return opLogSoftmax(checkT('logSoftmax', 'input', input), dim);
+}
+
+/**
+ * Mean squared error (input − target)². Unlike PyTorch, which broadcasts mismatched shapes with a
+ * warning (a common silent bug: [N] against [N, 1] gives [N, N]), the target must have the input's
+ * shape or broadcast to exactly it; anything else raises a RangeError naming both shapes.
+ */
+export function mseLoss(input: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
+  const fn = 'mseLoss';
+  checkT(fn, 'input', input);
+  checkT(fn, 'target', target);
+  checkTarget(fn, input, target);
+  return reduce(fn, square(sub(input, target)), opts.reduction);
+}
+
+/** The values of a class-index target as integers, checked against `classes`. */
+function classIndices(fn: string, targets: unknown, expectShape: number[], classes: number, ignoreIndex: number): number[] {
+  let values: number[];
+  let shape: number[];
+  if (isTensor(targets)) {
+    values = Array.from(targets.data);
+    shape = targets.shape;
+  } else if (typeof targets === 'number') {
+    values = [targets];
+    shape = [];
+  } else if (Array.isArray(targets) && targets.every((v) => typeof v === 'number')) {
+    values = targets as number[];
+    shape = [targets.length];
+  } else {
+    throw typeError(fn, 'targets', 'class indices (an array of integers or a Tensor of integer values) or class probabilities', targets);
+  }
+  if (!sameShape(shape, expectShape)) {
+    throw new RangeError(`${fn}: targets of shape ${fmtShape(shape)} do not fit logits with ${classes} classes; expected class indices of shape ${fmtShape(expectShape)} (or class probabilities with the logits' shape)`);
+  }
+  values.forEach((v, i) => {
+    if (v === ignoreIndex) return;
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new RangeError(`${fn}: target ${i} is ${v}; class indices must be integers in [0, ${classes})`);
+    }
+  });
+  return values;
+}
+
+/**
+ * Cross-entropy between `logits` of shape [N, C] (or [C], or [N, C, d1, …]) and integer class
+ * targets of shape [N] (or [], or [N, d1, …]) given as an array of numbers or a tensor of integer
+ * values: −log softmax(logits)[target], reduced by `reduction` (mean over non-ignored targets by
+ * default). Targets with the logits' shape are taken as class probabilities, as in PyTorch.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number, opts: CrossEntropyOptions = {}): Tensor {
+  const fn = 'crossEntropy';
+  checkT(fn, 'logits', logits);
+  if (logits.ndim === 0) throw rangeError(fn, 'logits', 'a tensor of at least 1 dimension (classes)', logits);
+  const classDim = logits.ndim === 1 ? 0 : 1;
+  const lsm = opLogSoftmax(logits, classDim);
+  const reduction = opts.reduction ?? 'mean';
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw rangeError(fn, 'reduction', "'mean', 'sum' or 'none'", reduction);
+
+  if (isTensor(targets) && sameShape(targets.shape, logits.shape)) {
+    // Class probabilities: −Σ_c p_c log q_c per sample; 'mean' averages over samples.
+    const perSample = neg(sum(mul(lsm, targets), classDim));
+    return reduce(fn, perSample, reduction);
+  }
+
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const classes = logits.shape[classDim];
+  const sampleShape = logits.shape.filter((_, d) => d !== classDim);
+  const idx = classIndices(fn, targets, sampleShape, classes, ignoreIndex);
+  // A constant one-hot mask picks log q[target]; ignored targets get an all-zero row.
+  const inner = logits.shape.slice(classDim + 1).reduce((a, b) => a * b, 1);
+  const mask = allocate(logits.dtype, logits.numel);
+  let counted = 0;
+  idx.forEach((c, p) => {
+    if (c === ignoreIndex) return;
+    counted++;
+    const n = Math.floor(p / inner);
+    const r = p % inner;
+    mask[(n * classes + c) * inner + r] = 1;
+  });
+  const perSample = neg(sum(mul(lsm, new Tensor(mask, logits.shape)), classDim));
+  if (reduction === 'none') return perSample;
+  const total = sum(perSample);
+  // PyTorch returns NaN for a mean over zero counted targets (0/0).
+  return reduction === 'sum' ? total : div(total, counted);
+}
+
+/**
+ * Binary cross-entropy on logits, computed stably as (1 − t)·softplus(x) + t·softplus(−x) (with
+ * `posWeight` p: (1 − t)·softplus(x) + p·t·softplus(−x)), i.e. −[t log σ(x) + (1 − t) log(1 − σ(x))]
+ * without evaluating σ. The target must have the input's shape (or broadcast to exactly it).
+ */
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: BCEWithLogitsOptions = {}): Tensor {
+  const fn = 'binaryCrossEntropyWithLogits';
+  checkT(fn, 'input', input);
+  checkT(fn, 'target', target);
+  checkTarget(fn, input, target);
+  const negPart = mul(sub(1, target), opSoftplus(input));
+  let posPart = mul(target, opSoftplus(neg(input)));
+  if (opts.posWeight !== undefined) posPart = mul(checkT(fn, 'posWeight', opts.posWeight), posPart);
+  let loss = add(negPart, posPart);
+  if (opts.weight !== undefined) loss = mul(checkT(fn, 'weight', opts.weight), loss);
+  if (!sameShape(loss.shape, input.shape)) {
+    throw new RangeError(`${fn}: weight/posWeight broadcast the loss to shape ${fmtShape(loss.shape)}, but the input has shape ${fmtShape(input.shape)}`);
+  }
+  return reduce(fn, loss, opts.reduction);
+}

@@ -1,0 +1,8 @@
+/** `mg.nn`: modules, layers, initialisers and functional layers/losses (torch.nn). */
+export { Module, isModule, type ModuleMembers, type NamedMembersOptions, type StateDictOptions, type LoadStateDictOptions, type LoadStateDictResult } from './module';
+export { Parameter, isParameter } from './parameter';
+export { Linear, Identity, type LinearOptions } from './linear';
+export { ReLU, Tanh, Sigmoid, Softplus, Flatten } from './activations';
+export { Sequential } from './containers';
+export * as init from './init';
+export * as functional from './functional';

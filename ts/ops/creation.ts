@@ -1,0 +1,210 @@
+/** Creation functions: tensor, zeros, ones, full, eye, arange, linspace, randn, rand. */
+import { rangeError, typeError } from '../errors';
+import { type DType, type TypedArray, allocate, checkDtype, getDefaultDtype } from '../tensor/dtype';
+import { type Generator, getDefaultGenerator } from '../tensor/generator';
+import { numelOf } from '../tensor/shape';
+import { type NestedArray, Tensor } from '../tensor/tensor';
+import { checkTensor } from './util';
+
+/** Options accepted by creation functions. */
+export interface TensorOptions {
+  /** Element type (default: `getDefaultDtype()`). */
+  dtype?: DType;
+  /** Make the result a leaf that requires grad. */
+  requiresGrad?: boolean;
+  /** Shape, for flat typed-array data. */
+  shape?: number[];
+}
+
+/** Options of random creation functions. */
+export interface RandomOptions extends TensorOptions {
+  /** Generator to draw from (default: the global one, seeded by `manualSeed`). */
+  generator?: Generator;
+}
+
+function resolve(fn: string, opts: TensorOptions | undefined): { dtype: DType; requiresGrad: boolean } {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null || Array.isArray(opts))) throw typeError(fn, 'options', 'an options object', opts);
+  const dtype = opts?.dtype === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', opts.dtype);
+  const requiresGrad = opts?.requiresGrad ?? false;
+  if (typeof requiresGrad !== 'boolean') throw typeError(fn, 'requiresGrad', 'a boolean', requiresGrad);
+  return { dtype, requiresGrad };
+}
+
+/** Splits `(...shape, opts?)` or `([shape], opts?)` arguments. */
+export function splitShapeArgs<O>(fn: string, args: unknown[]): [number[], O | undefined] {
+  let opts: O | undefined;
+  let rest = args;
+  const last = args[args.length - 1];
+  if (args.length > 0 && typeof last === 'object' && last !== null && !Array.isArray(last)) {
+    opts = last as O;
+    rest = args.slice(0, -1);
+  }
+  const shape = rest.length === 1 && Array.isArray(rest[0]) ? (rest[0] as unknown[]) : rest;
+  if (!shape.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 0)) {
+    throw typeError(fn, 'size', 'non-negative integers (as arguments or one array)', rest.length === 1 ? rest[0] : rest);
+  }
+  return [shape as number[], opts];
+}
+
+function make(data: TypedArray, shape: number[], requiresGrad: boolean): Tensor {
+  return new Tensor(data, shape, requiresGrad);
+}
+
+/** A tensor from a number, nested arrays, or a Float32Array/Float64Array (copied; give `opts.shape` for n-d). */
+export function tensor(data: number | NestedArray | TypedArray, opts?: TensorOptions): Tensor {
+  const fn = 'tensor';
+  if (data instanceof Float32Array || data instanceof Float64Array) {
+    const dtype = opts?.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32');
+    const { requiresGrad } = resolve(fn, { ...opts, dtype });
+    const shape = opts?.shape ?? [data.length];
+    if (!Array.isArray(shape) || !shape.every((v) => Number.isInteger(v) && v >= 0) || numelOf(shape) !== data.length) {
+      throw rangeError(fn, 'shape', `non-negative integers with product ${data.length} (the data's length)`, shape);
+    }
+    const out = allocate(dtype, data.length);
+    out.set(data);
+    return make(out, shape.slice(), requiresGrad);
+  }
+  const { dtype, requiresGrad } = resolve(fn, opts);
+  if (typeof data === 'number') {
+    const out = allocate(dtype, 1);
+    out[0] = data;
+    return make(out, [], requiresGrad);
+  }
+  if (!Array.isArray(data)) throw typeError(fn, 'data', 'a number, nested arrays of numbers, or a Float32Array/Float64Array', data);
+  const shape: number[] = [];
+  for (let level: unknown = data; Array.isArray(level); level = level[0]) shape.push(level.length);
+  const out = allocate(dtype, numelOf(shape));
+  let k = 0;
+  const walk = (x: unknown, dim: number, path: string): void => {
+    if (dim === shape.length) {
+      if (typeof x !== 'number') throw typeError(fn, `data${path}`, 'a number', x);
+      out[k++] = x;
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[dim]) {
+      throw typeError(fn, `data${path}`, `an array of length ${shape[dim]} (nested arrays must be rectangular)`, x);
+    }
+    x.forEach((v, i) => walk(v, dim + 1, `${path}[${i}]`));
+  };
+  walk(data, 0, '');
+  return make(out, shape, requiresGrad);
+}
+
+/** A tensor filled with `value`. */
+export function full(shape: number[], value: number, opts?: TensorOptions): Tensor {
+  const [s] = splitShapeArgs<TensorOptions>('full', [shape]);
+  if (typeof value !== 'number') throw typeError('full', 'fillValue', 'a number', value);
+  const { dtype, requiresGrad } = resolve('full', opts);
+  return make(allocate(dtype, numelOf(s)).fill(value), s, requiresGrad);
+}
+
+/** Zeros: `zeros(2, 3)`, `zeros([2, 3], { dtype })`. */
+export function zeros(...args: (number | number[] | TensorOptions)[]): Tensor {
+  const [shape, opts] = splitShapeArgs<TensorOptions>('zeros', args);
+  const { dtype, requiresGrad } = resolve('zeros', opts);
+  return make(allocate(dtype, numelOf(shape)), shape, requiresGrad);
+}
+
+/** Ones: `ones(2, 3)`, `ones([2, 3], { dtype })`. */
+export function ones(...args: (number | number[] | TensorOptions)[]): Tensor {
+  const [shape, opts] = splitShapeArgs<TensorOptions>('ones', args);
+  const { dtype, requiresGrad } = resolve('ones', opts);
+  return make(allocate(dtype, numelOf(shape)).fill(1), shape, requiresGrad);
+}
+
+/** Zeros with the shape and dtype of `t`. */
+export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
+  checkTensor('zerosLike', 'input', t);
+  return zeros(t.shape, { dtype: t.dtype, ...opts });
+}
+
+/** Ones with the shape and dtype of `t`. */
+export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
+  checkTensor('onesLike', 'input', t);
+  return ones(t.shape, { dtype: t.dtype, ...opts });
+}
+
+/** The n×n identity (or n×m with a second size). */
+export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions): Tensor {
+  const cols = typeof m === 'number' ? m : n;
+  const o = typeof m === 'object' ? m : opts;
+  if (!Number.isInteger(n) || n < 0) throw typeError('eye', 'n', 'a non-negative integer', n);
+  if (!Number.isInteger(cols) || cols < 0) throw typeError('eye', 'm', 'a non-negative integer', m);
+  const [shape] = splitShapeArgs<TensorOptions>('eye', [[n, cols]]);
+  const { dtype, requiresGrad } = resolve('eye', o);
+  const data = allocate(dtype, n * cols);
+  for (let i = 0; i < Math.min(n, cols); i++) data[i * cols + i] = 1;
+  return make(data, shape, requiresGrad);
+}
+
+/** `arange(end)` or `arange(start, end, step = 1)`: values start, start+step, … below end. */
+export function arange(start: number, end?: number | TensorOptions, step?: number | TensorOptions, opts?: TensorOptions): Tensor {
+  const fn = 'arange';
+  let s = 0;
+  let e: number;
+  let st = 1;
+  let o = opts;
+  if (typeof end !== 'number') {
+    e = start;
+    o = end;
+  } else {
+    s = start;
+    e = end;
+    if (typeof step === 'number') st = step;
+    else o = step;
+  }
+  for (const [name, v] of [['start', s], ['end', e], ['step', st]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw typeError(fn, name, 'a finite number', v);
+  }
+  if (st === 0) throw rangeError(fn, 'step', 'nonzero', st);
+  const n = Math.max(0, Math.ceil((e - s) / st));
+  const { dtype, requiresGrad } = resolve(fn, o);
+  const data = allocate(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = s + i * st;
+  return make(data, [n], requiresGrad);
+}
+
+/** `steps` evenly spaced values from start to end inclusive. */
+export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
+  const { dtype, requiresGrad } = resolve('linspace', opts);
+  if (!Number.isInteger(steps) || steps < 0) throw rangeError('linspace', 'steps', 'a non-negative integer', steps);
+  const data = allocate(dtype, steps);
+  const stepSize = steps > 1 ? (end - start) / (steps - 1) : 0;
+  // Fill from both ends, like PyTorch, so the last value is exactly `end`.
+  const half = Math.floor(steps / 2);
+  for (let i = 0; i < steps; i++) data[i] = i < half ? start + stepSize * i : end - stepSize * (steps - 1 - i);
+  return make(data, [steps], requiresGrad);
+}
+
+/** Standard normal samples, PyTorch-compatible: `randn(20, 4)`, `randn([20, 4], { generator })`. */
+export function randn(...args: (number | number[] | RandomOptions)[]): Tensor {
+  const [shape, opts] = splitShapeArgs<RandomOptions>('randn', args);
+  const { dtype, requiresGrad } = resolve('randn', opts);
+  const data = allocate(dtype, numelOf(shape));
+  (opts?.generator ?? getDefaultGenerator()).fillNormal(data, 0, 1);
+  return make(data, shape, requiresGrad);
+}
+
+/** Uniform samples in [0, 1), PyTorch-compatible. */
+export function rand(...args: (number | number[] | RandomOptions)[]): Tensor {
+  const [shape, opts] = splitShapeArgs<RandomOptions>('rand', args);
+  const { dtype, requiresGrad } = resolve('rand', opts);
+  const data = allocate(dtype, numelOf(shape));
+  (opts?.generator ?? getDefaultGenerator()).fillUniform(data, 0, 1);
+  return make(data, shape, requiresGrad);
+}
+
+/** A random permutation of 0…n−1 (Fisher–Yates on the generator's float64 uniforms; not PyTorch's randperm stream). */
+export function randperm(n: number, opts?: RandomOptions): number[] {
+  if (!Number.isInteger(n) || n < 0) throw rangeError('randperm', 'n', 'a non-negative integer', n);
+  const gen = opts?.generator ?? getDefaultGenerator();
+  // Fisher–Yates driven by float64 uniforms from the generator (not PyTorch's randperm stream).
+  const u = new Float64Array(n);
+  gen.fillUniform(u, 0, 1);
+  const p = [...Array(n).keys()];
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(u[i] * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}

@@ -1,0 +1,316 @@
+/**
+ * Elementwise ops with broadcasting. Each op's forward and backward sit together; backward rules
+ * use only differentiable ops, so derivatives of any order are exact.
+ */
+import { record } from '../autograd/node';
+import { typeError } from '../errors';
+import { allocate } from '../tensor/dtype';
+import { BinaryOp, UnaryOp, binaryInto, unaryInto } from '../tensor/kernels/elementwise';
+import { broadcastShapes, broadcastStrides, numelOf } from '../tensor/shape';
+import type { Tensor, TensorLike } from '../tensor/tensor';
+import { to } from './cast';
+import { sumTo } from './reduce';
+import { binaryOperands, checkTensor, wrap } from './util';
+
+// ---- unary ---------------------------------------------------------------------------------
+
+function unaryRaw(op: UnaryOp, a: Tensor): Tensor {
+  const out = allocate(a.dtype, a.numel);
+  unaryInto(op, a.data, out);
+  return wrap(out, a.shape);
+}
+
+/** −a. */
+export function neg(a: Tensor): Tensor {
+  checkTensor('neg', 'input', a);
+  return record('NegBackward0', [a], unaryRaw(UnaryOp.Neg, a), (g) => [neg(g)]);
+}
+
+/** eᵃ. */
+export function exp(a: Tensor): Tensor {
+  checkTensor('exp', 'input', a);
+  const out = unaryRaw(UnaryOp.Exp, a);
+  return record('ExpBackward0', [a], out, (g) => [mul(g, out)], [out]);
+}
+
+/** Natural logarithm. */
+export function log(a: Tensor): Tensor {
+  checkTensor('log', 'input', a);
+  return record('LogBackward0', [a], unaryRaw(UnaryOp.Log, a), (g) => [div(g, a)], [a]);
+}
+
+/** log(1 + a), accurate near 0. */
+export function log1p(a: Tensor): Tensor {
+  checkTensor('log1p', 'input', a);
+  return record('Log1PBackward0', [a], unaryRaw(UnaryOp.Log1p, a), (g) => [div(g, add(a, 1))], [a]);
+}
+
+/** eᵃ − 1, accurate near 0. */
+export function expm1(a: Tensor): Tensor {
+  checkTensor('expm1', 'input', a);
+  const out = unaryRaw(UnaryOp.Expm1, a);
+  return record('Expm1Backward0', [a], out, (g) => [mul(g, add(out, 1))], [out]);
+}
+
+/** √a. */
+export function sqrt(a: Tensor): Tensor {
+  checkTensor('sqrt', 'input', a);
+  const out = unaryRaw(UnaryOp.Sqrt, a);
+  return record('SqrtBackward0', [a], out, (g) => [div(g, mul(out, 2))], [out]);
+}
+
+/** |a| (gradient sign(a), 0 at 0). */
+export function abs(a: Tensor): Tensor {
+  checkTensor('abs', 'input', a);
+  return record('AbsBackward0', [a], unaryRaw(UnaryOp.Abs, a), (g) => [mul(g, sign(a))], [a]);
+}
+
+/** Sign (−1, 0, 1); its gradient is zero, so it is recorded as a constant. */
+export function sign(a: Tensor): Tensor {
+  checkTensor('sign', 'input', a);
+  return unaryRaw(UnaryOp.Sign, a);
+}
+
+/** a², */
+export function square(a: Tensor): Tensor {
+  checkTensor('square', 'input', a);
+  return record('PowBackward0', [a], unaryRaw(UnaryOp.Square, a), (g) => [mul(g, mul(a, 2))], [a]);
+}
+
+/** 1 / a. */
+export function reciprocal(a: Tensor): Tensor {
+  checkTensor('reciprocal', 'input', a);
+  const out = unaryRaw(UnaryOp.Reciprocal, a);
+  return record('ReciprocalBackward0', [a], out, (g) => [neg(mul(g, square(out)))], [out]);
+}
+
+/** sin a. */
+export function sin(a: Tensor): Tensor {
+  checkTensor('sin', 'input', a);
+  return record('SinBackward0', [a], unaryRaw(UnaryOp.Sin, a), (g) => [mul(g, cos(a))], [a]);
+}
+
+/** cos a. */
+export function cos(a: Tensor): Tensor {
+  checkTensor('cos', 'input', a);
+  return record('CosBackward0', [a], unaryRaw(UnaryOp.Cos, a), (g) => [neg(mul(g, sin(a)))], [a]);
+}
+
+/** tanh a; the backward uses the saved output, which stays connected to the graph. */
+export function tanh(a: Tensor): Tensor {
+  checkTensor('tanh', 'input', a);
+  const out = unaryRaw(UnaryOp.Tanh, a);
+  return record('TanhBackward0', [a], out, (g) => [mul(g, sub(1, square(out)))], [out]);
+}
+
+/** Logistic sigmoid 1 / (1 + e⁻ᵃ). */
+export function sigmoid(a: Tensor): Tensor {
+  checkTensor('sigmoid', 'input', a);
+  const out = unaryRaw(UnaryOp.Sigmoid, a);
+  return record('SigmoidBackward0', [a], out, (g) => [mul(g, mul(out, sub(1, out)))], [out]);
+}
+
+/** max(a, 0). */
+export function relu(a: Tensor): Tensor {
+  checkTensor('relu', 'input', a);
+  return record('ReluBackward0', [a], unaryRaw(UnaryOp.Relu, a), (g) => [mul(g, step(a))], [a]);
+}
+
+/** log(1 + eᵃ), computed stably. */
+export function softplus(a: Tensor): Tensor {
+  checkTensor('softplus', 'input', a);
+  return record('SoftplusBackward0', [a], unaryRaw(UnaryOp.Softplus, a), (g) => [mul(g, sigmoid(a))], [a]);
+}
+
+/** Heaviside step (a > 0 ? 1 : 0), a constant for autograd. */
+export function step(a: Tensor): Tensor {
+  return unaryRaw(UnaryOp.Step, a);
+}
+
+// ---- binary --------------------------------------------------------------------------------
+
+function binaryRaw(fn: string, op: BinaryOp, x: Tensor, y: Tensor): Tensor {
+  const shape = broadcastShapes(fn, x.shape, y.shape);
+  const out = allocate(x.dtype, numelOf(shape));
+  binaryInto(op, x.data, broadcastStrides(x.shape, shape), y.data, broadcastStrides(y.shape, shape), out, shape);
+  return wrap(out, shape);
+}
+
+/** a + alpha·b with broadcasting. */
+export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
+  if (alpha !== 1) return add(a, mul(b, alpha));
+  const [x, y] = binaryOperands('add', a, b, to);
+  return record('AddBackward0', [x, y], binaryRaw('add', BinaryOp.Add, x, y), (g, needs) => [
+    needs[0] ? sumTo(g, x.shape) : null,
+    needs[1] ? sumTo(g, y.shape) : null,
+  ]);
+}
+
+/** a − alpha·b with broadcasting. */
+export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
+  if (alpha !== 1) return sub(a, mul(b, alpha));
+  const [x, y] = binaryOperands('sub', a, b, to);
+  return record('SubBackward0', [x, y], binaryRaw('sub', BinaryOp.Sub, x, y), (g, needs) => [
+    needs[0] ? sumTo(g, x.shape) : null,
+    needs[1] ? sumTo(neg(g), y.shape) : null,
+  ]);
+}
+
+/** a · b with broadcasting. */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = binaryOperands('mul', a, b, to);
+  return record(
+    'MulBackward0',
+    [x, y],
+    binaryRaw('mul', BinaryOp.Mul, x, y),
+    (g, needs) => [needs[0] ? sumTo(mul(g, y), x.shape) : null, needs[1] ? sumTo(mul(g, x), y.shape) : null],
+    [x, y],
+  );
+}
+
+/** a / b with broadcasting. */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = binaryOperands('div', a, b, to);
+  return record(
+    'DivBackward0',
+    [x, y],
+    binaryRaw('div', BinaryOp.Div, x, y),
+    (g, needs) => [
+      needs[0] ? sumTo(div(g, y), x.shape) : null,
+      needs[1] ? sumTo(neg(div(mul(g, x), square(y))), y.shape) : null,
+    ],
+    [x, y],
+  );
+}
+
+/** aᵇ with broadcasting. The exponent's gradient is aᵇ·log a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention). */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = binaryOperands('pow', a, b, to);
+  const out = binaryRaw('pow', BinaryOp.Pow, x, y);
+  // PyTorch's names: PowBackward0 for a number exponent, 2 for a number base, 1 for two tensors.
+  return record(
+    typeof b === 'number' ? 'PowBackward0' : typeof a === 'number' ? 'PowBackward2' : 'PowBackward1',
+    [x, y],
+    out,
+    (g, needs) => [
+      needs[0] ? sumTo(mul(g, mul(y, pow(x, sub(y, 1)))), x.shape) : null,
+      needs[1] ? sumTo(mul(g, where(logSafeMask(x, y), mul(out, log(x)), 0)), y.shape) : null,
+    ],
+    [x, y, out],
+  );
+}
+
+function logSafeMask(x: Tensor, y: Tensor): Tensor {
+  // 1 where the exponent gradient is defined by the formula, 0 where PyTorch masks it (x == 0, y >= 0).
+  const zero = binaryRaw('pow', BinaryOp.Eq, x, wrap(allocate(x.dtype, 1), []));
+  const nonneg = binaryRaw('pow', BinaryOp.Ge, y, wrap(allocate(y.dtype, 1), []));
+  const masked = binaryRaw('pow', BinaryOp.Mul, zero, nonneg);
+  return binaryRaw('pow', BinaryOp.Eq, masked, wrap(allocate(x.dtype, 1), []));
+}
+
+/** Elementwise maximum; at ties each side gets half the gradient (as PyTorch). */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return extremum('maximum', BinaryOp.Maximum, BinaryOp.Gt, a, b);
+}
+
+/** Elementwise minimum; at ties each side gets half the gradient (as PyTorch). */
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return extremum('minimum', BinaryOp.Minimum, BinaryOp.Lt, a, b);
+}
+
+function extremum(fn: string, op: BinaryOp, wins: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = binaryOperands(fn, a, b, to);
+  const out = binaryRaw(fn, op, x, y);
+  return record(
+    fn === 'maximum' ? 'MaximumBackward0' : 'MinimumBackward0',
+    [x, y],
+    out,
+    (g, needs) => {
+      const tie = mul(binaryRaw(fn, BinaryOp.Eq, x, y), 0.5);
+      const wx = add(binaryRaw(fn, wins, x, y), tie);
+      const wy = add(binaryRaw(fn, wins, y, x), tie);
+      return [needs[0] ? sumTo(mul(g, wx), x.shape) : null, needs[1] ? sumTo(mul(g, wy), y.shape) : null];
+    },
+    [x, y],
+  );
+}
+
+/**
+ * Clamps into [lo, hi] (either bound may be omitted). As in PyTorch the gradient passes where
+ * lo <= a <= hi (bounds included) and is zero outside.
+ */
+export function clamp(a: Tensor, lo?: number, hi?: number): Tensor {
+  checkTensor('clamp', 'input', a);
+  if (lo !== undefined && typeof lo !== 'number') throw typeError('clamp', 'min', 'a number or undefined', lo);
+  if (hi !== undefined && typeof hi !== 'number') throw typeError('clamp', 'max', 'a number or undefined', hi);
+  if (lo === undefined && hi === undefined) throw new TypeError("clamp: at least one of 'min' and 'max' must be given");
+  const bound = (v: number): Tensor => wrap(allocate(a.dtype, 1).fill(v), []);
+  let out = a;
+  let pass: Tensor | null = null;
+  if (lo !== undefined) {
+    out = binaryRaw('clamp', BinaryOp.Maximum, out, bound(lo));
+    pass = binaryRaw('clamp', BinaryOp.Ge, a, bound(lo));
+  }
+  if (hi !== undefined) {
+    out = binaryRaw('clamp', BinaryOp.Minimum, out, bound(hi));
+    const below = binaryRaw('clamp', BinaryOp.Le, a, bound(hi));
+    pass = pass ? binaryRaw('clamp', BinaryOp.Mul, pass, below) : below;
+  }
+  const mask = pass as Tensor;
+  const name = lo === undefined ? 'ClampMaxBackward0' : hi === undefined ? 'ClampMinBackward0' : 'ClampBackward1';
+  return record(name, [a], out, (g) => [mul(g, mask)], [a]);
+}
+
+// ---- comparisons (constants for autograd) ----------------------------------------------------
+
+function compare(fn: string, op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = binaryOperands(fn, a, b, to);
+  return binaryRaw(fn, op, x, y);
+}
+
+/** 1 where a > b, else 0 (same float dtype; not differentiable). */
+export const gt = (a: TensorLike, b: TensorLike): Tensor => compare('gt', BinaryOp.Gt, a, b);
+/** 1 where a < b, else 0. */
+export const lt = (a: TensorLike, b: TensorLike): Tensor => compare('lt', BinaryOp.Lt, a, b);
+/** 1 where a >= b, else 0. */
+export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', BinaryOp.Ge, a, b);
+/** 1 where a <= b, else 0. */
+export const le = (a: TensorLike, b: TensorLike): Tensor => compare('le', BinaryOp.Le, a, b);
+/** 1 where a == b, else 0. */
+export const eq = (a: TensorLike, b: TensorLike): Tensor => compare('eq', BinaryOp.Eq, a, b);
+
+/**
+ * `cond ? a : b` elementwise with broadcasting; `cond` is a tensor whose nonzero entries select `a`.
+ * Written as a·c + b·(1 − c) with a constant mask c, so it is differentiable in a and b to any order.
+ */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  checkTensor('where', 'condition', cond);
+  const [x, y] = binaryOperands('where', a, b, to);
+  const c = wrap(allocate(x.dtype, cond.numel).map((_, i) => (cond.data[i] !== 0 ? 1 : 0)), cond.shape);
+  const notC = wrap(c.data.map((v) => 1 - v), cond.shape);
+  const shape = broadcastShapes('where', broadcastShapes('where', c.shape, x.shape), y.shape);
+  const out = allocate(x.dtype, numelOf(shape));
+  const cs = broadcastStrides(c.shape, shape);
+  const xs = broadcastStrides(x.shape, shape);
+  const ys = broadcastStrides(y.shape, shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < out.length; i++) {
+    let ic = 0;
+    let ix = 0;
+    let iy = 0;
+    for (let d = 0; d < shape.length; d++) {
+      ic += idx[d] * cs[d];
+      ix += idx[d] * xs[d];
+      iy += idx[d] * ys[d];
+    }
+    out[i] = c.data[ic] !== 0 ? x.data[ix] : y.data[iy];
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return record('WhereBackward0', [x, y], wrap(out, shape), (g, needs) => [
+    needs[0] ? sumTo(mul(g, c), x.shape) : null,
+    needs[1] ? sumTo(mul(g, notC), y.shape) : null,
+  ]);
+}

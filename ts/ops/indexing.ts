@@ -1,0 +1,197 @@
+/** Selecting and joining: narrow/slice/select along a dim, indexSelect, cat and stack. */
+import { record } from '../autograd/node';
+import { rangeError, typeError } from '../errors';
+import { allocate } from '../tensor/dtype';
+import { sliceCopy } from '../tensor/kernels/layout';
+import { fmtShape, normalizeDim, numelOf } from '../tensor/shape';
+import { type Tensor, isTensor } from '../tensor/tensor';
+import { to } from './cast';
+import { reshapeRecorded, unsqueeze } from './shape';
+import { checkTensor, wrap } from './util';
+
+function outerInner(shape: readonly number[], d: number): [number, number] {
+  return [numelOf(shape.slice(0, d)), numelOf(shape.slice(d + 1))];
+}
+
+/** The normalised dim of a selection; a 0-d tensor has no dimension to select from (as in PyTorch). */
+function dimOf(fn: string, a: Tensor, dim: number): number {
+  if (a.ndim === 0) throw new RangeError(`${fn}: cannot be applied to a 0-d tensor (shape []); reshape it to [1] first`);
+  return normalizeDim(fn, dim, a.ndim);
+}
+
+/**
+ * Every `step`-th entry of `dim` from `start`, `count` of them. The primitive behind narrow,
+ * slice and select; its backward is {@link stridedScatter}.
+ */
+export function strided(a: Tensor, dim: number, start: number, count: number, step: number): Tensor {
+  const [outer, inner] = outerInner(a.shape, dim);
+  const shape = a.shape.slice();
+  shape[dim] = count;
+  const out = allocate(a.dtype, numelOf(shape));
+  sliceCopy(a.data, out, outer, inner, a.shape[dim], start, step, count, count, 0);
+  return record('SliceBackward0', [a], wrap(out, shape), (g) => [stridedScatter(g, a.shape, dim, start, step)]);
+}
+
+/** Zeros of `shape` with `g` placed at the strided positions of `dim` (the backward of {@link strided}). */
+export function stridedScatter(g: Tensor, shape: readonly number[], dim: number, start: number, step: number): Tensor {
+  const [outer, inner] = outerInner(shape, dim);
+  const out = allocate(g.dtype, numelOf(shape));
+  const count = g.shape[dim];
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < count; c++) {
+      const src = (o * count + c) * inner;
+      out.set(g.data.subarray(src, src + inner), (o * shape[dim] + start + c * step) * inner);
+    }
+  }
+  return record('SliceScatterBackward0', [g], wrap(out, shape), (gg) => [strided(gg, dim, start, count, step)]);
+}
+
+/** `length` entries of `dim` starting at `start` (PyTorch's narrow). */
+export function narrow(a: Tensor, dim: number, start: number, length: number): Tensor {
+  const fn = 'narrow';
+  checkTensor(fn, 'input', a);
+  const d = dimOf(fn, a, dim);
+  const size = a.shape[d];
+  const s = start < 0 ? start + size : start;
+  if (!Number.isInteger(start) || s < 0 || s > size) throw rangeError(fn, 'start', `an integer in [${-size}, ${size}]`, start);
+  if (!Number.isInteger(length) || length < 0 || s + length > size) {
+    throw rangeError(fn, 'length', `an integer in [0, ${size - s}] for dimension ${d} of size ${size}`, length);
+  }
+  return strided(a, d, s, length, 1);
+}
+
+/** Python-style slice `a[start:end:step]` along `dim` (default dim 0); negative and out-of-range bounds clamp as in Python. */
+export function slice(a: Tensor, start?: number, end?: number, step = 1, dim = 0): Tensor {
+  const fn = 'slice';
+  checkTensor(fn, 'input', a);
+  const d = dimOf(fn, a, dim);
+  const size = a.shape[d];
+  if (!Number.isInteger(step) || step <= 0) throw rangeError(fn, 'step', 'a positive integer', step);
+  const clampIdx = (v: number | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!Number.isInteger(v)) throw typeError(fn, 'start/end', 'integers', v);
+    const w = v < 0 ? v + size : v;
+    return Math.min(Math.max(w, 0), size);
+  };
+  const s = clampIdx(start, 0);
+  const e = clampIdx(end, size);
+  const count = e > s ? Math.ceil((e - s) / step) : 0;
+  return strided(a, d, s, count, step);
+}
+
+/** The entry `index` of `dim`, removing that dim (PyTorch's select). */
+export function select(a: Tensor, dim: number, index: number): Tensor {
+  const fn = 'select';
+  checkTensor(fn, 'input', a);
+  const d = dimOf(fn, a, dim);
+  const size = a.shape[d];
+  if (!Number.isInteger(index) || index < -size || index >= size) {
+    throw rangeError(fn, 'index', `an integer in [${-size}, ${size - 1}] for dimension ${d} of size ${size}`, index);
+  }
+  const i = index < 0 ? index + size : index;
+  const shape = a.shape.filter((_, k) => k !== d);
+  return reshapeRecorded(strided(a, d, i, 1, 1), shape, 'SelectBackward0');
+}
+
+/** `a[i]`: the entry `i` of the first dimension. */
+export function index(a: Tensor, i: number): Tensor {
+  return select(a, 0, i);
+}
+
+function checkIndices(fn: string, indices: unknown, size: number): number[] {
+  const list = isTensor(indices) ? Array.from(indices.data) : indices;
+  if (!Array.isArray(list) || !list.every((v) => Number.isInteger(v))) throw typeError(fn, 'index', 'an array (or tensor) of integers', indices);
+  return list.map((v: number) => {
+    if (v < -size || v >= size) throw rangeError(fn, 'index', `entries in [${-size}, ${size - 1}]`, v);
+    return v < 0 ? v + size : v;
+  });
+}
+
+/** Entries `indices` of `dim`, in that order (repeats allowed). */
+export function indexSelect(a: Tensor, dim: number, indices: number[] | Tensor): Tensor {
+  const fn = 'indexSelect';
+  checkTensor(fn, 'input', a);
+  const d = dimOf(fn, a, dim);
+  const idx = checkIndices(fn, indices, a.shape[d]);
+  return gatherRows(a, d, idx);
+}
+
+function gatherRows(a: Tensor, d: number, idx: number[]): Tensor {
+  const [outer, inner] = outerInner(a.shape, d);
+  const shape = a.shape.slice();
+  shape[d] = idx.length;
+  const out = allocate(a.dtype, numelOf(shape));
+  for (let o = 0; o < outer; o++) {
+    idx.forEach((r, c) => {
+      const src = (o * a.shape[d] + r) * inner;
+      out.set(a.data.subarray(src, src + inner), (o * idx.length + c) * inner);
+    });
+  }
+  return record('IndexSelectBackward0', [a], wrap(out, shape), (g) => [indexAdd(g, a.shape, d, idx)]);
+}
+
+/** Zeros of `shape` plus `g`'s rows added at `idx` along `d` (the backward of indexSelect). */
+function indexAdd(g: Tensor, shape: readonly number[], d: number, idx: number[]): Tensor {
+  const [outer, inner] = outerInner(shape, d);
+  const out = allocate(g.dtype, numelOf(shape));
+  for (let o = 0; o < outer; o++) {
+    idx.forEach((r, c) => {
+      const dst = (o * shape[d] + r) * inner;
+      const src = (o * idx.length + c) * inner;
+      for (let k = 0; k < inner; k++) out[dst + k] += g.data[src + k];
+    });
+  }
+  return record('IndexAddBackward0', [g], wrap(out, shape), (gg) => [gatherRows(gg, d, idx)]);
+}
+
+/** Concatenates along `dim`; dtypes promote to float64 if mixed. */
+export function cat(tensors: Tensor[], dim = 0): Tensor {
+  return join('cat', 'CatBackward0', tensors, dim);
+}
+
+/** cat's body; stack reuses it under its own name (PyTorch's StackBackward0). */
+function join(fn: string, name: string, tensors: Tensor[], dim: number): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw typeError(fn, 'tensors', 'a non-empty array of Tensors', tensors);
+  tensors.forEach((t, i) => {
+    checkTensor(fn, `tensors[${i}]`, t);
+    if (t.ndim === 0) throw new RangeError(`${fn}: tensors[${i}] is 0-d and cannot be concatenated; use stack, or reshape it to [1]`);
+  });
+  const dtype = tensors.some((t) => t.dtype === 'float64') ? 'float64' : 'float32';
+  const list = tensors.map((t) => to(t, dtype));
+  const ref = list[0];
+  const d = normalizeDim(fn, dim, ref.ndim);
+  list.forEach((t, i) => {
+    if (t.ndim !== ref.ndim || t.shape.some((s, k) => k !== d && s !== ref.shape[k])) {
+      throw new RangeError(`${fn}: tensors[${i}] has shape ${fmtShape(t.shape)}, which does not match ${fmtShape(ref.shape)} outside dimension ${d}`);
+    }
+  });
+  const total = list.reduce((s, t) => s + t.shape[d], 0);
+  const shape = ref.shape.slice();
+  shape[d] = total;
+  const [outer, inner] = outerInner(shape, d);
+  const out = allocate(dtype, numelOf(shape));
+  const offsets: number[] = [];
+  let off = 0;
+  for (const t of list) {
+    offsets.push(off);
+    sliceCopy(t.data, out, outer, inner, t.shape[d], 0, 1, t.shape[d], total, off);
+    off += t.shape[d];
+  }
+  return record(name, list, wrap(out, shape), (g, needs) =>
+    list.map((t, i) => (needs[i] ? strided(g, d, offsets[i], t.shape[d], 1) : null)),
+  );
+}
+
+/** Stacks equally shaped tensors along a new dimension `dim`. */
+export function stack(tensors: Tensor[], dim = 0): Tensor {
+  const fn = 'stack';
+  if (!Array.isArray(tensors) || tensors.length === 0) throw typeError(fn, 'tensors', 'a non-empty array of Tensors', tensors);
+  tensors.forEach((t, i) => {
+    checkTensor(fn, `tensors[${i}]`, t);
+    if (fmtShape(t.shape) !== fmtShape(tensors[0].shape)) {
+      throw new RangeError(`${fn}: tensors[${i}] has shape ${fmtShape(t.shape)} but tensors[0] has shape ${fmtShape(tensors[0].shape)}`);
+    }
+  });
+  const d = normalizeDim(fn, dim, tensors[0].ndim + 1);
+  return join(fn, 'StackBackward0', tensors.map((t) => unsqueeze(t, d)), d);
+}

@@ -1,0 +1,154 @@
+/**
+ * Graph and in-place operations: detach, clone, requiresGrad_, and the in-place writes that
+ * optimizers use (add_, sub_, mul_, div_, copy_, zero_, fill_, normal_, uniform_). In-place writes
+ * bump the version counter so a graph that saved the tensor raises instead of computing wrong
+ * gradients; on tensors that require grad they are allowed only while grad mode is off.
+ */
+import { isGradEnabled } from '../autograd/grad-mode';
+import { record } from '../autograd/node';
+import { MetagradError, checkFinite, typeError } from '../errors';
+import { allocate } from '../tensor/dtype';
+import { type Generator, getDefaultGenerator } from '../tensor/generator';
+import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
+import { broadcastStrides, fmtShape, broadcastShapes, sameShape } from '../tensor/shape';
+import { Tensor, type TensorLike } from '../tensor/tensor';
+import { checkTensor, toTensor, wrap } from './util';
+
+/** A new leaf sharing the data, cut from the graph. */
+export function detach(a: Tensor): Tensor {
+  checkTensor('detach', 'input', a);
+  return new Tensor(a.data, a.shape, false, a._version);
+}
+
+/** Cuts `a` from the graph in place (it becomes a leaf that does not require grad). */
+export function detach_(a: Tensor): Tensor {
+  checkTensor('detach_', 'input', a);
+  a.gradFn = null;
+  a.outputNr = 0;
+  a.requiresGrad = false;
+  return a;
+}
+
+/** A copy with its own storage (differentiable: the gradient passes through). */
+export function clone(a: Tensor): Tensor {
+  checkTensor('clone', 'input', a);
+  return record('CloneBackward0', [a], wrap(a.data.slice(), a.shape), (g) => [g]);
+}
+
+/** Sets `requiresGrad` on a leaf in place and returns it. */
+export function requiresGrad_(a: Tensor, flag = true): Tensor {
+  checkTensor('requiresGrad_', 'input', a);
+  a.requiresGrad = flag;
+  return a;
+}
+
+/** Checks that an in-place write on `a` (with `other`) is legal, then bumps its version. */
+function beginInplace(fn: string, a: Tensor, other?: Tensor): void {
+  checkTensor(fn, 'input', a);
+  if (isGradEnabled()) {
+    if (a.isLeaf && a.requiresGrad) {
+      throw new MetagradError(
+        `${fn}: a leaf tensor that requires grad is being used in an in-place operation; wrap the update in mg.noGrad(() => …) (as optimizers do)`,
+      );
+    }
+    if (a.requiresGrad || other?.requiresGrad) {
+      throw new MetagradError(
+        `${fn}: in-place operations are not recorded by autograd; use the out-of-place form (e.g. add instead of add_), or run inside mg.noGrad`,
+      );
+    }
+  }
+  a._version.value++;
+}
+
+function inplaceBinary(fn: string, op: BinaryOp, a: Tensor, b: TensorLike): Tensor {
+  const o = toTensor(fn, 'other', b, a.dtype);
+  beginInplace(fn, a, o);
+  const shape = broadcastShapes(fn, a.shape, o.shape);
+  if (!sameShape(shape, a.shape)) {
+    throw new RangeError(`${fn}: output with shape ${fmtShape(a.shape)} doesn't match the broadcast shape ${fmtShape(shape)}`);
+  }
+  let src = o.data;
+  if (o.dtype !== a.dtype) {
+    src = allocate(a.dtype, o.numel);
+    src.set(o.data);
+  }
+  binaryInto(op, a.data, broadcastStrides(a.shape, shape), src, broadcastStrides(o.shape, shape), a.data, shape);
+  return a;
+}
+
+/** a += alpha·b in place. */
+export function add_(a: Tensor, b: TensorLike, alpha = 1): Tensor {
+  if (alpha === 1) return inplaceBinary('add_', BinaryOp.Add, a, b);
+  checkFinite('add_', 'alpha', alpha);
+  const scaled = typeof b === 'number' ? b * alpha : wrap(b.data.map((v) => v * alpha), b.shape);
+  return inplaceBinary('add_', BinaryOp.Add, a, scaled);
+}
+
+/** a −= alpha·b in place. */
+export function sub_(a: Tensor, b: TensorLike, alpha = 1): Tensor {
+  return add_(a, b, -alpha);
+}
+
+/** a *= b in place. */
+export function mul_(a: Tensor, b: TensorLike): Tensor {
+  return inplaceBinary('mul_', BinaryOp.Mul, a, b);
+}
+
+/** a /= b in place. */
+export function div_(a: Tensor, b: TensorLike): Tensor {
+  return inplaceBinary('div_', BinaryOp.Div, a, b);
+}
+
+/** Copies `src` (broadcast, dtype-converted) into `a`. */
+export function copy_(a: Tensor, src: Tensor): Tensor {
+  checkTensor('copy_', 'src', src);
+  beginInplace('copy_', a, src);
+  const shape = broadcastShapes('copy_', a.shape, src.shape);
+  if (!sameShape(shape, a.shape)) {
+    throw new RangeError(`copy_: cannot broadcast src of shape ${fmtShape(src.shape)} to ${fmtShape(a.shape)}`);
+  }
+  if (sameShape(src.shape, a.shape)) {
+    a.data.set(src.data);
+    return a;
+  }
+  const s = allocate(a.dtype, src.numel);
+  s.set(src.data);
+  const zero = allocate(a.dtype, 1);
+  binaryInto(BinaryOp.Add, s, broadcastStrides(src.shape, shape), zero, shape.map(() => 0), a.data, shape);
+  return a;
+}
+
+/** Fills with `value` in place. */
+export function fill_(a: Tensor, value: number): Tensor {
+  if (typeof value !== 'number') throw typeError('fill_', 'value', 'a number', value);
+  beginInplace('fill_', a);
+  a.data.fill(value);
+  return a;
+}
+
+/** Fills with zeros in place. */
+export function zero_(a: Tensor): Tensor {
+  beginInplace('zero_', a);
+  a.data.fill(0);
+  return a;
+}
+
+/** Fills with N(mean, std²) samples in place (PyTorch-compatible stream). */
+export function normal_(a: Tensor, mean = 0, std = 1, opts?: { generator?: Generator }): Tensor {
+  checkFinite('normal_', 'mean', mean);
+  checkFinite('normal_', 'std', std);
+  if (std < 0) throw new RangeError(`normal_: argument 'std' must be >= 0, got ${std}`);
+  beginInplace('normal_', a);
+  (opts?.generator ?? getDefaultGenerator()).fillNormal(a.data, mean, std);
+  return a;
+}
+
+/** Fills with U[from, to) samples in place (PyTorch-compatible stream). */
+export function uniform_(a: Tensor, from = 0, to = 1, opts?: { generator?: Generator }): Tensor {
+  checkFinite('uniform_', 'from', from);
+  checkFinite('uniform_', 'to', to);
+  if (from > to) throw new RangeError(`uniform_: expects from <= to, got from=${from} and to=${to}`);
+  beginInplace('uniform_', a);
+  (opts?.generator ?? getDefaultGenerator()).fillUniform(a.data, from, to);
+  return a;
+}

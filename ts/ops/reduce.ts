@@ -1,0 +1,156 @@
+/** Reductions: sum, mean, max/min (over a dim or everything), logsumexp, and sumTo for broadcasting backward. */
+import { record } from '../autograd/node';
+import { rangeError, typeError } from '../errors';
+import { allocate } from '../tensor/dtype';
+import { ReduceOp, argReduceInto, reduceInto } from '../tensor/kernels/reduce';
+import { normalizeDim, numelOf, sameShape } from '../tensor/shape';
+import type { Tensor } from '../tensor/tensor';
+import { add, eq, div, exp, log, mul, sub } from './elementwise';
+import { broadcastTo, reshape } from './shape';
+import { checkTensor, wrap } from './util';
+
+/** Dims argument: one dim, a list, or undefined for all. */
+export type Dims = number | number[] | undefined;
+
+function normalizeDims(fn: string, dims: Dims, ndim: number): number[] {
+  if (dims === undefined) return [...Array(ndim).keys()];
+  const list = Array.isArray(dims) ? dims : [dims];
+  if (!Array.isArray(dims) && typeof dims !== 'number') throw typeError(fn, 'dim', 'an integer or an array of integers', dims);
+  const out = list.map((d) => normalizeDim(fn, d, ndim));
+  const dup = out.find((d, i) => out.indexOf(d) !== i);
+  if (dup !== undefined) throw rangeError(fn, 'dim', 'distinct dimensions', dims);
+  // A 0-d tensor has nothing to reduce: dim 0 / -1 leave it as is (as in PyTorch).
+  return ndim === 0 ? [] : out.sort((x, y) => x - y);
+}
+
+/** Raw reduction of `dims` (sorted) with keepdim shape; no autograd. */
+function reduceRaw(op: ReduceOp, a: Tensor, dims: number[]): { data: Float32Array | Float64Array; keptShape: number[] } {
+  let data = a.data;
+  const shape = a.shape.slice();
+  // Reduce from the last dim so earlier dims keep their positions.
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const d = dims[i];
+    const outer = numelOf(shape.slice(0, d));
+    const len = shape[d];
+    const inner = numelOf(shape.slice(d + 1));
+    const out = allocate(a.dtype, outer * inner);
+    reduceInto(op, data, out, outer, len, inner);
+    data = out;
+    shape[d] = 1;
+  }
+  if (dims.length === 0) data = data.slice();
+  return { data, keptShape: shape };
+}
+
+/** The shape after reducing `dims` with or without keepdim. */
+function outShape(keptShape: number[], dims: number[], keepdim: boolean): number[] {
+  return keepdim ? keptShape : keptShape.filter((_, i) => !dims.includes(i));
+}
+
+/** Sum over `dim` (all dims when omitted). */
+export function sum(a: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor('sum', 'input', a);
+  const dims = normalizeDims('sum', dim, a.ndim);
+  const { data, keptShape } = reduceRaw(ReduceOp.Sum, a, dims);
+  const out = wrap(data, outShape(keptShape, dims, keepdim));
+  // PyTorch names the full reduction SumBackward0 and the one over dims SumBackward1.
+  return record(dim === undefined ? 'SumBackward0' : 'SumBackward1', [a], out, (g) => [broadcastTo(reshape(g, keptShape), a.shape)]);
+}
+
+/** Mean over `dim` (all dims when omitted). */
+export function mean(a: Tensor, dim?: Dims, keepdim = false): Tensor {
+  checkTensor('mean', 'input', a);
+  const dims = normalizeDims('mean', dim, a.ndim);
+  const count = dims.reduce((c, d) => c * a.shape[d], 1);
+  const { data, keptShape } = reduceRaw(ReduceOp.Sum, a, dims);
+  for (let i = 0; i < data.length; i++) data[i] /= count;
+  const out = wrap(data, outShape(keptShape, dims, keepdim));
+  // One node (PyTorch's MeanBackward0/1) rather than sum then div, so gradFn names match.
+  return record(dim === undefined ? 'MeanBackward0' : 'MeanBackward1', [a], out, (g) => [div(broadcastTo(reshape(g, keptShape), a.shape), count)]);
+}
+
+/** Result of max/min over a dim: values and (non-differentiable) indices as a float tensor of integers. */
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+function argExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const d = normalizeDim(fn, dim, a.ndim);
+  const shape = a.ndim === 0 ? [] : a.shape;
+  const outer = numelOf(shape.slice(0, d));
+  const len = a.ndim === 0 ? 1 : shape[d];
+  if (len === 0) throw new RangeError(`${fn}: cannot reduce over a zero-size dimension ${d}`);
+  const inner = numelOf(shape.slice(d + 1));
+  const values = allocate(a.dtype, outer * inner);
+  const idx = new Int32Array(outer * inner);
+  argReduceInto(op, a.data, values, idx, outer, len, inner);
+  const kept = a.ndim === 0 ? [] : shape.map((s, i) => (i === d ? 1 : s));
+  const oshape = keepdim ? kept : kept.filter((_, i) => i !== d || a.ndim === 0);
+  const indices = wrap(allocate(a.dtype, idx.length), oshape);
+  indices.data.set(idx);
+  // One-hot mask of the chosen positions: the gradient flows to them only.
+  const mask = allocate(a.dtype, a.numel);
+  for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) mask[(o * len + idx[o * inner + i]) * inner + i] = 1;
+  const maskT = wrap(mask, a.shape);
+  const v = record(op === ReduceOp.Max ? 'MaxBackward0' : 'MinBackward0', [a], wrap(values, oshape), (g) => [
+    mul(broadcastTo(reshape(g, kept), a.shape), maskT),
+  ]);
+  return { values: v, indices };
+}
+
+function fullExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor): Tensor {
+  if (a.numel === 0) throw new RangeError(`${fn}: cannot reduce an empty tensor`);
+  const dims = [...Array(a.ndim).keys()];
+  const { data } = reduceRaw(op, a, dims);
+  const out = wrap(data, []);
+  // Ties share the gradient evenly, as in PyTorch's amax/amin.
+  return record(op === ReduceOp.Max ? 'MaxBackward1' : 'MinBackward1', [a], out, (g) => {
+    const m = eq(a, out.detach());
+    return [mul(div(m, sum(m)), g)];
+  });
+}
+
+/** Maximum over everything (a 0-d tensor) or, with `dim`, `{ values, indices }` along it. */
+export function max(a: Tensor): Tensor;
+export function max(a: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(a: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  checkTensor('max', 'input', a);
+  return dim === undefined ? fullExtreme('max', ReduceOp.Max, a) : argExtreme('max', ReduceOp.Max, a, dim, keepdim);
+}
+
+/** Minimum over everything (a 0-d tensor) or, with `dim`, `{ values, indices }` along it. */
+export function min(a: Tensor): Tensor;
+export function min(a: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(a: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  checkTensor('min', 'input', a);
+  return dim === undefined ? fullExtreme('min', ReduceOp.Min, a) : argExtreme('min', ReduceOp.Min, a, dim, keepdim);
+}
+
+/** log Σ exp(a) over `dim`, computed stably. */
+export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
+  checkTensor('logsumexp', 'input', a);
+  const dims = normalizeDims('logsumexp', dim, a.ndim);
+  const raw = reduceRaw(ReduceOp.Max, a, dims);
+  const m = wrap(raw.data, raw.keptShape);
+  for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) m.data[i] = 0;
+  // Forward on constants; one recorded node (PyTorch's LogsumexpBackward0) whose rule
+  // g·exp(a − out) reads the connected output, so higher derivatives stay exact.
+  const kept = add(log(sum(exp(sub(a.detach(), m)), dims, true)), m);
+  const out = wrap(kept.data, outShape(raw.keptShape, dims, keepdim));
+  return record('LogsumexpBackward0', [a], out, (g) => [
+    mul(broadcastTo(reshape(g, raw.keptShape), a.shape), exp(sub(a, reshape(out, raw.keptShape)))),
+  ], [out]);
+}
+
+/** Sums a broadcast gradient back to `shape` (the backward of broadcasting). */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.ndim - shape.length;
+  const dims: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+  let r = sum(g, dims, true);
+  if (lead > 0 || !sameShape(r.shape, shape)) r = reshape(r, shape.slice());
+  return r;
+}
+

@@ -1,0 +1,138 @@
+/** Shape ops: reshape/view, transpose/permute, unsqueeze/squeeze, expand. Forward and backward side by side. */
+import { record } from '../autograd/node';
+import { rangeError, typeError } from '../errors';
+import { allocate } from '../tensor/dtype';
+import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
+import { permuteInto } from '../tensor/kernels/layout';
+import { broadcastStrides, fmtShape, inferShape, normalizeDim, numelOf, sameShape } from '../tensor/shape';
+import { Tensor } from '../tensor/tensor';
+import { checkTensor, wrap } from './util';
+import { sumTo } from './reduce';
+
+/** Accepts `f(2, 3)` and `f([2, 3])`. */
+export function shapeArgs(fn: string, args: readonly (number | readonly number[])[]): number[] {
+  const shape = args.length === 1 && Array.isArray(args[0]) ? (args[0] as number[]) : (args as number[]);
+  if (!shape.every((s) => typeof s === 'number' && Number.isInteger(s))) throw typeError(fn, 'shape', 'integers', shape);
+  return shape.slice();
+}
+
+/** A tensor with the same data in a new shape (one dimension may be -1). Shares storage. */
+export function reshape(a: Tensor, ...shape: (number | number[])[]): Tensor {
+  const fn = 'reshape';
+  checkTensor(fn, 'input', a);
+  const target = inferShape(fn, shapeArgs(fn, shape), a.numel, a.shape);
+  if (sameShape(target, a.shape)) return a.gradFn === null && !a.requiresGrad ? a : reshapeRecorded(a, target);
+  return reshapeRecorded(a, target);
+}
+
+/** A view of `a` in `target` shape; `name` is the gradFn name PyTorch shows for the op that asked for it. */
+export function reshapeRecorded(a: Tensor, target: number[], name = 'ViewBackward0'): Tensor {
+  const out = new Tensor(a.data, target, false, a._version);
+  return record(name, [a], out, (g) => [reshape(g, a.shape)]);
+}
+
+/** Alias of {@link reshape} (storage is always contiguous, so every view is valid). */
+export function view(a: Tensor, ...shape: (number | number[])[]): Tensor {
+  return reshape(a, ...shape);
+}
+
+/** Flattens dims startDim..endDim into one. */
+export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
+  checkTensor('flatten', 'input', a);
+  if (a.ndim === 0) return reshape(a, [1]);
+  const s = normalizeDim('flatten', startDim, a.ndim);
+  const e = normalizeDim('flatten', endDim, a.ndim);
+  if (s > e) throw rangeError('flatten', 'startDim', `<= endDim (${e})`, startDim);
+  const shape = [...a.shape.slice(0, s), numelOf(a.shape.slice(s, e + 1)), ...a.shape.slice(e + 1)];
+  return reshape(a, shape);
+}
+
+/** Permutes the dimensions. */
+export function permute(a: Tensor, ...dims: (number | number[])[]): Tensor {
+  const fn = 'permute';
+  checkTensor(fn, 'input', a);
+  const perm = shapeArgs(fn, dims).map((d) => normalizeDim(fn, d, a.ndim));
+  if (perm.length !== a.ndim || new Set(perm).size !== perm.length) {
+    throw rangeError(fn, 'dims', `a permutation of ${a.ndim} dimensions`, dims);
+  }
+  return permuteNamed(a, perm, 'PermuteBackward0');
+}
+
+/** Permutes by a checked `perm`, recording under `name` (transpose and t() share the kernel). */
+function permuteNamed(a: Tensor, perm: number[], name: string): Tensor {
+  if (perm.every((p, i) => p === i)) return a;
+  const shape = perm.map((p) => a.shape[p]);
+  const data = allocate(a.dtype, a.numel);
+  permuteInto(a.data, a.shape, perm, data);
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((p, i) => {
+    inverse[p] = i;
+  });
+  return record(name, [a], wrap(data, shape), (g) => [permute(g, inverse)]);
+}
+
+/** Swaps two dimensions. */
+export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
+  checkTensor('transpose', 'input', a);
+  const d0 = normalizeDim('transpose', dim0, a.ndim);
+  const d1 = normalizeDim('transpose', dim1, a.ndim);
+  const perm = [...Array(a.ndim).keys()];
+  perm[d0] = d1;
+  perm[d1] = d0;
+  return permuteNamed(a, perm, 'TransposeBackward0');
+}
+
+/** Transpose of a tensor with at most 2 dimensions (PyTorch's `t()`). */
+export function t(a: Tensor): Tensor {
+  checkTensor('t', 'input', a);
+  if (a.ndim > 2) throw new RangeError(`t: expects a tensor with <= 2 dimensions, got shape ${fmtShape(a.shape)}; use transpose(d0, d1)`);
+  return a.ndim < 2 ? a : permuteNamed(a, [1, 0], 'TBackward0');
+}
+
+/** Inserts a size-1 dimension at `dim`. */
+export function unsqueeze(a: Tensor, dim: number): Tensor {
+  checkTensor('unsqueeze', 'input', a);
+  const d = normalizeDim('unsqueeze', dim, a.ndim + 1);
+  return reshapeRecorded(a, [...a.shape.slice(0, d), 1, ...a.shape.slice(d)], 'UnsqueezeBackward0');
+}
+
+/** Removes size-1 dimensions (all of them, or only `dim`). */
+export function squeeze(a: Tensor, dim?: number): Tensor {
+  checkTensor('squeeze', 'input', a);
+  if (dim === undefined) return reshapeRecorded(a, a.shape.filter((s) => s !== 1), 'SqueezeBackward0');
+  const d = normalizeDim('squeeze', dim, a.ndim);
+  if (a.ndim === 0 || a.shape[d] !== 1) return a;
+  return reshapeRecorded(a, [...a.shape.slice(0, d), ...a.shape.slice(d + 1)], 'SqueezeBackward1');
+}
+
+/** Broadcasts to `shape` (-1 keeps a dimension), materialising the copy. */
+export function expand(a: Tensor, ...shape: (number | number[])[]): Tensor {
+  const fn = 'expand';
+  checkTensor(fn, 'input', a);
+  const want = shapeArgs(fn, shape);
+  if (want.length < a.ndim) throw rangeError(fn, 'shape', `at least ${a.ndim} dimensions`, want);
+  const off = want.length - a.ndim;
+  const target = want.map((s, i) => {
+    const own = i >= off ? a.shape[i - off] : 1;
+    if (s === -1) {
+      if (i < off) throw rangeError(fn, 'shape', 'no -1 in a new leading dimension', want);
+      return own;
+    }
+    if (own !== 1 && own !== s) {
+      throw new RangeError(`${fn}: cannot expand shape ${fmtShape(a.shape)} to ${fmtShape(want)} (dimension ${i}: ${own} vs ${s})`);
+    }
+    return s;
+  });
+  if (sameShape(target, a.shape)) return a;
+  return broadcastTo(a, target);
+}
+
+/** Materialises `a` broadcast to `shape` (already checked compatible). */
+export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(a.shape, shape)) return a;
+  const data = allocate(a.dtype, numelOf(shape));
+  const one = allocate(a.dtype, 1);
+  one[0] = 1;
+  binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);
+  return record('ExpandBackward0', [a], wrap(data, shape), (g) => [sumTo(g, a.shape)]);
+}

@@ -1,0 +1,51 @@
+/** Argument checking and small constructors shared by the ops. */
+import { typeError } from '../errors';
+import { type DType, type TypedArray, allocate, getDefaultDtype, promoteTypes } from '../tensor/dtype';
+import { Tensor, type TensorLike, isTensor } from '../tensor/tensor';
+
+/** A new tensor over `data` (not copied). */
+export function wrap(data: TypedArray, shape: readonly number[]): Tensor {
+  return new Tensor(data, shape);
+}
+
+/** A zero-filled tensor. */
+export function zerosOf(shape: readonly number[], dtype: DType): Tensor {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return new Tensor(allocate(dtype, n), shape);
+}
+
+/** A 0-d tensor holding `value`. */
+export function scalarOf(value: number, dtype: DType): Tensor {
+  const d = allocate(dtype, 1);
+  d[0] = value;
+  return new Tensor(d, []);
+}
+
+/** Throws unless `x` is a Tensor. */
+export function checkTensor(fn: string, arg: string, x: unknown): Tensor {
+  if (!isTensor(x)) throw typeError(fn, arg, 'a Tensor', x);
+  return x;
+}
+
+/** Accepts a Tensor or a finite-or-not number (numbers become 0-d tensors of `dtype`). */
+export function toTensor(fn: string, arg: string, x: unknown, dtype: DType): Tensor {
+  if (isTensor(x)) return x;
+  if (typeof x === 'number') return scalarOf(x, dtype);
+  throw typeError(fn, arg, 'a Tensor or a number', x);
+}
+
+/**
+ * The two operands of a binary op as tensors of one dtype: numbers adopt the tensor's dtype,
+ * mixed float32/float64 promote to float64 (through a differentiable cast).
+ */
+export function binaryOperands(fn: string, a: TensorLike, b: TensorLike, cast: (t: Tensor, d: DType) => Tensor): [Tensor, Tensor] {
+  const da = isTensor(a) ? a.dtype : null;
+  const db = isTensor(b) ? b.dtype : null;
+  const dtype = da && db ? promoteTypes(da, db) : (da ?? db ?? getDefaultDtype());
+  let x = toTensor(fn, 'input', a, dtype);
+  let y = toTensor(fn, 'other', b, dtype);
+  if (x.dtype !== dtype) x = cast(x, dtype);
+  if (y.dtype !== dtype) y = cast(y, dtype);
+  return [x, y];
+}

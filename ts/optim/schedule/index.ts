@@ -1,0 +1,3 @@
+/** `mg.schedule`: learning-rate schedules (count ↦ value), accepted wherever `lr` is. */
+export { exponentialDecay, type ExponentialDecayOptions } from './exponential-decay';
+export { linear, linear as linearSchedule, polynomial, polynomial as polynomialSchedule, type LinearOptions, type PolynomialOptions } from './polynomial';

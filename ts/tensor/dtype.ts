@@ -1,0 +1,41 @@
+/** Floating-point dtypes, their typed arrays, the default dtype and type promotion. */
+import { typeError } from '../errors';
+
+/** Element type of a tensor. */
+export type DType = 'float32' | 'float64';
+
+/** Storage of a tensor: a row-major contiguous typed array. */
+export type TypedArray = Float32Array | Float64Array;
+
+let defaultDtype: DType = 'float32';
+
+/** Sets the dtype used when none is given (PyTorch's `torch.set_default_dtype`). */
+export function setDefaultDtype(dtype: DType): void {
+  defaultDtype = checkDtype('setDefaultDtype', 'dtype', dtype);
+}
+
+/** The dtype used when none is given. */
+export function getDefaultDtype(): DType {
+  return defaultDtype;
+}
+
+/** Validates a dtype argument. */
+export function checkDtype(fn: string, arg: string, dtype: unknown): DType {
+  if (dtype !== 'float32' && dtype !== 'float64') throw typeError(fn, arg, "'float32' or 'float64'", dtype);
+  return dtype;
+}
+
+/** A zero-filled buffer of `n` elements. */
+export function allocate(dtype: DType, n: number): TypedArray {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/** The dtype of a typed array. */
+export function dtypeOf(data: TypedArray): DType {
+  return data instanceof Float64Array ? 'float64' : 'float32';
+}
+
+/** PyTorch's promotion between floating dtypes: float64 wins. */
+export function promoteTypes(a: DType, b: DType): DType {
+  return a === 'float64' || b === 'float64' ? 'float64' : 'float32';
+}

@@ -1,0 +1,107 @@
+/** Elementwise kernels over typed arrays: unary maps and broadcasting binary ops. */
+import { type FloatArray, BinaryOp, UnaryOp, native } from '../native';
+import { useNative } from './dispatch';
+
+export { BinaryOp, UnaryOp };
+
+const sigmoid = (x: number): number => {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+};
+
+const UNARY_JS: Record<UnaryOp, (x: number) => number> = {
+  [UnaryOp.Neg]: (x) => -x,
+  [UnaryOp.Exp]: Math.exp,
+  [UnaryOp.Log]: Math.log,
+  [UnaryOp.Sqrt]: Math.sqrt,
+  [UnaryOp.Abs]: Math.abs,
+  [UnaryOp.Tanh]: Math.tanh,
+  [UnaryOp.Sigmoid]: sigmoid,
+  [UnaryOp.Relu]: (x) => (x > 0 ? x : Number.isNaN(x) ? x : 0),
+  [UnaryOp.Softplus]: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  [UnaryOp.Square]: (x) => x * x,
+  [UnaryOp.Sign]: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  [UnaryOp.Sin]: Math.sin,
+  [UnaryOp.Cos]: Math.cos,
+  [UnaryOp.Reciprocal]: (x) => 1 / x,
+  [UnaryOp.Step]: (x) => (x > 0 ? 1 : 0),
+  [UnaryOp.Log1p]: Math.log1p,
+  [UnaryOp.Expm1]: Math.expm1,
+};
+
+/** out[i] = op(a[i]); out may be a itself. */
+export function unaryInto(op: UnaryOp, a: FloatArray, out: FloatArray): void {
+  if (useNative('unary', a.length)) {
+    native.unary(op, a, out);
+    return;
+  }
+  const f = UNARY_JS[op];
+  for (let i = 0; i < a.length; i++) out[i] = f(a[i]);
+}
+
+const BINARY_JS: Record<BinaryOp, (x: number, y: number) => number> = {
+  [BinaryOp.Add]: (x, y) => x + y,
+  [BinaryOp.Sub]: (x, y) => x - y,
+  [BinaryOp.Mul]: (x, y) => x * y,
+  [BinaryOp.Div]: (x, y) => x / y,
+  [BinaryOp.Pow]: Math.pow,
+  [BinaryOp.Maximum]: (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y)),
+  [BinaryOp.Minimum]: (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.min(x, y)),
+  [BinaryOp.Gt]: (x, y) => (x > y ? 1 : 0),
+  [BinaryOp.Lt]: (x, y) => (x < y ? 1 : 0),
+  [BinaryOp.Ge]: (x, y) => (x >= y ? 1 : 0),
+  [BinaryOp.Le]: (x, y) => (x <= y ? 1 : 0),
+  [BinaryOp.Eq]: (x, y) => (x === y ? 1 : 0),
+};
+
+/**
+ * Broadcasting binary op: out has `outShape`; a and b are read with element strides
+ * (0 on broadcast dimensions). All three share a dtype.
+ */
+export function binaryInto(
+  op: BinaryOp,
+  a: FloatArray,
+  aStrides: readonly number[],
+  b: FloatArray,
+  bStrides: readonly number[],
+  out: FloatArray,
+  outShape: readonly number[],
+): void {
+  const n = out.length;
+  if (useNative('binary', n)) {
+    native.binary(op, a, Int32Array.from(aStrides), b, Int32Array.from(bStrides), out, Int32Array.from(outShape));
+    return;
+  }
+  const f = BINARY_JS[op];
+  if (a.length === n && b.length === n) {
+    for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
+    return;
+  }
+  if (b.length === 1 && a.length === n) {
+    const y = b[0];
+    for (let i = 0; i < n; i++) out[i] = f(a[i], y);
+    return;
+  }
+  if (a.length === 1 && b.length === n) {
+    const x = a[0];
+    for (let i = 0; i < n; i++) out[i] = f(x, b[i]);
+    return;
+  }
+  const nd = outShape.length;
+  const idx = new Array<number>(nd).fill(0);
+  let ia = 0;
+  let ib = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = f(a[ia], b[ib]);
+    for (let d = nd - 1; d >= 0; d--) {
+      idx[d]++;
+      ia += aStrides[d];
+      ib += bStrides[d];
+      if (idx[d] < outShape[d]) break;
+      ia -= aStrides[d] * outShape[d];
+      ib -= bStrides[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The Tensor type: a shape, a dtype and a row-major contiguous typed array, plus the autograd
+ * fields that `ts/autograd` fills in. Math methods are declared here and wired to the ops in one
+ * place (`ts/methods.ts`), the one sanctioned exception to the one-way layering.
+ */
+import { rangeError, typeError } from '../errors';
+import { type DType, type TypedArray, dtypeOf, getDefaultDtype } from './dtype';
+import { addSuffixes, formatValues } from './format';
+import { fmtShape, numelOf } from './shape';
+
+/** What a tensor's `gradFn` exposes: the autograd node that produced it (see `ts/autograd/node.ts`). */
+export interface GradFn {
+  /** PyTorch-style node name, e.g. `MulBackward0`. */
+  readonly name: string;
+}
+
+/** A counter shared by a tensor and its views; in-place writes bump it so saved tensors can detect them. */
+export interface VersionCounter {
+  value: number;
+}
+
+/** A tensor or a plain number (broadcast as a 0-d tensor of the other operand's dtype). */
+export type TensorLike = Tensor | number;
+
+/** Nested arrays of numbers, as returned by `tolist()`. */
+export type NestedArray = number | NestedArray[];
+
+/** Options of {@link Tensor.backward}. */
+export interface BackwardOptions {
+  /** Gradient of the output (defaults to 1 for a one-element output). */
+  gradient?: Tensor;
+  /** Accumulate only into these leaves' `.grad`. */
+  inputs?: Tensor | Tensor[];
+  /** Record the backward pass so the gradients are differentiable again. */
+  createGraph?: boolean;
+  /** Keep the graph's saved tensors for another backward (defaults to `createGraph`). */
+  retainGraph?: boolean;
+}
+
+/** A float32/float64 n-dimensional array with PyTorch-style autograd. */
+export class Tensor {
+  /** Row-major contiguous values. Views (`reshape`, `view`) share this array. */
+  data: TypedArray;
+  /** Size of each dimension. */
+  readonly shape: number[];
+  /** Element type. */
+  readonly dtype: DType;
+  /** Accumulated gradient of a leaf after `backward()`, or null. */
+  grad: Tensor | null = null;
+  /** The node that produced this tensor; null for leaves. */
+  gradFn: GradFn | null = null;
+  /** Which output of `gradFn` this tensor is. */
+  outputNr = 0;
+  /** Shared with views; bumped by in-place writes. @internal */
+  _version: VersionCounter;
+  /** True when a non-leaf keeps its `.grad` (see `retainGrad`). @internal */
+  _retainsGrad = false;
+  private _requiresGrad: boolean;
+
+  /**
+   * Wraps `data` (not copied) as a tensor of `shape`. Prefer `mg.tensor`, `mg.zeros`, ….
+   * @internal
+   */
+  constructor(data: TypedArray, shape: readonly number[], requiresGrad = false, version?: VersionCounter) {
+    if (numelOf(shape) !== data.length) {
+      throw rangeError('Tensor', 'shape', `to hold ${data.length} elements`, `${fmtShape(shape)}`);
+    }
+    this.data = data;
+    this.shape = shape.slice();
+    this.dtype = dtypeOf(data);
+    this._requiresGrad = requiresGrad;
+    this._version = version ?? { value: 0 };
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get numel(): number {
+    return this.data.length;
+  }
+
+  /** True for tensors created by the user (not the output of a recorded operation). */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** Whether gradients flow to (leaf) or through (non-leaf) this tensor. */
+  get requiresGrad(): boolean {
+    return this._requiresGrad || this.gradFn !== null;
+  }
+
+  set requiresGrad(flag: boolean) {
+    if (typeof flag !== 'boolean') throw typeError('requiresGrad', 'flag', 'a boolean', flag);
+    if (this.gradFn !== null) {
+      throw new RangeError(
+        'requiresGrad: you can only change the requiresGrad flag of leaf tensors; use detach() to get a leaf from a non-leaf',
+      );
+    }
+    this._requiresGrad = flag;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) {
+      throw new RangeError(`item: a tensor with ${this.data.length} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
+    }
+    return this.data[0];
+  }
+
+  /** The values as nested arrays (a number for a 0-d tensor). */
+  tolist(): NestedArray {
+    if (this.shape.length === 0) return this.data[0];
+    let offset = 0;
+    const rec = (dim: number): NestedArray => {
+      const n = this.shape[dim];
+      const out: NestedArray[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = dim === this.shape.length - 1 ? this.data[offset++] : rec(dim + 1);
+      return out;
+    };
+    return rec(0);
+  }
+
+  /** PyTorch-like representation, e.g. `tensor([1., 2.], requires_grad=True)`. */
+  toString(): string {
+    const prefix = 'tensor(';
+    const suffixes: string[] = [];
+    if (this.data.length === 0 && this.shape.length !== 1) suffixes.push(`size=(${this.shape.join(', ')})`);
+    if (this.dtype !== getDefaultDtype()) suffixes.push(`dtype=torch.${this.dtype}`);
+    if (this.gradFn) suffixes.push(`grad_fn=<${this.gradFn.name}>`);
+    else if (this.requiresGrad) suffixes.push('requires_grad=True');
+    const body = this.data.length === 0 ? '[]' : formatValues(this.data, this.shape, prefix.length);
+    return addSuffixes(prefix + body, suffixes, prefix.length);
+  }
+
+  /** Used by `console.log` / `util.inspect`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** True for Tensor instances (including nn.Parameter). */
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}

@@ -1,0 +1,3 @@
+/** `mg.tree`: pytree utilities. */
+export { flatten, leaves, map, numLeaves, sameStructure, unflatten, type Tree, type TreeSpec } from './tree';
+export * from './tree-math';

@@ -38,3 +38,4 @@ export { moduleClone, type ModuleCloneOptions } from './nn/clone';
 export { extractStateDict, recoverStateDict, ModuleState, type CopyMode, type ExtractStateDictOptions, type VisualEntry } from './nn/state-dict';
 export { stopGradient } from './nn/stop-gradient';
 export { makeDot, type MakeDotOptions, type MakeDotParams } from './nn/make-dot';
+export * from './optim/index';

@@ -39,7 +39,11 @@ export function scaleByRss(opts?: ScaleByRssOptions): GradientTransformation<Sca
         if (g === null || s0 === null) return g;
         const s = updateMoment(A, g, s0, 1, 2);
         sums[i] = s;
-        return el.where(el.gt(s, 0), A.div(g, el.add(el.sqrt(s), eps)), 0);
+        // TorchOpt's where(s > 0, g / (√s + eps), 0) as a product with the constant mask (mg.where is
+        // a slow general loop). s = 0 forces g = 0 there (s >= g²); the added 1 keeps 0/0 out when eps = 0.
+        const pos = el.gt(s, 0);
+        const denom = el.add(el.add(el.sqrt(s), eps), el.sub(1, pos));
+        return el.mul(A.div(g, denom), pos);
       });
       return [out, { sumOfSquares: sums }];
     },

@@ -1,0 +1,14 @@
+import * as mg from '../ts/index';
+import { measure } from './stats';
+const dtype = (process.env.DT ?? 'float32') as mg.DType;
+mg.manualSeed(0);
+const x = mg.randn([256, 64], { dtype });
+const y = mg.randn([256, 1], { dtype });
+const params = [mg.randn([64, 128], { dtype }).mul(0.125), mg.zeros([128], { dtype }), mg.randn([128, 1], { dtype }).mul(0.09), mg.zeros([1], { dtype })];
+const v = params.map((p) => mg.randn(p.shape, { dtype }));
+const act = process.env.ACT === "relu" ? mg.relu : mg.tanh;
+const loss = (ps: mg.Tensor[]) => act(x.matmul(ps[0]).add(ps[1])).matmul(ps[2]).add(ps[3]).sub(y).square().mean();
+const g = mg.func.valueAndGrad(loss);
+const mode = process.env.MODE ?? 'grad';
+const f = mode === 'grad' ? () => g(params) : () => mg.func.hvp(loss, [params], [v]);
+for (let i = 0; i < 5; i++) console.log(mode, dtype, measure(f, { repeats: 7 }).median.toFixed(3));

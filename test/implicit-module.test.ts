@@ -1,0 +1,161 @@
+/** ImplicitMetaGradientModule: the DEQ program against a dense IFT gradient and finite differences, errors, and repeated solves. */
+import * as assert from 'node:assert/strict';
+import * as mg from '../ts/index';
+import { FixedPoint, makeMetaNet } from '../examples/deq-module';
+import { assertClose } from './helpers/check';
+
+const { ImplicitMetaGradientModule } = mg.diff.implicit;
+
+/** Solves A x = b in float64 (Gaussian elimination), independently of the library. */
+function denseSolve(A: number[][], b: number[]): number[] {
+  const n = b.length;
+  const M = A.map((r, i) => [...r, b[i]]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
+    [M[c], M[p]] = [M[p], M[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = M[r][c] / M[c][c];
+      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = M[r][n];
+    for (let k = r + 1; k < n; k++) s -= M[r][k] * x[k];
+    x[r] = s / M[r][r];
+  }
+  return x;
+}
+
+/** Count of graph nodes reachable from a tensor. */
+function graphSize(t: mg.Tensor): number {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = t.gradFn ? [t.gradFn] : [];
+  while (stack.length) {
+    const n = stack.pop() as { next: ({ node: unknown } | { leaf: unknown } | null)[] };
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const e of n.next) if (e && 'node' in e) stack.push(e.node);
+  }
+  return seen.size;
+}
+
+describe('ImplicitMetaGradientModule: DEQ fixed point x* = f(x*) (TorchOpt tutorial program)', () => {
+  mg.manualSeed(0);
+  const metaNet = makeMetaNet().double();
+  const x0 = mg.randn([1, 4], { dtype: 'float64' });
+  const f = (x: mg.Tensor) => metaNet.forward(x) as mg.Tensor;
+  const fixedPoint = (steps: number) => {
+    let x = x0;
+    for (let i = 0; i < steps; i++) x = f(x);
+    return x;
+  };
+
+  it('gives the implicit-function-theorem gradient of mean(x*) (dense Jacobians) and matches finite differences', () => {
+    const inner = new FixedPoint(metaNet, 60);
+    inner.registerX(x0.clone());
+    inner.solve();
+    assert.ok(inner.x.gradFn, 'after solve, x is a differentiable non-leaf');
+    const names = metaNet.namedParameters().map(([n]) => n);
+    const params = metaNet.parameters();
+    const grads = mg.autograd.grad(inner.x.mean(), params) as mg.Tensor[];
+
+    // Independent IFT: g = (∂f/∂θ)ᵀ (I − ∂f/∂x)⁻ᵀ (1/4)·1, with dense Jacobians from jacrev.
+    const xs = mg.noGrad(() => fixedPoint(200));
+    const Jx = (mg.func.jacrev((x: mg.Tensor) => f(x).reshape(-1))(xs.reshape(1, 4)).reshape(4, 4).tolist()) as number[][];
+    const IminusJxT = Jx[0].map((_, j) => Jx.map((row, i) => (i === j ? 1 : 0) - row[j]));
+    const lam = denseSolve(IminusJxT, [0.25, 0.25, 0.25, 0.25]);
+    params.forEach((p, k) => {
+      const Jp = mg.func.jacrev((q: mg.Tensor) => mg.func.functionalCall(metaNet, { [names[k]]: q }, [xs]) as mg.Tensor)(p.detach());
+      const flatJ = Jp.reshape(4, -1).tolist() as number[][];
+      const ift = flatJ[0].map((_, j) => flatJ.reduce((s, row, i) => s + row[j] * lam[i], 0));
+      assertClose(grads[k], ift, 1e-9, 1e-6, `IFT d/d${names[k]}`);
+      // Finite differences of a converged forward solve.
+      const fd = Array.from(p.data).map((_, j) => {
+        const orig = p.data[j];
+        p.data[j] = orig + 1e-6;
+        const plus = mg.noGrad(() => fixedPoint(200).mean().item());
+        p.data[j] = orig - 1e-6;
+        const minus = mg.noGrad(() => fixedPoint(200).mean().item());
+        p.data[j] = orig;
+        return (plus - minus) / 2e-6;
+      });
+      assertClose(grads[k], fd, 1e-7, 1e-5, `finite differences d/d${names[k]}`);
+    });
+  });
+
+  it('repeated solves on one instance keep the graph the same size (no leak)', () => {
+    const inner = new FixedPoint(metaNet, 10);
+    inner.registerX(x0.clone());
+    const sizes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      inner.solve();
+      mg.autograd.grad(inner.x.mean(), metaNet.parameters());
+      sizes.push(graphSize(inner.x));
+    }
+    assert.ok(sizes.every((s) => s === sizes[0]), `graph sizes ${sizes.join(', ')}`);
+  });
+});
+
+describe('ImplicitMetaGradientModule: meta-parameters and errors', () => {
+  class Quadratic extends ImplicitMetaGradientModule {
+    declare w: mg.Tensor;
+    declare target: mg.Tensor;
+    constructor(target: mg.Tensor) {
+      super(target);
+      this.target = target;
+      this.w = new mg.nn.Parameter(mg.zeros([3], { dtype: 'float64' }));
+    }
+    objective(): mg.Tensor {
+      // argmin_w ½‖w − 2·target‖² → w* = 2·target.
+      return this.w.sub(this.target.mul(2)).square().sum().mul(0.5);
+    }
+    solve(): this {
+      this.w = new mg.nn.Parameter(this.target.mul(2).detach());
+      return this;
+    }
+  }
+
+  it('a grad-requiring tensor passed to super is a meta-parameter and gets the implicit gradient', () => {
+    const target = mg.tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+    const q = new Quadratic(target);
+    assert.deepEqual(q.namedMetaParameters().map(([n]) => n), ['target']);
+    assert.deepEqual(q.namedParameters().map(([n]) => n), ['w']);
+    q.solve();
+    const [g] = mg.autograd.grad(q.w.mul(mg.tensor([1, 10, 100], { dtype: 'float64' })).sum(), target);
+    assertClose(g as mg.Tensor, [2, 20, 200], 1e-8);
+  });
+
+  it('raises for a subclass with neither objective nor optimality', () => {
+    class Bad extends ImplicitMetaGradientModule {
+      solve(): void {}
+    }
+    assert.throws(() => new Bad(makeMetaNet()), /either objective\(\.\.\.inputs\) or optimality/);
+  });
+
+  it('raises for no inner parameters and for no meta-parameters', () => {
+    class NoInner extends ImplicitMetaGradientModule {
+      optimality(): mg.Tensor[] { return []; }
+      solve(): void {}
+    }
+    assert.throws(() => (new NoInner(makeMetaNet()) as unknown as { solve(): void }).solve(), /no inner parameters/);
+    class NoMeta extends ImplicitMetaGradientModule {
+      declare w: mg.Tensor;
+      constructor() { super(); this.w = new mg.nn.Parameter(mg.zeros([2])); }
+      optimality(): mg.Tensor[] { return [this.w]; }
+      solve(): void {}
+    }
+    assert.throws(() => (new NoMeta() as unknown as { solve(): void }).solve(), /no meta-parameters/);
+  });
+
+  it('an optimality output with the wrong shape names the parameter and both shapes', () => {
+    class WrongShape extends FixedPoint {
+      override optimality(): mg.Tensor[] { return [this.x.sub(this.forward(this.x)).reshape(-1)]; }
+    }
+    const m = new WrongShape(makeMetaNet());
+    m.registerX(mg.randn([1, 4]));
+    m.solve();
+    assert.throws(() => mg.autograd.grad(m.x.sum(), m.metaParameters()), /parameter 'x' has shape \[4\], but the parameter has shape \[1, 4\]/);
+  });
+});

@@ -1,0 +1,246 @@
+/**
+ * ImplicitMetaGradientModule: the object-oriented form of customRoot (TorchOpt's
+ * `torchopt.diff.implicit.nn.ImplicitMetaGradientModule`). A subclass holds inner parameters (its
+ * own parameters and sub-modules) and meta-parameters (the modules and grad-requiring tensors given
+ * to the base constructor, or registered explicitly); it defines `solve(...inputs)` and either
+ * `objective(...inputs)` or `optimality(...inputs)`. After `solve` returns, the inner parameters
+ * are the solution, differentiable with respect to the meta-parameters by the implicit function
+ * theorem.
+ */
+import { enableGrad } from '../../autograd/grad-mode';
+import { MetagradError, typeError } from '../../errors';
+import { grad as funcGrad } from '../../func/transforms';
+import { solveNormalCg } from '../../linear-solve/index';
+import { Module, type ModuleMembers } from '../../nn/module';
+import { Parameter } from '../../nn/parameter';
+import { fmtShape, sameShape } from '../../tensor/shape';
+import { type Tensor, isTensor } from '../../tensor/tensor';
+import { customRoot } from './root';
+import type { LinearSolver } from './types';
+
+const META = Symbol('metagrad.implicit.meta');
+
+interface MetaState {
+  /** Meta modules in registration order (named later by the property that holds them). */
+  modules: Module[];
+  /** Meta tensors (grad-requiring tensors given to the constructor or registered). */
+  tensors: Tensor[];
+  /** Explicit names from registerMeta*; others are named by the property holding them. */
+  names: Map<Module | Tensor, string>;
+}
+
+/** Subclass contract: what a concrete implicit module provides. */
+interface ImplicitHooks {
+  solve(...inputs: unknown[]): unknown;
+  objective?(...inputs: unknown[]): Tensor;
+  optimality?(...inputs: unknown[]): Tensor[];
+}
+
+/**
+ * Base class of modules whose inner parameters are the solution of an inner optimisation problem.
+ * Set `static linearSolve` on the subclass to choose the backward linear solver.
+ */
+export class ImplicitMetaGradientModule extends Module {
+  /** Linear solver of the backward system (default `solveNormalCg()`), set per subclass. */
+  static linearSolve: LinearSolver | undefined = undefined;
+
+  declare private readonly [META]: MetaState;
+
+  /**
+   * Registers meta-parameters from the arguments as TorchOpt does: modules in training mode and
+   * tensors that require grad. Subclasses call `super(...arguments)`.
+   */
+  constructor(...args: unknown[]) {
+    super();
+    const state: MetaState = { modules: [], tensors: [], names: new Map() };
+    Object.defineProperty(this, META, { value: state, enumerable: false });
+    for (const a of args) {
+      if (a instanceof Module) {
+        if (a.training && !state.modules.includes(a)) state.modules.push(a);
+      } else if (isTensor(a) && a.requiresGrad && !state.tensors.includes(a)) {
+        state.tensors.push(a);
+      }
+    }
+    const hooks = this as unknown as ImplicitHooks;
+    const name = this.constructor.name;
+    if (typeof hooks.solve !== 'function') throw new TypeError(`${name}: an ImplicitMetaGradientModule must define solve(...inputs)`);
+    if (typeof hooks.optimality !== 'function' && typeof hooks.objective !== 'function') {
+      throw new TypeError(`${name}: an ImplicitMetaGradientModule must define either objective(...inputs) or optimality(...inputs)`);
+    }
+    const userSolve = hooks.solve;
+    Object.defineProperty(this, 'solve', {
+      value: (...inputs: unknown[]) => this.implicitSolve(userSolve, inputs),
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
+  }
+
+  /** Registers a module whose parameters are meta-parameters, and assigns it as a property. */
+  registerMetaModule(name: string, module: Module): void {
+    const fn = `${this.constructor.name}.registerMetaModule`;
+    if (typeof name !== 'string' || name === '' || name.includes('.')) throw typeError(fn, 'name', 'a non-empty string without dots', name);
+    if (!(module instanceof Module)) throw typeError(fn, 'module', 'an nn.Module', module);
+    const st = this[META];
+    if (!st.modules.includes(module)) st.modules.push(module);
+    st.names.set(module, name);
+    (this as unknown as Record<string, unknown>)[name] = module;
+  }
+
+  /** Registers a tensor as a meta-parameter, and assigns it as a property. */
+  registerMetaParameter(name: string, tensor: Tensor): void {
+    const fn = `${this.constructor.name}.registerMetaParameter`;
+    if (typeof name !== 'string' || name === '' || name.includes('.')) throw typeError(fn, 'name', 'a non-empty string without dots', name);
+    if (!isTensor(tensor)) throw typeError(fn, 'tensor', 'a Tensor', tensor);
+    const st = this[META];
+    if (!st.tensors.includes(tensor)) st.tensors.push(tensor);
+    st.names.set(tensor, name);
+    (this as unknown as Record<string, unknown>)[name] = tensor;
+  }
+
+  /** Meta modules and tensors are not inner members: hide them from parameters()/children(). */
+  protected override _members(): ModuleMembers {
+    const m = super._members();
+    const st = this[META];
+    if (!st) return m;
+    return {
+      parameters: m.parameters.filter(([, t]) => t === null || !st.tensors.includes(t)),
+      buffers: m.buffers,
+      children: m.children.filter(([, c]) => !st.modules.includes(c)),
+    };
+  }
+
+  /** Where each meta member is: [name, holder for swapping]. */
+  private metaEntries(): { name: string; get: () => Tensor; set: (t: Tensor) => void }[] {
+    const st = this[META];
+    const self = this as unknown as Record<string, unknown>;
+    const propOf = (x: unknown): string | undefined => Object.keys(this).find((k) => self[k] === x);
+    const out: { name: string; get: () => Tensor; set: (t: Tensor) => void }[] = [];
+    st.modules.forEach((mod, i) => {
+      const prefix = st.names.get(mod) ?? propOf(mod) ?? `metaModule${i}`;
+      for (const [pname] of mod.namedParameters()) {
+        out.push({ name: `${prefix}.${pname}`, get: () => mod.getParameter(pname) as Tensor, set: (t) => mod.setParameter(pname, t) });
+      }
+    });
+    st.tensors.forEach((t0, i) => {
+      const prop = st.names.get(t0) ?? propOf(t0);
+      let current = t0;
+      out.push({
+        name: prop ?? `metaParameter${i}`,
+        get: () => current,
+        set: (t) => {
+          current = t;
+          if (prop !== undefined) self[prop] = t;
+        },
+      });
+    });
+    return out;
+  }
+
+  /** `[name, tensor]` of the meta-parameters (meta modules' parameters first, then meta tensors). */
+  namedMetaParameters(): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Tensor][] = [];
+    for (const e of this.metaEntries()) {
+      const t = e.get();
+      if (seen.has(t)) continue;
+      seen.add(t);
+      out.push([e.name, t]);
+    }
+    return out;
+  }
+
+  /** The meta-parameters, in {@link namedMetaParameters} order. */
+  metaParameters(): Tensor[] {
+    return this.namedMetaParameters().map(([, t]) => t);
+  }
+
+  /** Runs the user's solve through customRoot and installs the differentiable solution. */
+  private implicitSolve(userSolve: (...inputs: unknown[]) => unknown, inputs: unknown[]): unknown {
+    const name = this.constructor.name;
+    const inner = this.namedParameters();
+    if (inner.length === 0) {
+      throw new MetagradError(`${name}.solve: the module has no inner parameters (assign nn.Parameter properties or sub-modules that are not meta-modules)`);
+    }
+    const meta = this.metaEntries();
+    if (meta.length === 0) {
+      throw new MetagradError(
+        `${name}.solve: the module has no meta-parameters; pass meta-modules (in training mode) or tensors that require grad to super(...), or use registerMetaModule / registerMetaParameter`,
+      );
+    }
+    const innerNames = inner.map(([n]) => n);
+    // Start every solve from fresh leaves holding the current values: the user's optimizer works on
+    // leaves, and no graph from an earlier solve stays reachable (repeated solves must not leak).
+    for (const [n, t] of inner) this.setParameter(n, new Parameter(t.detach().clone()));
+    const hooks = this as unknown as ImplicitHooks;
+    const ctor = this.constructor as typeof ImplicitMetaGradientModule;
+    const solve = ctor.linearSolve ?? solveNormalCg();
+
+    const withSwapped = <T>(params: Tensor[], metaParams: Tensor[], fn: () => T): T => {
+      const prevInner = innerNames.map((n, i) => this.setParameter(n, params[i]));
+      const prevMeta = meta.map((e, i) => {
+        const prev = e.get();
+        e.set(metaParams[i]);
+        return prev;
+      });
+      try {
+        return fn();
+      } finally {
+        innerNames.forEach((n, i) => this.setParameter(n, prevInner[i]));
+        meta.forEach((e, i) => e.set(prevMeta[i]));
+      }
+    };
+
+    const optimalityOf = (...ins: unknown[]): Tensor[] => {
+      if (typeof hooks.optimality === 'function') return hooks.optimality.apply(this, ins);
+      const objective = hooks.objective as (...a: unknown[]) => Tensor;
+      const current = innerNames.map((n) => this.getParameter(n) as Tensor);
+      return funcGrad((flat: Tensor[]) => {
+        const prev = innerNames.map((n, i) => this.setParameter(n, flat[i]));
+        try {
+          return objective.apply(this, ins);
+        } finally {
+          innerNames.forEach((n, i) => this.setParameter(n, prev[i]));
+        }
+      })(current) as Tensor[];
+    };
+
+    const optimalityFn = (params: Tensor[], metaParams: Tensor[], ...ins: unknown[]): Tensor[] =>
+      withSwapped(params, metaParams, () => {
+        const out = optimalityOf(...ins);
+        if (!Array.isArray(out) || out.length !== innerNames.length || !out.every(isTensor)) {
+          throw new TypeError(
+            `${name}.optimality: must return an array of ${innerNames.length} tensor(s) aligned with parameters() (${innerNames.join(', ')}), got ${Array.isArray(out) ? `an array of ${out.length}` : typeof out}`,
+          );
+        }
+        out.forEach((o, i) => {
+          if (!sameShape(o.shape, params[i].shape)) {
+            throw new RangeError(
+              `${name}.optimality: output ${i} for parameter '${innerNames[i]}' has shape ${fmtShape(o.shape)}, but the parameter has shape ${fmtShape(params[i].shape)}`,
+            );
+          }
+        });
+        return out;
+      });
+
+    const solverFn = (_params: Tensor[], _metaParams: Tensor[], ...ins: unknown[]): [Tensor[], unknown] => {
+      const output = enableGrad(() => userSolve.apply(this, ins));
+      const solved = innerNames.map((n) => {
+        const t = this.getParameter(n);
+        if (!isTensor(t)) throw new TypeError(`${name}.solve: parameter '${n}' is empty after solve`);
+        return t;
+      });
+      return [solved, output];
+    };
+    Object.defineProperty(solverFn, 'name', { value: `${name}.solve` });
+
+    const wrapped = customRoot(optimalityFn, { argnums: 1, hasAux: true, solve })(solverFn);
+    const [solution, output] = wrapped(
+      innerNames.map((n) => this.getParameter(n) as Tensor),
+      meta.map((e) => e.get()),
+      ...inputs,
+    ) as [Tensor[], unknown];
+    innerNames.forEach((n, i) => this.setParameter(n, solution[i]));
+    return output;
+  }
+}

@@ -24,3 +24,4 @@ export { RMSProp, RMSProp as RMSprop, type RMSPropGroupOptions } from './oo/rmsp
 export { AdaGrad, AdaGrad as Adagrad, type AdaGradGroupOptions } from './oo/adagrad';
 export * as schedule from './schedule/index';
 export * as transform from './transform/index';
+export { MetaOptimizer, MetaSGD, MetaAdam } from './meta/meta-optimizer';

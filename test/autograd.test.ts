@@ -277,7 +277,7 @@ describe('autograd engine: graphs', () => {
     const T = rand64([12, 1]);
     const loss = (W1: mg.Tensor, b1: mg.Tensor, W2: mg.Tensor, b2: mg.Tensor): mg.Tensor =>
       X.matmul(W1.t()).add(b1).tanh().matmul(W2.t()).add(b2).sub(T).square().mean();
-    const params = [rand64([8, 64], 0, 0.125), rand64([8]), rand64([1, 8]), rand64([1])];
+    const params: [mg.Tensor, mg.Tensor, mg.Tensor, mg.Tensor] = [rand64([8, 64], 0, 0.125), rand64([8]), rand64([1, 8]), rand64([1])];
     const tangents = params.map((p) => mg.randn(p.shape, f64));
     const [value, hv] = mg.func.hvp(loss, params, tangents) as [mg.Tensor, mg.Tensor[]];
     assertClose(value, mg.noGrad(() => loss(...(params as [mg.Tensor, mg.Tensor, mg.Tensor, mg.Tensor]))), 1e-14, 1e-12, 'value');

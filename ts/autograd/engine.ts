@@ -231,6 +231,9 @@ function checkOutputs(fn: string, outputs: Tensor[]): void {
  * Computes and returns the gradients of `outputs` with respect to `inputs` (PyTorch's
  * `torch.autograd.grad`). The result is aligned with `inputs`; with `createGraph` it is differentiable.
  */
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts?: GradOptions & { allowUnused?: false }): Tensor[];
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts: GradOptions & { materializeGrads: true }): Tensor[];
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts: GradOptions): (Tensor | null)[];
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
   const fn = 'autograd.grad';
   const outs = asTensorList(fn, 'outputs', outputs);

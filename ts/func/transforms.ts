@@ -16,6 +16,21 @@ import { fmtShape } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { flatten, unflatten } from '../tree/tree';
 
+/**
+ * The gradient's type for an argument of type T: tensors map to tensors, arrays and objects of
+ * tensors to arrays and objects of gradients.
+ */
+export type GradTree<T> = T extends Tensor
+  ? Tensor
+  : T extends readonly (infer E)[]
+    ? GradTree<E>[]
+    : T extends Record<string, unknown>
+      ? { [K in keyof T]: GradTree<T[K]> }
+      : T;
+
+/** Gradients of each primal, aligned with the primals. */
+export type GradTrees<A extends readonly unknown[]> = { [K in keyof A]: GradTree<A[K]> };
+
 /** Options of {@link grad} and {@link valueAndGrad}. */
 export interface GradTransformOptions {
   /** Which positional argument(s) to differentiate (default 0). */
@@ -105,7 +120,11 @@ function gradCore(name: string, f: (...args: never[]) => unknown, opts: GradTran
  * `grad(fn, { argnums, hasAux })`: a function with fn's signature returning the gradient of fn's
  * (one-element) output with respect to argument(s) `argnums`, shaped like them.
  */
-export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions = {}): (...args: A) => any {
+export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts?: { argnums?: 0; hasAux?: false }): (...args: A) => GradTree<A[0]>;
+export function grad<A extends unknown[], N extends number>(fn: (...args: A) => unknown, opts: { argnums: N; hasAux?: false }): (...args: A) => GradTree<A[N]>;
+export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts: { argnums: number[]; hasAux?: false }): (...args: A) => unknown[];
+export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions & { hasAux: true }): (...args: A) => [unknown, unknown];
+export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions = {}): (...args: A) => unknown {
   if (typeof fn !== 'function') throw typeError('func.grad', 'fn', 'a function', fn);
   return (...args: A) => {
     const [, g, aux] = gradCore('func.grad', fn as (...a: never[]) => unknown, opts, args);
@@ -114,7 +133,10 @@ export function grad<A extends unknown[]>(fn: (...args: A) => unknown, opts: Gra
 }
 
 /** Like {@link grad} but returns `[value, grad]` (`[[value, aux], grad]` with hasAux), as JAX's value_and_grad. */
-export function valueAndGrad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions = {}): (...args: A) => any {
+export function valueAndGrad<A extends unknown[]>(fn: (...args: A) => unknown, opts?: { argnums?: 0; hasAux?: false }): (...args: A) => [Tensor, GradTree<A[0]>];
+export function valueAndGrad<A extends unknown[], N extends number>(fn: (...args: A) => unknown, opts: { argnums: N; hasAux?: false }): (...args: A) => [Tensor, GradTree<A[N]>];
+export function valueAndGrad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions): (...args: A) => [unknown, unknown];
+export function valueAndGrad<A extends unknown[]>(fn: (...args: A) => unknown, opts: GradTransformOptions = {}): (...args: A) => unknown {
   if (typeof fn !== 'function') throw typeError('func.valueAndGrad', 'fn', 'a function', fn);
   return (...args: A) => {
     const [v, g, aux] = gradCore('func.valueAndGrad', fn as (...a: never[]) => unknown, opts, args);
@@ -126,15 +148,15 @@ export function valueAndGrad<A extends unknown[]>(fn: (...args: A) => unknown, o
  * `vjp(fn, ...primals) -> [output, vjpFn]`: `vjpFn(cotangents)` returns the vector-Jacobian
  * products, one per primal (an array), each shaped like its primal. vjpFn can be called repeatedly.
  */
-export function vjp(fn: (...args: any[]) => unknown, ...primals: unknown[]): [any, (cotangents: unknown) => any[]] {
+export function vjp<A extends unknown[], R>(fn: (...args: A) => R, ...primals: A): [R, (cotangents: unknown) => GradTrees<A>] {
   if (typeof fn !== 'function') throw typeError('func.vjp', 'fn', 'a function', fn);
   return enableGrad(() => {
     const fresh = new Set<Tensor>();
     const tracked = primals.map((p) => track(p, fresh));
-    const out = fn(...tracked.map((t) => t.tree));
+    const out = fn(...(tracked.map((t) => t.tree) as A));
     const [outs] = flatten(out);
     const inputs = tracked.flatMap((t) => t.inputs);
-    const vjpFn = (cotangents: unknown): any[] => {
+    const vjpFn = (cotangents: unknown): GradTrees<A> => {
       const [cts] = flatten(cotangents);
       if (cts.length !== outs.length) {
         throw new RangeError(`vjpFn: expected cotangents with ${outs.length} tensor(s) (the output's structure), got ${cts.length}`);
@@ -162,7 +184,7 @@ export function vjp(fn: (...args: any[]) => unknown, ...primals: unknown[]): [an
           return unflatten(flatten(primals[i])[1], part);
         }),
         fresh,
-      );
+      ) as GradTrees<A>;
     };
     return [finish(out, fresh), vjpFn];
   });
@@ -172,7 +194,7 @@ export function vjp(fn: (...args: any[]) => unknown, ...primals: unknown[]): [an
  * `jvp(fn, primals, tangents) -> [output, jvpOut]`: forward-mode directional derivative, computed
  * with the double-VJP trick (the VJP is linear in the cotangent; differentiating it gives J·t).
  */
-export function jvp(fn: (...args: any[]) => unknown, primals: unknown[], tangents: unknown[]): [any, any] {
+export function jvp<A extends unknown[], R>(fn: (...args: A) => R, primals: A, tangents: unknown[]): [R, R] {
   if (typeof fn !== 'function') throw typeError('func.jvp', 'fn', 'a function', fn);
   if (!Array.isArray(primals) || !Array.isArray(tangents) || primals.length !== tangents.length) {
     throw typeError('func.jvp', 'primals/tangents', 'arrays of the same length', [primals, tangents]);
@@ -189,7 +211,7 @@ export function jvp(fn: (...args: any[]) => unknown, primals: unknown[], tangent
         throw new RangeError(`func.jvp: tangent ${i} has shape ${fmtShape(t.shape)} but its primal has shape ${fmtShape(inputs[i].shape)}`);
       }
     });
-    const out = fn(...tracked.map((t) => t.tree));
+    const out = fn(...(tracked.map((t) => t.tree) as A));
     const [outs, outSpec] = flatten(out);
     const dummies = outs.map((o) => zerosOf(o.shape, o.dtype).requiresGrad_(true));
     for (const d of dummies) fresh.add(d);
@@ -213,7 +235,7 @@ export function jvp(fn: (...args: any[]) => unknown, primals: unknown[], tangent
             materializeGrads: true,
           }) as Tensor[]);
     }
-    return [finish(out, fresh), finish(unflatten(outSpec, results), fresh)];
+    return [finish(out, fresh), finish(unflatten<R>(outSpec, results), fresh)];
   });
 }
 
@@ -221,7 +243,7 @@ export function jvp(fn: (...args: any[]) => unknown, primals: unknown[], tangent
  * `hvp(fn, primals, tangents) -> [value, hvpOut]`: Hessian-vector product of a scalar function,
  * by reverse-over-reverse (the gradient of ⟨∇f, v⟩).
  */
-export function hvp(fn: (...args: any[]) => unknown, primals: unknown[], tangents: unknown[]): [Tensor, any] {
+export function hvp<A extends unknown[]>(fn: (...args: A) => unknown, primals: A, tangents: unknown[]): [Tensor, GradTrees<A>] {
   if (typeof fn !== 'function') throw typeError('func.hvp', 'fn', 'a function', fn);
   if (!Array.isArray(primals) || !Array.isArray(tangents) || primals.length !== tangents.length) {
     throw typeError('func.hvp', 'primals/tangents', 'arrays of the same length', [primals, tangents]);
@@ -233,8 +255,8 @@ export function hvp(fn: (...args: any[]) => unknown, primals: unknown[], tangent
     const inputs = tracked.flatMap((t) => t.inputs);
     const tans = tangents.flatMap((t) => flatten(t)[0]);
     if (tans.length !== inputs.length) throw new RangeError(`func.hvp: tangents have ${tans.length} tensors, primals ${inputs.length}`);
-    const value = scalarOutput('func.hvp', fn(...tracked.map((t) => t.tree)));
-    if (!value.requiresGrad) return [value, primals.map((p) => unflatten(flatten(p)[1], flatten(p)[0].map((t) => zerosOf(t.shape, t.dtype))))];
+    const value = scalarOutput('func.hvp', fn(...(tracked.map((t) => t.tree) as A)));
+    if (!value.requiresGrad) return [value, primals.map((p) => unflatten(flatten(p)[1], flatten(p)[0].map((t) => zerosOf(t.shape, t.dtype)))) as GradTrees<A>];
     const g = autogradGrad(value, inputs, { createGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
     const pairs = g.map((gi, i) => [gi, tans[i]] as const).filter(([gi]) => gi.requiresGrad);
     const hv = pairs.length === 0
@@ -251,7 +273,7 @@ export function hvp(fn: (...args: any[]) => unknown, primals: unknown[], tangent
       k += t.inputs.length;
       return unflatten(flatten(primals[i])[1], part);
     });
-    return [finish(outerGrad ? value : detach(value), fresh), finish(out, fresh)];
+    return [finish(outerGrad ? value : detach(value), fresh), finish(out, fresh) as GradTrees<A>];
   });
 }
 
@@ -259,14 +281,14 @@ export function hvp(fn: (...args: any[]) => unknown, primals: unknown[], tangent
  * `jacrev(fn, argnums = 0)`: Jacobian by reverse mode, one VJP per output element. For a tensor
  * output of shape O and a tensor argument of shape I the result has shape [...O, ...I].
  */
-export function jacrev(fn: (...args: any[]) => unknown, argnums = 0): (...args: any[]) => Tensor {
+export function jacrev<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
   if (typeof fn !== 'function') throw typeError('func.jacrev', 'fn', 'a function', fn);
-  return (...args: unknown[]) => {
+  return (...args: A) => {
     checkArgnums('func.jacrev', argnums, args.length);
     const x = args[argnums];
     if (!isTensor(x)) throw typeError('func.jacrev', `args[${argnums}]`, 'a Tensor', x);
     const [out, pull] = vjp((xi: Tensor) => {
-      const a = args.slice();
+      const a = args.slice() as A;
       a[argnums] = xi;
       return fn(...a);
     }, x);
@@ -283,6 +305,6 @@ export function jacrev(fn: (...args: any[]) => unknown, argnums = 0): (...args: 
 }
 
 /** `hessian(fn, argnums = 0)`: the Hessian of a scalar function, as jacrev of jacrev. */
-export function hessian(fn: (...args: any[]) => unknown, argnums = 0): (...args: any[]) => Tensor {
+export function hessian<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
   return jacrev(jacrev(fn, argnums), argnums);
 }

@@ -35,7 +35,10 @@ export interface CustomRootOptions {
 const OPTION_KEYS = ['argnums', 'hasAux', 'solve', 'onSolve'];
 
 /** A function F(solution, ...args) whose root defines the solution. */
-export type OptimalityFn = (...args: any[]) => unknown;
+export type OptimalityFn = (...args: never[]) => unknown;
+
+/** An optimality function as called internally. */
+type AnyFn = (...args: unknown[]) => unknown;
 
 interface Resolved {
   argnums: number[];
@@ -96,7 +99,7 @@ function substitute(args: unknown[], argnums: number[], p: Params, replaced: Ten
 
 /** Evaluates F at (x, args) and checks it has the solution's structure and shapes. */
 function evalOptimality(site: string, F: OptimalityFn, x: Tensor[], solSpec: TreeSpec, args: unknown[]): Tensor[] {
-  const out = F(unflatten(solSpec, x), ...args.slice(1));
+  const out = (F as unknown as AnyFn)(unflatten(solSpec, x), ...args.slice(1));
   const [fs] = flatten(out);
   if (fs.length !== x.length) {
     throw new TypeError(`${site}: the optimality function returned ${fs.length} tensor(s), but the solution has ${x.length}; it must return a tree with the solution's structure`);
@@ -168,7 +171,7 @@ export function customRoot(optimalityFn: OptimalityFn, opts: CustomRootOptions) 
   const fn = 'customRoot';
   if (typeof optimalityFn !== 'function') throw typeError(fn, 'optimalityFn', 'a function', optimalityFn);
   const r = resolveOptions(fn, opts);
-  return <S extends (...args: any[]) => any>(solverFn: S): S => {
+  return <S extends (...args: never[]) => unknown>(solverFn: S): S => {
     if (typeof solverFn !== 'function') throw typeError(fn, 'solverFn', 'a function', solverFn);
     const site = `customRoot(${solverFn.name || 'solver'})`;
     const wrapped = (...args: unknown[]): unknown => {
@@ -176,7 +179,7 @@ export function customRoot(optimalityFn: OptimalityFn, opts: CustomRootOptions) 
       if (maxArg >= args.length) {
         throw new RangeError(`${site}: argnums refers to argument ${maxArg}, but the solver was called with ${args.length} argument(s)`);
       }
-      const result = noGrad(() => solverFn(...args));
+      const result = noGrad(() => (solverFn as unknown as AnyFn)(...args));
       let solution: unknown = result;
       let aux: unknown;
       if (r.hasAux) {
@@ -214,14 +217,14 @@ export function customRoot(optimalityFn: OptimalityFn, opts: CustomRootOptions) 
  */
 export function customFixedPoint(fixedPointFn: OptimalityFn, opts: CustomRootOptions) {
   if (typeof fixedPointFn !== 'function') throw typeError('customFixedPoint', 'fixedPointFn', 'a function', fixedPointFn);
-  const F: OptimalityFn = (x: unknown, ...rest: unknown[]) => {
-    const tx = fixedPointFn(x, ...rest);
+  const F = (x: unknown, ...rest: unknown[]): unknown => {
+    const tx = (fixedPointFn as unknown as AnyFn)(x, ...rest);
     const [txs, spec] = flatten(tx);
     const [xs] = flatten(x);
     if (txs.length !== xs.length) throw new TypeError(`customFixedPoint: the fixed-point function returned ${txs.length} tensor(s) for a solution of ${xs.length}`);
     return unflatten(spec, txs.map((t, i) => t.sub(xs[i])));
   };
-  return customRoot(F, opts);
+  return customRoot(F as OptimalityFn, opts);
 }
 
 /** Options of {@link rootVjp} and {@link rootJvp}. */

@@ -11,6 +11,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 function candidates(): string[] {
   const tag = `${process.platform}-${process.arch}`;
   const out: string[] = [];
+  // An explicit path wins (used by CI to test the node-gyp build, and by unusual installs).
+  const explicit = process.env.METAGRAD_ADDON_PATH;
+  if (explicit) return [path.resolve(explicit)];
   const pre = path.join(ROOT, 'prebuilds', tag);
   if (fs.existsSync(pre)) {
     for (const f of fs.readdirSync(pre).sort()) if (f.endsWith('.node')) out.push(path.join(pre, f));

@@ -3,30 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
 import { FixedPoint, makeMetaNet } from '../examples/deq-module';
 import { assertClose } from './helpers/check';
+import { denseSolve } from './helpers/dense';
 
 const { ImplicitMetaGradientModule } = mg.diff.implicit;
 
-/** Solves A x = b in float64 (Gaussian elimination), independently of the library. */
-function denseSolve(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((r, i) => [...r, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = M[r][c] / M[c][c];
-      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = M[r][n];
-    for (let k = r + 1; k < n; k++) s -= M[r][k] * x[k];
-    x[r] = s / M[r][r];
-  }
-  return x;
-}
 
 /** Count of graph nodes reachable from a tensor. */
 function graphSize(t: mg.Tensor): number {

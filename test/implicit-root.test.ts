@@ -2,32 +2,12 @@
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
 import { assertClose } from './helpers/check';
+import { denseSolve } from './helpers/dense';
 
 const f64 = { dtype: 'float64' as const };
 const { customRoot, customFixedPoint, rootVjp, rootJvp } = mg.diff.implicit;
 const S = mg.linearSolve;
 
-/** Dense float64 solve of A x = b (Gaussian elimination with partial pivoting), independent of the library. */
-function denseSolve(A: number[][], b: number[]): number[] {
-  const n = b.length;
-  const M = A.map((row, i) => [...row, b[i]]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = M[r][c] / M[c][c];
-      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = M[r][n];
-    for (let k = r + 1; k < n; k++) s -= M[r][k] * x[k];
-    x[r] = s / M[r][r];
-  }
-  return x;
-}
 
 describe('customRoot: scalar root of y² = x³', () => {
   const F = (y: mg.Tensor, x: mg.Tensor) => y.square().sub(x.pow(3));

@@ -7,6 +7,7 @@ import * as mg from '../ts/index';
 import { metaGradient, tutorialSetup } from '../examples/imaml-functional';
 import { metaGradientOO } from '../examples/imaml-module';
 import { assertClose } from './helpers/check';
+import { denseSolve } from './helpers/dense';
 
 /** Closed-form meta-gradient in float64, by Gaussian elimination written here. */
 function closedForm(seed = 0): number[] {
@@ -16,21 +17,7 @@ function closedForm(seed = 0): number[] {
   const d = X[0].length;
   const H = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (2 / n) * X.reduce((s, r) => s + r[i] * r[j], 0) + (i === j ? 1 : 0)));
   const g = Array.from({ length: d }, (_, i) => X.reduce((s, r) => s + r[i], 0) / n);
-  // Solve H z = g.
-  const M = H.map((r, i) => [...r, g[i]]);
-  for (let c = 0; c < d; c++) {
-    for (let r = c + 1; r < d; r++) {
-      const f = M[r][c] / M[c][c];
-      for (let k = c; k <= d; k++) M[r][k] -= f * M[c][k];
-    }
-  }
-  const z = new Array<number>(d).fill(0);
-  for (let r = d - 1; r >= 0; r--) {
-    let s = M[r][d];
-    for (let k = r + 1; k < d; k++) s -= M[r][k] * z[k];
-    z[r] = s / M[r][r];
-  }
-  return z; // [dW (4 entries), db]
+  return denseSolve(H, g); // [dW (4 entries), db]
 }
 
 describe('TorchOpt tutorial: iMAML meta-gradient by implicit differentiation', () => {

@@ -40,24 +40,13 @@ export function flatten(tree: unknown): [Tensor[], TreeSpec] {
   return [leaves, spec];
 }
 
-/** Number of tensor leaves a spec holds. */
-export function numLeaves(spec: TreeSpec): number {
-  if (spec.kind === 'leaf') return 1;
-  if (spec.kind === 'other') return 0;
-  return spec.children.reduce((n, c) => n + numLeaves(c), 0);
-}
-
-/** Rebuilds a tree from a spec and leaves (the inverse of {@link flatten}). */
-export function unflatten<T = unknown>(spec: TreeSpec, leaves: readonly Tensor[]): T {
-  const want = numLeaves(spec);
-  if (!Array.isArray(leaves) || leaves.length !== want) {
-    throw typeError('tree.unflatten', 'leaves', `an array of ${want} tensors`, leaves);
-  }
+/** Places `values` at the leaf positions of `spec`, in order. */
+function rebuild(spec: TreeSpec, values: readonly unknown[]): unknown {
   let i = 0;
   const rec = (s: TreeSpec): unknown => {
     switch (s.kind) {
       case 'leaf':
-        return leaves[i++];
+        return values[i++];
       case 'other':
         return s.value;
       case 'array':
@@ -71,7 +60,23 @@ export function unflatten<T = unknown>(spec: TreeSpec, leaves: readonly Tensor[]
       }
     }
   };
-  return rec(spec) as T;
+  return rec(spec);
+}
+
+/** Number of tensor leaves a spec holds. */
+export function numLeaves(spec: TreeSpec): number {
+  if (spec.kind === 'leaf') return 1;
+  if (spec.kind === 'other') return 0;
+  return spec.children.reduce((n, c) => n + numLeaves(c), 0);
+}
+
+/** Rebuilds a tree from a spec and leaves (the inverse of {@link flatten}). */
+export function unflatten<T = unknown>(spec: TreeSpec, leaves: readonly Tensor[]): T {
+  const want = numLeaves(spec);
+  if (!Array.isArray(leaves) || leaves.length !== want) {
+    throw typeError('tree.unflatten', 'leaves', `an array of ${want} tensors`, leaves);
+  }
+  return rebuild(spec, leaves) as T;
 }
 
 /** The tensors of a tree, in flatten order. */
@@ -94,26 +99,8 @@ export function map<T = unknown>(fn: (...xs: Tensor[]) => unknown, tree: unknown
     return l;
   });
   const mapped = ls.map((x, i) => fn(x, ...others.map((o) => o[i])));
-  // Non-tensor results (e.g. null) are allowed: rebuild with them in the leaf positions.
-  let i = 0;
-  const rec = (s: TreeSpec): unknown => {
-    switch (s.kind) {
-      case 'leaf':
-        return mapped[i++];
-      case 'other':
-        return s.value;
-      case 'array':
-        return s.children.map(rec);
-      case 'object': {
-        const out: Record<string, unknown> = {};
-        s.keys.forEach((k, j) => {
-          out[k] = rec(s.children[j]);
-        });
-        return out;
-      }
-    }
-  };
-  return rec(spec) as T;
+  // Non-tensor results (e.g. null) are allowed in the leaf positions.
+  return rebuild(spec, mapped) as T;
 }
 
 /** True when two trees have the same structure (tensor leaves in the same places). */

@@ -2,9 +2,11 @@
  * Timing helpers. The machine is shared and noisy, so every number is the median of several
  * repeats, each repeat averaging enough calls to last a few milliseconds (timer resolution and
  * one-off GC pauses then matter little), after a warm-up that lets V8 optimise the code.
+ * Contenders of one comparison run interleaved, round by round, so a burst of background load
+ * hits all of them alike instead of whichever happened to be running.
  */
 
-/** Result of {@link measure}: per-call times in milliseconds. */
+/** Per-call times in milliseconds. */
 export interface Timing {
   /** Median over the repeats of the mean per-call time. */
   median: number;
@@ -14,13 +16,13 @@ export interface Timing {
   inner: number;
 }
 
-/** Options of {@link measure}. */
+/** Options of {@link measure} and {@link compare}. */
 export interface MeasureOptions {
   /** Number of timed repeats (median taken over them). */
   repeats: number;
   /** Target duration of one repeat, in ms; calls per repeat are chosen to reach it. */
   minRepeatMs?: number;
-  /** Warm-up duration in ms before timing. */
+  /** Warm-up duration in ms before timing (V8 needs about a second to optimise autograd-heavy code). */
   warmupMs?: number;
   /** Upper bound on calls per repeat (for very cheap calls). */
   maxInner?: number;
@@ -35,12 +37,9 @@ export function median(xs: readonly number[]): number {
 
 const now = (): number => performance.now();
 
-/** Times `fn` (synchronous); see {@link Timing}. */
-export function measure(fn: () => unknown, opts: MeasureOptions): Timing {
-  const minRepeatMs = opts.minRepeatMs ?? 20;
-  const warmupMs = opts.warmupMs ?? 100;
-  const maxInner = opts.maxInner ?? 1_000_000;
-  // Warm up, and estimate the cost of one call from the warm-up.
+/** Warms `fn` up for `warmupMs` and returns how many calls make one repeat. */
+function calibrate(fn: () => unknown, opts: MeasureOptions): number {
+  const warmupMs = opts.warmupMs ?? 300;
   let calls = 0;
   const t0 = now();
   do {
@@ -48,22 +47,66 @@ export function measure(fn: () => unknown, opts: MeasureOptions): Timing {
     calls++;
   } while (now() - t0 < warmupMs);
   const perCall = (now() - t0) / calls;
-  const inner = Math.max(1, Math.min(maxInner, Math.ceil(minRepeatMs / Math.max(perCall, 1e-6))));
-  const samples: number[] = [];
-  for (let r = 0; r < opts.repeats; r++) {
-    const s = now();
-    for (let i = 0; i < inner; i++) fn();
-    samples.push((now() - s) / inner);
-  }
+  const minRepeatMs = opts.minRepeatMs ?? 20;
+  return Math.max(1, Math.min(opts.maxInner ?? 1_000_000, Math.ceil(minRepeatMs / Math.max(perCall, 1e-6))));
+}
+
+function once(fn: () => unknown, inner: number): number {
+  const s = now();
+  for (let i = 0; i < inner; i++) fn();
+  return (now() - s) / inner;
+}
+
+function timing(samples: number[], inner: number): Timing {
   samples.sort((a, b) => a - b);
   return { median: median(samples), samples, inner };
 }
 
-/** Formats a number with `digits` significant digits (no exponent for the ranges we print). */
+/** Times one synchronous function. */
+export function measure(fn: () => unknown, opts: MeasureOptions): Timing {
+  const inner = calibrate(fn, opts);
+  const samples: number[] = [];
+  for (let r = 0; r < opts.repeats; r++) samples.push(once(fn, inner));
+  return timing(samples, inner);
+}
+
+/** One timed repeat: returns the mean per-call time in ms. */
+export type Sampler = () => number;
+
+/** Calibrates `fn` (warm-up included) and returns a sampler of repeats of it. */
+export function sampler(fn: () => unknown, opts: Omit<MeasureOptions, 'repeats'>): Sampler & { inner: number } {
+  const inner = calibrate(fn, { repeats: 0, ...opts });
+  return Object.assign(() => once(fn, inner), { inner });
+}
+
+/**
+ * Takes `repeats` samples from each sampler, interleaved round by round; `null` entries are
+ * skipped (and returned as null). Samplers may time anything, e.g. another process.
+ */
+export function compareSamplers(samplers: readonly (Sampler | null)[], repeats: number): (Timing | null)[] {
+  const samples = samplers.map((): number[] => []);
+  for (let r = 0; r < repeats; r++) {
+    samplers.forEach((s, i) => {
+      if (s) samples[i].push(s());
+    });
+  }
+  return samplers.map((s, i) => (s ? timing(samples[i], (s as { inner?: number }).inner ?? 1) : null));
+}
+
+/** Times several functions, interleaving their repeats; `null` entries are skipped (and returned as null). */
+export function compare(fns: readonly ((() => unknown) | null)[], opts: MeasureOptions): (Timing | null)[] {
+  return compareSamplers(fns.map((f) => (f ? sampler(f, opts) : null)), opts.repeats);
+}
+
+/** Formats a number with about `digits` significant digits, without an exponent. */
 export function fmt(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);
   if (x === 0) return '0';
   const mag = Math.floor(Math.log10(Math.abs(x)));
-  const decimals = Math.max(0, digits - 1 - mag);
-  return x.toFixed(decimals);
+  return x.toFixed(Math.max(0, digits - 1 - mag));
+}
+
+/** Formats a ratio as e.g. "12.3×". */
+export function fmtRatio(x: number): string {
+  return `${fmt(x, x >= 100 ? 4 : 3)}×`;
 }

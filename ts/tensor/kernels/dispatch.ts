@@ -1,16 +1,18 @@
 /**
- * Where each kernel runs: in JavaScript for small tensors (an N-API call costs about a
+ * Where each kernel runs: in JavaScript for small tensors (an N-API call costs a fraction of a
  * microsecond), natively above a size threshold. All thresholds live here, measured with
- * `npm run bench -- --only dispatch` on the reference machine (see README).
+ * `npm run bench -- --only dispatch` on the reference machine (see README): the native call wins
+ * from ~64 elements for transcendental unary ops, reductions and softmax, from ~256 for binary
+ * ops (their stride arrays cost a little) and from m·k·n ≈ 128 for matmul.
  */
 
 /** Minimum element count (or, for matmul, m·k·n) from which the native kernel is used. */
 export const NATIVE_THRESHOLD = {
-  unary: 2048,
-  binary: 2048,
-  reduce: 4096,
-  softmax: 1024,
-  matmul: 4096,
+  unary: 64,
+  binary: 256,
+  reduce: 64,
+  softmax: 64,
+  matmul: 128,
 } as const;
 
 /** True when the native kernel should run for `kind` at `size`. */

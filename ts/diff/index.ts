@@ -1,2 +1,5 @@
-/** `mg.diff`: differentiation strategies (implicit, as TorchOpt's torchopt.diff). */
+/** `mg.diff`: differentiation strategies (implicit, as TorchOpt's torchopt.diff).
+ *
+ * @module
+ */
 export * as implicit from './implicit/index';

@@ -1,4 +1,7 @@
-/** `mg.linalg`: iterative solvers on trees (cg, ns, gmres, bicgstab), Neumann inverses and a dense solve. */
+/** `mg.linalg`: iterative solvers on trees (cg, ns, gmres, bicgstab), Neumann inverses and a dense solve.
+ *
+ * @module
+ */
 export { cg, type CgOptions } from './cg';
 export { ns, nsInv, type NsOptions, type NsInvOptions } from './ns';
 export { gmres, type GmresOptions } from './gmres';

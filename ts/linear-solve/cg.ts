@@ -19,11 +19,17 @@ export interface SolveCgOptions<T = unknown> extends CommonSolveOptions<T> {
 
 /** Resolved options of a CG-based solver. */
 export interface ResolvedCgOptions {
+  /** Ridge term added to the operator: (A + ridge·I) x = b. */
   readonly ridge: number;
+  /** Initial guess (a tree shaped like b), or undefined for zeros. */
   readonly init: unknown;
+  /** Relative tolerance on the residual norm. */
   readonly rtol: number;
+  /** Absolute tolerance on the residual norm. */
   readonly atol: number;
+  /** Iteration limit, or undefined for the solver's default (which grows with the size of b). */
   readonly maxiter: number | undefined;
+  /** Preconditioner approximating the inverse of the operator, if any. */
   readonly M: unknown;
 }
 

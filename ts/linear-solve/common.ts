@@ -9,7 +9,7 @@ import { treeAdd } from '../tree/tree-math';
 
 /** Options accepted when a solver runs: `solve(matvec, b, { onInfo })`. */
 export interface SolveCallOptions {
-  /** Receives the {@link SolveInfo} of this solve. */
+  /** Receives the {@link linalg.SolveInfo} of this solve. */
   onInfo?: OnInfo;
 }
 

@@ -13,8 +13,11 @@ export interface SolveDenseOptions<T = unknown> extends CommonSolveOptions<T> {
 
 /** Resolved options of {@link solveDense}. */
 export interface ResolvedDenseOptions {
+  /** Ridge term added to the operator: (A + ridge·I) x = b. */
   readonly ridge: number;
+  /** Initial guess (a tree shaped like b), or undefined for zeros. */
   readonly init: unknown;
+  /** Dense factorisation: 'lu', 'cholesky' or 'qr'. */
   readonly method: DenseMethod;
 }
 

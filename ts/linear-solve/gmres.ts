@@ -14,12 +14,19 @@ export interface SolveGmresOptions<T = unknown> extends SolveCgOptions<T> {
 
 /** Resolved options of {@link solveGmres}. */
 export interface ResolvedGmresOptions {
+  /** Ridge term added to the operator: (A + ridge·I) x = b. */
   readonly ridge: number;
+  /** Initial guess (a tree shaped like b), or undefined for zeros. */
   readonly init: unknown;
+  /** Relative tolerance on the residual norm. */
   readonly rtol: number;
+  /** Absolute tolerance on the residual norm. */
   readonly atol: number;
+  /** Krylov subspace size between restarts. */
   readonly restart: number;
+  /** Iteration limit, or undefined for the solver's default (which grows with the size of b). */
   readonly maxiter: number | undefined;
+  /** Preconditioner approximating the inverse of the operator, if any. */
   readonly M: unknown;
 }
 

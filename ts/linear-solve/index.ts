@@ -1,6 +1,8 @@
 /**
  * `mg.linearSolve`: factories of linear solvers `solve(matvec, b, opts?) -> x` (TorchOpt's
  * `torchopt.linear_solve`), used by implicit differentiation.
+ *
+ * @module
  */
 export { type CommonSolveOptions, type LinearSolver, type SolveCallOptions } from './common';
 export { solveCg, type ResolvedCgOptions, type SolveCgOptions } from './cg';

@@ -22,12 +22,19 @@ export interface SolveInvOptions<T = unknown> extends CommonSolveOptions<T> {
 
 /** Resolved options of {@link solveInv}. */
 export interface ResolvedInvOptions {
+  /** Ridge term added to the operator: (A + ridge·I) x = b. */
   readonly ridge: number;
+  /** Initial guess (a tree shaped like b), or undefined for zeros. */
   readonly init: unknown;
+  /** Whether the inverse is a Neumann series rather than a direct solve. */
   readonly ns: boolean;
+  /** Iteration limit, or undefined for the solver's default (which grows with the size of b). */
   readonly maxiter: number | undefined;
+  /** Step size of the Neumann series. */
   readonly alpha: number;
+  /** Relative tolerance on the residual norm. */
   readonly rtol: number;
+  /** Absolute tolerance on the residual norm. */
   readonly atol: number;
 }
 

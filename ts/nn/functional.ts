@@ -1,6 +1,8 @@
 /**
  * `nn.functional`: stateless layers and losses, written in differentiable ops so that derivatives
  * of any order are exact.
+ *
+ * @module
  */
 import { rangeError, typeError, checkFinite } from '../errors';
 import { add, mul, relu as opRelu, sigmoid as opSigmoid, softplus as opSoftplus, square, sub, tanh as opTanh, div, where, gt, neg } from '../ops/elementwise';

@@ -1,4 +1,7 @@
-/** `mg.nn`: modules, layers, initialisers and functional layers/losses (torch.nn). */
+/** `mg.nn`: modules, layers, initialisers and functional layers/losses (torch.nn).
+ *
+ * @module
+ */
 export { Module, isModule, type ModuleMembers, type NamedMembersOptions, type StateDictOptions, type LoadStateDictOptions, type LoadStateDictResult } from './module';
 export { Parameter, isParameter } from './parameter';
 export { Linear, Identity, type LinearOptions } from './linear';

@@ -2,6 +2,8 @@
  * `nn.init`: in-place initialisers with PyTorch's gain and fan rules. They run without recording
  * gradients (so they work on parameters) and draw from the PyTorch-compatible generator, so the
  * same seed gives the same values as `torch.nn.init`.
+ *
+ * @module
  */
 import { noGrad } from '../autograd/grad-mode';
 import { checkFinite, rangeError, typeError } from '../errors';

@@ -134,6 +134,7 @@ export class Module {
     return this[INTERNALS].training;
   }
 
+  /** Sets the training flag of this module only (use {@link train} / {@link eval} for the whole tree). */
   set training(mode: boolean) {
     if (typeof mode !== 'boolean') throw typeError(`${this.constructor.name}.training`, 'mode', 'a boolean', mode);
     this[INTERNALS].training = mode;
@@ -476,7 +477,7 @@ export class Module {
   }
 
   /**
-   * Copies the tensors of `stateDict` (a name → Tensor object or Map, as from {@link stateDict})
+   * Copies the tensors of `stateDict` (a name → Tensor object or Map, as from {@link Module.stateDict})
    * into the module's parameters and buffers, in place and without recording gradients. Every
    * entry is checked before anything is copied: a non-tensor value, a shape mismatch, or (with
    * `strict`, the default) a missing or unexpected key raises one error that lists all problems.

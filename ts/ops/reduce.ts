@@ -71,7 +71,9 @@ export function mean(a: Tensor, dim?: Dims, keepdim = false): Tensor {
 
 /** Result of max/min over a dim: values and (non-differentiable) indices as a float tensor of integers. */
 export interface ValuesIndices {
+  /** The reduced values. */
   values: Tensor;
+  /** Positions of the values along the reduced dimension (integers, in the input's float dtype). */
   indices: Tensor;
 }
 

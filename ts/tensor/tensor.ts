@@ -92,6 +92,7 @@ export class Tensor {
     return this._requiresGrad || this.gradFn !== null;
   }
 
+  /** Sets whether gradients flow to this tensor (leaves only, like PyTorch). */
   set requiresGrad(flag: boolean) {
     if (typeof flag !== 'boolean') throw typeError('requiresGrad', 'flag', 'a boolean', flag);
     if (this.gradFn !== null) {

@@ -1,3 +1,6 @@
-/** `mg.tree`: pytree utilities. */
+/** `mg.tree`: pytree utilities.
+ *
+ * @module
+ */
 export { flatten, leaves, map, numLeaves, sameStructure, unflatten, type Tree, type TreeSpec } from './tree';
 export * from './tree-math';

@@ -10,10 +10,30 @@ export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree } |
 
 /** The structure of a tree with its leaves taken out, for {@link unflatten}. */
 export type TreeSpec =
-  | { kind: 'leaf' }
-  | { kind: 'array'; children: TreeSpec[] }
-  | { kind: 'object'; keys: string[]; children: TreeSpec[] }
-  | { kind: 'other'; value: unknown };
+  | {
+    /** A tensor leaf. */
+    kind: 'leaf';
+  }
+  | {
+    /** An array of subtrees. */
+    kind: 'array';
+    /** The subtrees' specs, in order. */
+    children: TreeSpec[];
+  }
+  | {
+    /** A plain object of subtrees. */
+    kind: 'object';
+    /** Its keys, in order. */
+    keys: string[];
+    /** The subtrees' specs, aligned with `keys`. */
+    children: TreeSpec[];
+  }
+  | {
+    /** Any other value, kept as is. */
+    kind: 'other';
+    /** The value. */
+    value: unknown;
+  };
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (typeof x !== 'object' || x === null) return false;

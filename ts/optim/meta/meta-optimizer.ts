@@ -20,7 +20,9 @@ export class MetaOptimizer {
 
   /** Optimizes `module`'s parameters with the gradient transformation `impl`. */
   constructor(
+    /** The module whose parameters {@link step} replaces. */
     readonly module: Module,
+    /** The gradient transformation computing the (differentiable) updates. */
     readonly impl: GradientTransformation,
   ) {
     if (!(module instanceof Module)) throw typeError(this.constructor.name, 'module', 'an nn.Module', module);

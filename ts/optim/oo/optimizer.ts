@@ -18,13 +18,19 @@ import { applyUpdates } from '../update';
 export type ParamTree = Tensor | readonly ParamTree[] | { readonly [key: string]: ParamTree };
 
 /** A parameter group as given to a constructor: its tensors and options overriding the defaults. */
-export type ParamGroupInput<O> = Partial<O> & { params: Iterable<Tensor> | ParamTree };
+export type ParamGroupInput<O> = Partial<O> & {
+  /** The group's tensors (any iterable or tree of them). */
+  params: Iterable<Tensor> | ParamTree;
+};
 
 /** What an optimizer is built from: tensors (any iterable or tree of them) or an array of parameter groups. */
 export type OptimizerParams<O> = Iterable<Tensor> | ParamTree | readonly ParamGroupInput<O>[];
 
 /** A parameter group: its tensors and its full options (`lr` may be changed between steps). */
-export type ParamGroup<O> = O & { params: Tensor[] };
+export type ParamGroup<O> = O & {
+  /** The group's tensors. */
+  params: Tensor[];
+};
 
 /** How an optimizer class turns a group's options into its gradient transformation. */
 export interface OptimizerSpec<O> {
@@ -204,7 +210,7 @@ export class Optimizer<O extends object = Record<string, never>> {
     };
   }
 
-  /** Restores states (copied) and group options saved by {@link stateDict} from an optimizer over the same parameters. */
+  /** Restores states (copied) and group options saved by {@link Optimizer.stateDict} from an optimizer over the same parameters. */
   loadStateDict(stateDict: OptimizerStateDict): void {
     const fn = `${this.spec.name}.loadStateDict`;
     if (!isPlainObject(stateDict) || !Array.isArray(stateDict.state) || !Array.isArray(stateDict.paramGroups)) {

@@ -1,4 +1,7 @@
-/** `mg.transform`: the gradient transformations the optimizers are chained from (TorchOpt's `torchopt.transform`). */
+/** `mg.transform`: the gradient transformations the optimizers are chained from (TorchOpt's `torchopt.transform`).
+ *
+ * @module
+ */
 export { addDecayedWeights } from './add-decayed-weights';
 export { masked, type Mask, type MaskedState } from './masked';
 export { scale } from './scale';

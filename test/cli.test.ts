@@ -1,0 +1,247 @@
+/**
+ * The `metagrad` command line end to end, on tiny configurations: the files of an iMAML run appear
+ * and parse, --resume and an interrupted run reproduce the uninterrupted run bit for bit, worker
+ * threads do not change the numbers, and bad flags or files end with a message and a non-zero
+ * exit code, never a stack trace.
+ */
+import * as assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../ts/cli/main';
+import { decodeSafetensors, encodeSafetensors } from '../ts/cli/safetensors';
+
+const root = path.resolve(__dirname, '..');
+const CLI = ['--import', 'tsx', path.join(root, 'ts', 'cli', 'main.ts')];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metagrad-cli-'));
+
+/** A tiny iMAML run: 4 iterations of 3 tasks, 2 inner steps, 4 held-out tasks. */
+function tiny(out: string, ...extra: string[]): string[] {
+  return ['imaml', '--iterations', '4', '--meta-batch', '3', '--inner-steps', '2', '--eval-tasks', '4', '--eval-every', '2', '--log-every', '1', '--checkpoint-every', '2', '--workers', '0', '--json', '--out', out, ...extra];
+}
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real executable (a child process). */
+function cli(args: string[]): Ran {
+  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: root, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the CLI's main() in this process, capturing what it prints (faster than a child process). */
+async function inProcess(args: string[]): Promise<Ran> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const [w1, w2] = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((s: string | Uint8Array) => out.push(String(s)) > 0) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => err.push(String(s)) > 0) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'metagrad', ...args]);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = w1;
+    process.stderr.write = w2;
+  }
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+interface Metrics {
+  iterations: number;
+  seconds: number;
+  seed: number;
+  metaTestMse: { imaml: number; pretrained: number; scratch: number };
+}
+
+/** History without wall-clock times (which differ between runs). */
+function history(dir: string): unknown[] {
+  return fs.readFileSync(path.join(dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => {
+    const { seconds: _s, ...rest } = JSON.parse(l) as { seconds: number };
+    return rest;
+  });
+}
+
+function assertSameRun(a: string, b: string): void {
+  assert.ok(fs.readFileSync(path.join(a, 'model.safetensors')).equals(fs.readFileSync(path.join(b, 'model.safetensors'))), 'identical meta-parameters');
+  assert.deepEqual(readJson<Metrics>(path.join(b, 'metrics.json')).metaTestMse, readJson<Metrics>(path.join(a, 'metrics.json')).metaTestMse);
+  assert.deepEqual(history(b), history(a));
+}
+
+function assertCleanError(r: Ran, message: RegExp): void {
+  assert.notEqual(r.code, 0, 'non-zero exit');
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+}
+
+describe('metagrad CLI', function () {
+  this.timeout(60_000);
+  const ref = path.join(tmp, 'ref');
+  let refRun: Ran;
+
+  before(() => {
+    refRun = cli(tiny(ref));
+  });
+
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  describe('imaml', () => {
+    it('prints one JSON line per interval and writes metrics, history, charts and checkpoints that parse', () => {
+      assert.equal(refRun.code, 0, refRun.stderr);
+      const lines = refRun.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const progress = lines.filter((l) => typeof l.iteration === 'number');
+      assert.deepEqual(progress.map((l) => l.iteration), [1, 2, 3, 4]);
+      for (const l of progress) assert.ok(typeof l.metaLoss === 'number' && typeof l.itPerSec === 'number' && 'etaSeconds' in l);
+      assert.ok(lines.some((l) => l.result !== undefined));
+
+      const m = readJson<Metrics>(path.join(ref, 'metrics.json'));
+      assert.equal(m.iterations, 4);
+      assert.equal(m.seed, 0);
+      assert.ok(m.seconds > 0);
+      for (const k of ['imaml', 'pretrained', 'scratch'] as const) assert.ok(Number.isFinite(m.metaTestMse[k]) && m.metaTestMse[k] > 0, k);
+
+      const h = history(ref) as { iteration: number; metaLoss: number; heldOutMse?: number }[];
+      assert.deepEqual(h.map((r) => r.iteration), [1, 2, 3, 4]);
+      assert.deepEqual(h.map((r) => r.heldOutMse !== undefined), [false, true, false, true]);
+      assert.equal(h[3].heldOutMse, m.metaTestMse.imaml, 'the last held-out point is the final iMAML score');
+
+      for (const f of ['curve.svg', 'fit.svg']) {
+        const svg = fs.readFileSync(path.join(ref, f), 'utf8');
+        assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+        assert.match(svg, /<\/svg>\s*$/);
+        assert.match(svg, /<path/);
+      }
+      assert.match(fs.readFileSync(path.join(ref, 'curve.svg'), 'utf8'), /iteration/);
+      assert.match(fs.readFileSync(path.join(ref, 'fit.svg'), 'utf8'), /support points/);
+
+      const ck = decodeSafetensors(fs.readFileSync(path.join(ref, 'checkpoint.safetensors')));
+      const shapes = Object.fromEntries([...ck.tensors].map(([k, t]) => [k, [t.dtype, t.shape]]));
+      assert.deepEqual(shapes['0.weight'], ['F32', [40, 1]]);
+      assert.deepEqual(shapes['2.weight'], ['F32', [40, 40]]);
+      assert.deepEqual(shapes['4.bias'], ['F32', [1]]);
+      assert.equal([...ck.tensors.keys()].filter((k) => k.startsWith('optimizer.')).length, 12, "Adam's two moments per parameter");
+      assert.equal(ck.metadata.iteration, '4');
+      assert.equal(ck.metadata.format, 'metagrad-imaml-checkpoint/1');
+      const model = decodeSafetensors(fs.readFileSync(path.join(ref, 'model.safetensors')));
+      assert.deepEqual([...model.tensors.keys()], ['0.weight', '0.bias', '2.weight', '2.bias', '4.weight', '4.bias']);
+      assert.deepEqual(model.tensors.get('2.bias')?.data, ck.tensors.get('2.bias')?.data);
+    });
+
+    it('--resume continues to exactly the numbers of the uninterrupted run', async () => {
+      const dir = path.join(tmp, 'resume');
+      const a = await inProcess(tiny(dir, '--iterations', '2'));
+      assert.equal(a.code, 0, a.stderr);
+      const b = await inProcess(tiny(dir, '--resume'));
+      assert.equal(b.code, 0, b.stderr);
+      assert.match(b.stdout, /resuming from .*checkpoint\.safetensors at iteration 2/);
+      assertSameRun(ref, dir);
+    });
+
+    it('an interrupted run (SIGINT) exits 130 with a valid checkpoint, and --resume reproduces the uninterrupted run', async () => {
+      const dir = path.join(tmp, 'sigint');
+      const child: ChildProcess = spawn(process.execPath, [...CLI, ...tiny(dir)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      const code = await new Promise<number | null>((resolve) => {
+        child.stdout?.on('data', (d: Buffer) => {
+          // Interrupt as soon as the first iteration is reported.
+          if (stdout === '') child.kill('SIGINT');
+          stdout += d.toString();
+        });
+        child.on('exit', (c) => resolve(c));
+      });
+      assert.equal(code, 130, stdout);
+      assert.match(stdout, /interrupted by SIGINT at iteration \d/);
+      const ck = decodeSafetensors(fs.readFileSync(path.join(dir, 'checkpoint.safetensors')));
+      const at = Number(ck.metadata.iteration);
+      assert.ok(at >= 1 && at < 4, `stopped at iteration ${at}`);
+      assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')).length, 0, 'no temporary files left');
+      // No --iterations: the planned 4 come from the checkpoint.
+      const r = await inProcess(['imaml', '--out', dir, '--resume', '--workers', '0', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      assertSameRun(ref, dir);
+    });
+
+    it('gives the same numbers on 2 worker threads as on the main thread', () => {
+      const dir = path.join(tmp, 'workers');
+      const r = cli(tiny(dir, '--workers', '2'));
+      assert.equal(r.code, 0, r.stderr);
+      assertSameRun(ref, dir);
+    });
+  });
+
+  describe('bad input', () => {
+    it('the executable exits non-zero with a one-line message for a bad flag value', () => {
+      assertCleanError(cli(['imaml', '--iterations', 'many']), /option '--iterations <n>' argument 'many' is invalid\. expected an integer >= 0/);
+    });
+
+    const cases: [string, string[], RegExp][] = [
+      ['a negative count', ['imaml', '--meta-batch', '-3'], /--meta-batch.*expected an integer >= 1/],
+      ['a zero λ', ['imaml', '--lambda', '0'], /--lambda.*expected a number > 0, got '0'/],
+      ['a non-numeric rate', ['imaml', '--meta-lr', 'fast'], /--meta-lr.*expected a number > 0/],
+      ['a bad layer list', ['imaml', '--hidden', '40,x'], /--hidden.*comma-separated integers/],
+      ['an unknown flag', ['imaml', '--bogus'], /unknown option '--bogus'/],
+      ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+      ['a stray argument', ['deq', 'extra'], /too many arguments/],
+      ['no command', [], /Usage: metagrad/],
+    ];
+    for (const [what, args, msg] of cases) {
+      it(`rejects ${what}`, async () => {
+        assertCleanError(await inProcess(args), msg);
+      });
+    }
+
+    it('rejects --resume without a checkpoint', async () => {
+      const r = await inProcess(['imaml', '--resume', '--out', path.join(tmp, 'nothing-here'), '--workers', '0', '--json']);
+      assertCleanError(r, /cannot read checkpoint .*checkpoint\.safetensors: no such file/);
+      assert.equal(r.code, 1);
+    });
+
+    it('rejects a corrupt checkpoint, a foreign safetensors file and a checkpoint that does not fit', async () => {
+      const dir = path.join(tmp, 'bad-files');
+      fs.mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, 'checkpoint.safetensors');
+      const resume = (...extra: string[]) => inProcess(['imaml', '--resume', '--out', dir, '--workers', '0', '--json', ...extra]);
+
+      fs.writeFileSync(file, 'this is not a checkpoint');
+      assertCleanError(await resume(), /checkpoint\.safetensors: not a valid safetensors file/);
+
+      fs.writeFileSync(file, encodeSafetensors([['w', { dtype: 'F32', shape: [1], data: new Float32Array(1) }]], { format: 'something-else' }));
+      assertCleanError(await resume(), /not a metagrad imaml checkpoint \(format "something-else"/);
+
+      fs.copyFileSync(path.join(ref, 'checkpoint.safetensors'), file);
+      assertCleanError(await resume('--lambda', '3'), /checkpoint was made with lambda = 2, but 3 was given/);
+      assertCleanError(await resume('--iterations', '2'), /checkpoint is at iteration 4, past --iterations 2/);
+
+      const truncated = fs.readFileSync(path.join(ref, 'checkpoint.safetensors')).subarray(0, 500);
+      fs.writeFileSync(file, truncated);
+      assertCleanError(await resume(), /not a valid safetensors file/);
+    });
+  });
+
+  describe('deq and hyperopt', () => {
+    it('deq: the training loss goes down with implicit gradients through the fixed point', async () => {
+      const r = await inProcess(['deq', '--epochs', '30', '--samples', '64', '--width', '8', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { epoch?: number; trainMse?: number; result?: { trainMse: { before: number; after: number } } });
+      const epochs = lines.filter((l) => l.epoch !== undefined);
+      assert.ok(epochs.length >= 3);
+      const res = lines.find((l) => l.result)?.result;
+      assert.ok(res && res.trainMse.after < 0.5 * res.trainMse.before, JSON.stringify(res));
+    });
+
+    it('hyperopt: learned L2 weights lower the validation loss', async () => {
+      const r = await inProcess(['hyperopt', '--outer-steps', '6', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const res = (r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { result?: { before: { valLoss: number }; after: { valLoss: number }; lambdas: Record<string, number> } }).find((l) => l.result))?.result;
+      assert.ok(res, r.stdout);
+      assert.ok(res.after.valLoss < res.before.valLoss, JSON.stringify(res));
+      assert.equal(Object.keys(res.lambdas).length, 8);
+    });
+  });
+});

@@ -1,0 +1,90 @@
+/** Settings of `metagrad imaml`, their defaults, and which of them a resumed run must keep. */
+
+/** Everything that defines an iMAML run. */
+export interface ImamlConfig {
+  /** Meta-training iterations (outer Adam steps). */
+  iterations: number;
+  /** Tasks per meta-batch. */
+  metaBatch: number;
+  /** Gradient steps of the inner problem. */
+  innerSteps: number;
+  /** Step size of the inner gradient steps. */
+  innerLr: number;
+  /** Proximal strength λ of the inner problem. */
+  lambda: number;
+  /** Normal-CG iterations of the implicit backward solve. */
+  cgIterations: number;
+  /** Adam learning rate on the meta-parameters (at iteration 0). */
+  metaLr: number;
+  /** Iterations over which the meta learning rate halves (0: constant). */
+  metaLrHalfLife: number;
+  /** Support points per task (K). */
+  shots: number;
+  /** Query points per task. */
+  queries: number;
+  /** Hidden layer widths of the MLP. */
+  hidden: number[];
+  /** Seed of every random draw. */
+  seed: number;
+  /** Held-out tasks for evaluation. */
+  evalTasks: number;
+  /** Held-out evaluation every this many iterations (for the curve). */
+  evalEvery: number;
+  /** A progress line every this many iterations. */
+  logEvery: number;
+  /** A checkpoint every this many iterations. */
+  checkpointEvery: number;
+  /** Output directory. */
+  out: string;
+  /** Continue from `out/checkpoint.safetensors`. */
+  resume: boolean;
+  /** Worker threads (0: run on the main thread). */
+  workers: number;
+  /** JSON lines instead of a progress bar and a table. */
+  json: boolean;
+}
+
+/** The defaults: the benchmark's settings, sized to finish in a few minutes on two cores. */
+export const IMAML_DEFAULTS: Omit<ImamlConfig, 'workers'> = {
+  iterations: 500,
+  metaBatch: 25,
+  innerSteps: 20,
+  innerLr: 0.1,
+  lambda: 2,
+  cgIterations: 5,
+  metaLr: 0.003,
+  metaLrHalfLife: 0,
+  shots: 10,
+  queries: 10,
+  hidden: [40, 40],
+  seed: 0,
+  evalTasks: 100,
+  evalEvery: 50,
+  logEvery: 10,
+  checkpointEvery: 50,
+  out: 'runs/imaml',
+  resume: false,
+  json: false,
+};
+
+/**
+ * Settings that determine the numbers a run produces; a resumed run must use the checkpoint's.
+ * (`iterations` may grow: the run then continues further; `evalEvery` only adds curve points.)
+ */
+export const RUN_DEFINING = ['metaBatch', 'innerSteps', 'innerLr', 'lambda', 'cgIterations', 'metaLr', 'metaLrHalfLife', 'shots', 'queries', 'hidden', 'seed', 'evalTasks'] as const;
+
+/** Settings a resumed run takes from the checkpoint unless given again on the command line. */
+export const RESUMABLE = ['iterations', 'evalEvery', 'logEvery', 'checkpointEvery'] as const;
+
+/** The settings of {@link RUN_DEFINING}. */
+export type RunDefining = Pick<ImamlConfig, (typeof RUN_DEFINING)[number]>;
+
+/** The run-defining part of a config. */
+export function runDefining(c: ImamlConfig): RunDefining {
+  return Object.fromEntries(RUN_DEFINING.map((k) => [k, c[k]])) as RunDefining;
+}
+
+/** Layer widths of the network, input first. */
+export function layerSizes(c: Pick<ImamlConfig, 'hidden'>): number[] {
+  return [1, ...c.hidden, 1];
+}

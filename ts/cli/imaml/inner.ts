@@ -1,0 +1,170 @@
+/**
+ * iMAML's inner problem and per-task meta-gradient (Rajeswaran et al. 2019). For meta-parameters
+ * θ and a task's support set, the adapted parameters are
+ *   φ*(θ) = argmin_φ  L_support(φ) + (λ/2)‖φ − θ‖²,
+ * found with a few gradient steps; the meta-gradient of the query loss L_query(φ*(θ)) comes from
+ * the implicit function theorem on the optimality condition ∇_φ L_support(φ) + λ(φ − θ) = 0
+ * (customRoot), never from backpropagating through the steps. This module is shared by the main
+ * thread and the worker threads, so both produce identical numbers.
+ */
+import { type Tensor, autograd, diff, enableGrad, linearSolve, nn, noGrad, tensor } from '../../index';
+import type { SinusoidTask } from '../tasks';
+import { mlpForward } from './model';
+
+/** How a task is adapted and how its meta-gradient is formed. */
+export interface InnerConfig {
+  /** Gradient steps on the inner objective. */
+  steps: number;
+  /** Step size of those steps. */
+  lr: number;
+  /** Strength λ of the proximal term (λ/2)‖φ − θ‖². */
+  lambda: number;
+  /** Iterations of normal-equation CG in the implicit backward. */
+  cgIterations: number;
+}
+
+/** What one task contributes to a meta-batch. */
+export interface TaskResult {
+  /** Query MSE after adaptation. */
+  queryLoss: number;
+  /** d L_query / d θ, one array per parameter. */
+  grads: Float32Array[];
+  /** Residual norm of the backward linear solve. */
+  residual: number;
+}
+
+/** A column tensor [N, 1] from values. */
+export function column(values: Float32Array): Tensor {
+  return tensor(values, { shape: [values.length, 1] });
+}
+
+/** L_support(φ) + (λ/2)‖φ − θ‖². */
+export function innerObjective(phi: readonly Tensor[], theta: readonly Tensor[], x: Tensor, y: Tensor, lambda: number): Tensor {
+  let prox = phi[0].sub(theta[0]).square().sum();
+  for (let i = 1; i < phi.length; i++) prox = prox.add(phi[i].sub(theta[i]).square().sum());
+  return nn.functional.mseLoss(mlpForward(phi, x), y).add(prox.mul(lambda / 2));
+}
+
+/**
+ * ∇_φ of the inner objective, ∇L_support(φ) + λ(φ − θ): zero at the adapted parameters (the
+ * optimality condition). The proximal part is written out rather than differentiated, which keeps
+ * the graphs the implicit backward differentiates through again small.
+ */
+export function innerGradient(phi: readonly Tensor[], theta: readonly Tensor[], x: Tensor, y: Tensor, lambda: number, createGraph: boolean): Tensor[] {
+  const g = autograd.grad(nn.functional.mseLoss(mlpForward(phi, x), y), [...phi], { createGraph });
+  return g.map((gi, i) => gi.add(phi[i].sub(theta[i]).mul(lambda)));
+}
+
+/** Halvings of the step size tried per step before giving up on that step. */
+const MAX_HALVINGS = 12;
+
+// The adaptation loop runs thousands of times per run on tensors of a few hundred values, where a
+// tensor op costs more in dispatch than in arithmetic; the proximal term and the step arithmetic
+// are therefore plain loops over the typed arrays. The network itself stays in tensor ops.
+
+/** Σ_i ‖a_i − b_i‖². */
+function sqDist(a: readonly Tensor[], b: readonly Tensor[]): number {
+  let s = 0;
+  a.forEach((t, i) => {
+    const [x, y] = [t.data, b[i].data];
+    for (let j = 0; j < x.length; j++) s += (x[j] - y[j]) ** 2;
+  });
+  return s;
+}
+
+/** a + alpha·b, elementwise, as a new tensor shaped like a. */
+function axpy(a: Tensor, alpha: number, b: Tensor | Float32Array): Tensor {
+  const [x, y] = [a.data, b instanceof Float32Array ? b : b.data];
+  const out = new Float32Array(x.length);
+  for (let j = 0; j < x.length; j++) out[j] = x[j] + alpha * y[j];
+  return tensor(out, { shape: [...a.shape] });
+}
+
+/**
+ * `cfg.steps` gradient steps on the inner objective from φ = θ, with backtracking: a step that
+ * does not decrease the objective enough (Armijo, f(φ − ηg) ≤ f(φ) − ½η‖g‖²) is retried with half
+ * the step size, which is kept for the following steps. Meta-learning sharpens the
+ * initialisation, and a fixed step size that suits the first iterations can later diverge on
+ * some tasks; backtracking never increases the objective. Returns detached tensors.
+ */
+export function adapt(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg: InnerConfig): Tensor[] {
+  const anchor = theta.map((t) => t.detach());
+  const objective = (p: readonly Tensor[]): number =>
+    noGrad(() => nn.functional.mseLoss(mlpForward(p, x), y).item()) + (cfg.lambda / 2) * sqDist(p, anchor);
+  let phi = anchor.map((t) => t.clone());
+  let f = objective(phi);
+  let lr = cfg.lr;
+  for (let s = 0; s < cfg.steps; s++) {
+    const leaves = phi.map((t) => t.detach().requiresGrad_(true));
+    const gMse = enableGrad(() => autograd.grad(nn.functional.mseLoss(mlpForward(leaves, x), y), leaves));
+    // ∇ of the proximal term, λ(φ − θ), added by hand.
+    const g = gMse.map((gi, i) => {
+      const out = Float32Array.from(gi.data);
+      const [p, a] = [phi[i].data, anchor[i].data];
+      for (let j = 0; j < out.length; j++) out[j] += cfg.lambda * (p[j] - a[j]);
+      return out;
+    });
+    const g2 = g.reduce((acc, gi) => acc + gi.reduce((u, v) => u + v * v, 0), 0);
+    let accepted = false;
+    for (let h = 0; h <= MAX_HALVINGS && !accepted; h++) {
+      const trial = phi.map((t, i) => axpy(t, -lr, g[i]));
+      const ft = objective(trial);
+      if (ft <= f - 0.5 * lr * g2) {
+        [phi, f, accepted] = [trial, ft, true];
+      } else {
+        lr /= 2;
+      }
+    }
+    if (!accepted) break; // no decrease along −g at any tried step: stationary to float precision
+  }
+  return phi;
+}
+
+/** The optimality function of customRoot. */
+function optimality(phi: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number): Tensor[] {
+  return innerGradient(phi, theta, x, y, lambda, true);
+}
+
+type Solver = (phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => Tensor[];
+
+/** A customRoot-wrapped inner solver and the residual of its latest backward solve. */
+interface ImplicitSolver {
+  solver: Solver;
+  residual: number;
+}
+
+// One wrapper per configuration: customRoot's diagnostics are per wrapper.
+const solvers = new Map<string, ImplicitSolver>();
+
+function implicitSolver(cfg: InnerConfig): ImplicitSolver {
+  const key = `${cfg.steps}/${cfg.lr}/${cfg.cgIterations}`;
+  const known = solvers.get(key);
+  if (known !== undefined) return known;
+  // atol 0 with a fixed iteration budget, as TorchOpt's iMAML example (solve_normal_cg(maxiter=5, atol=0)).
+  const solve = linearSolve.solveNormalCg({ maxiter: cfg.cgIterations, atol: 0 });
+  const onSolve = (info: { residualNorm: number }): void => {
+    entry.residual = info.residualNorm;
+  };
+  const wrap = diff.implicit.customRoot(optimality, { argnums: 1, solve, onSolve });
+  const entry: ImplicitSolver = {
+    solver: wrap((phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => adapt(theta, x, y, { ...cfg, lambda })),
+    residual: Number.NaN,
+  };
+  solvers.set(key, entry);
+  return entry;
+}
+
+/** θ as leaf tensors that require grad, from flat arrays and shapes. */
+export function thetaLeaves(values: readonly Float32Array[], shapes: readonly number[][]): Tensor[] {
+  return values.map((v, i) => tensor(v, { shape: shapes[i], requiresGrad: true }));
+}
+
+/** Adapts θ to the task's support set and returns the query loss and its implicit meta-gradient. */
+export function taskMetaGradient(theta: readonly Float32Array[], shapes: readonly number[][], task: SinusoidTask, cfg: InnerConfig): TaskResult {
+  const params = thetaLeaves(theta, shapes);
+  const entry = implicitSolver(cfg);
+  const phi = entry.solver(params, params, column(task.xSupport), column(task.ySupport), cfg.lambda);
+  const loss = nn.functional.mseLoss(mlpForward(phi, column(task.xQuery)), column(task.yQuery));
+  const grads = autograd.grad(loss, params);
+  return { queryLoss: loss.item(), grads: grads.map((g) => Float32Array.from(g.data)), residual: entry.residual };
+}

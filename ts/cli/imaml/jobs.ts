@@ -1,0 +1,77 @@
+/**
+ * The work the training loop hands out, as plain data (it crosses to worker threads by structured
+ * clone): per-task meta-gradients, and adaptation to held-out tasks. `runJob` is what both the
+ * main thread and a worker execute, so the numbers do not depend on where a job ran.
+ */
+import { type Tensor, nn, noGrad } from '../../index';
+import type { SinusoidTask } from '../tasks';
+import { type InnerConfig, adapt, column, taskMetaGradient, thetaLeaves } from './inner';
+import { mlpForward } from './model';
+
+/** Parameters as plain arrays with their shapes. */
+export interface FlatParams {
+  /** Values, one array per parameter. */
+  values: Float32Array[];
+  /** Shapes. */
+  shapes: number[][];
+}
+
+/** Meta-gradients of a slice of a meta-batch. */
+export interface MetaJob {
+  /** Job kind. */
+  kind: 'meta';
+  /** Meta-parameters θ. */
+  theta: FlatParams;
+  /** Tasks, in meta-batch order. */
+  tasks: SinusoidTask[];
+  /** Inner problem settings. */
+  inner: InnerConfig;
+}
+
+/** Adaptation of an initialisation to tasks, measuring query MSE (and predictions on a grid). */
+export interface AdaptJob {
+  /** Job kind. */
+  kind: 'adapt';
+  /** The initialisation adapted from. */
+  theta: FlatParams;
+  /** Tasks to adapt to. */
+  tasks: SinusoidTask[];
+  /** Inner problem settings. */
+  inner: InnerConfig;
+  /** Inputs at which to return the adapted network's predictions (none when empty). */
+  grid: Float32Array;
+}
+
+/** A unit of work. */
+export type Job = MetaJob | AdaptJob;
+
+/** One task's outcome of an {@link AdaptJob}. */
+export interface AdaptResult {
+  /** Query MSE after adaptation. */
+  queryLoss: number;
+  /** Predictions at the job's grid. */
+  predictions: Float32Array;
+}
+
+/** One task's outcome of a {@link MetaJob}. */
+export interface MetaResult {
+  /** Query MSE after adaptation. */
+  queryLoss: number;
+  /** Meta-gradient, one array per parameter. */
+  grads: Float32Array[];
+  /** Residual norm of the implicit backward solve. */
+  residual: number;
+}
+
+/** Runs a job; results are aligned with `job.tasks`. */
+export function runJob(job: Job): MetaResult[] | AdaptResult[] {
+  if (job.kind === 'meta') return job.tasks.map((t) => taskMetaGradient(job.theta.values, job.theta.shapes, t, job.inner));
+  const init: Tensor[] = thetaLeaves(job.theta.values, job.theta.shapes).map((p) => p.detach());
+  return job.tasks.map((t) => {
+    const phi = adapt(init, column(t.xSupport), column(t.ySupport), job.inner);
+    return noGrad(() => ({
+      queryLoss: nn.functional.mseLoss(mlpForward(phi, column(t.xQuery)), column(t.yQuery)).item(),
+      predictions: job.grid.length === 0 ? new Float32Array(0) : Float32Array.from(mlpForward(phi, column(job.grid)).data),
+    }));
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * `metagrad imaml`: meta-training with implicit gradients on the sinusoid benchmark, with
+ * checkpoints, resumption, progress output, evaluation against two baselines, and the output files
+ * (metrics.json, history.jsonl, curve.svg, fit.svg, checkpoint.safetensors, model.safetensors).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Tensor, noGrad, tensor } from '../../index';
+import { applyUpdates } from '../../optim/index';
+import { saveSafetensors } from '../checkpoint';
+import { CliError } from '../errors';
+import { createProgress } from '../progress';
+import { sampleSinusoidTasks } from '../tasks';
+import { adaptAll, flatParams, pretrain, score } from './baselines';
+import { type ImamlConfig, layerSizes } from './config';
+import { createExecutor } from './executor';
+import { type HistoryRecord, appendHistory, readHistory, writeHistory } from './history';
+import { initMlp } from './model';
+import { type ImamlMetrics, printTable, writeReport } from './report';
+import { type TrainState, loadTrainState, metaOptimizer, namedTheta, saveTrainState } from './state';
+import { STREAMS, streamGenerator } from './streams';
+
+/** Paths of the run's files. */
+export function runFiles(out: string) {
+  return {
+    checkpoint: path.join(out, 'checkpoint.safetensors'),
+    model: path.join(out, 'model.safetensors'),
+    history: path.join(out, 'history.jsonl'),
+    metrics: path.join(out, 'metrics.json'),
+    curve: path.join(out, 'curve.svg'),
+    fit: path.join(out, 'fit.svg'),
+  };
+}
+
+/** Signal that stopped a run, if any (set by the handlers, read between iterations). */
+interface StopFlag {
+  signal: NodeJS.Signals | null;
+  /** Past meta-training (the checkpoint is final): a signal ends the process at once. */
+  immediate: boolean;
+}
+
+function onSignals(flag: StopFlag): () => void {
+  const handler = (signal: NodeJS.Signals): void => {
+    // A second signal means "now": the last checkpoint on disk is complete (writes are atomic).
+    if (flag.signal !== null || flag.immediate) process.exit(signal === 'SIGINT' ? 130 : 143);
+    flag.signal = signal;
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+/** Exit code of a run stopped by a signal (128 + its number), or 0. */
+export type ImamlExit = 0 | 130 | 143;
+
+/** Runs `metagrad imaml`; `explicit` holds the settings given on the command line. */
+export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>): Promise<ImamlExit> {
+  const files = runFiles(cfg0.out);
+  try {
+    fs.mkdirSync(cfg0.out, { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create output directory ${cfg0.out}: ${(e as Error).message}`);
+  }
+  const theta0 = (cfg: ImamlConfig): Tensor[] => initMlp(layerSizes(cfg), streamGenerator(cfg.seed, STREAMS.init));
+
+  let cfg = cfg0;
+  let st: TrainState;
+  let history: HistoryRecord[];
+  if (cfg0.resume) {
+    [st, cfg] = loadTrainState(files.checkpoint, cfg0, explicit);
+    history = readHistory(files.history).filter((r) => r.iteration <= st.iteration);
+  } else {
+    const theta = theta0(cfg);
+    st = { theta, optState: metaOptimizer(cfg).init(theta), taskGen: streamGenerator(cfg.seed, STREAMS.train), iteration: 0, seconds: 0 };
+    history = [];
+  }
+  writeHistory(files.history, history);
+
+  const opt = metaOptimizer(cfg);
+  const inner = { steps: cfg.innerSteps, lr: cfg.innerLr, lambda: cfg.lambda, cgIterations: cfg.cgIterations };
+  const evalTasks = sampleSinusoidTasks(streamGenerator(cfg.seed, STREAMS.eval), cfg.evalTasks, { support: cfg.shots, query: cfg.queries });
+  const exec = createExecutor(cfg.workers);
+  const progress = createProgress({ label: 'imaml', lossName: 'metaLoss', json: cfg.json });
+  const flag: StopFlag = { signal: null, immediate: false };
+  const offSignals = onSignals(flag);
+  const sessionStart = performance.now();
+  const secondsNow = (): number => st.seconds + (performance.now() - sessionStart) / 1000;
+  const checkpoint = (): void => saveTrainState(files.checkpoint, cfg, { ...st, seconds: secondsNow() });
+
+  try {
+    if (cfg0.resume) progress.note(`resuming from ${files.checkpoint} at iteration ${st.iteration}`);
+    progress.start(cfg.iterations, st.iteration);
+    let lossSum = 0;
+    let lossCount = 0;
+    while (st.iteration < cfg.iterations) {
+      const tasks = sampleSinusoidTasks(st.taskGen, cfg.metaBatch, { support: cfg.shots, query: cfg.queries });
+      const results = await exec.run({ kind: 'meta', theta: flatParams(st.theta), tasks, inner });
+      // Summed in task order in float64, so the mean does not depend on how work was split.
+      const sums = st.theta.map((p) => new Float64Array(p.numel));
+      let loss = 0;
+      let residual = 0;
+      for (const r of results) {
+        loss += r.queryLoss;
+        residual += r.residual;
+        r.grads.forEach((g, i) => {
+          const s = sums[i];
+          for (let j = 0; j < g.length; j++) s[j] += g[j];
+        });
+      }
+      const grads = sums.map((s, i) => tensor(Float32Array.from(s, (v) => v / results.length), { shape: [...st.theta[i].shape] }));
+      let updates: unknown;
+      [updates, st.optState] = opt.update(grads, st.optState, { params: st.theta });
+      noGrad(() => applyUpdates(st.theta, updates));
+      st.iteration += 1;
+
+      const rec: HistoryRecord = { iteration: st.iteration, metaLoss: loss / results.length, backwardResidual: residual / results.length, seconds: Number(secondsNow().toFixed(3)) };
+      if (st.iteration % cfg.evalEvery === 0 || st.iteration === cfg.iterations) {
+        rec.heldOutMse = score(await adaptAll(exec, st.theta, evalTasks, cfg)).mean;
+      }
+      history.push(rec);
+      appendHistory(files.history, rec);
+      lossSum += rec.metaLoss;
+      lossCount += 1;
+      const log = st.iteration % cfg.logEvery === 0 || rec.heldOutMse !== undefined || st.iteration === cfg.iterations;
+      progress.update({ iteration: st.iteration, loss: lossSum / lossCount, extra: rec.heldOutMse === undefined ? undefined : { heldOutMse: rec.heldOutMse } }, log);
+      if (log) {
+        lossSum = 0;
+        lossCount = 0;
+      }
+      if (st.iteration % cfg.checkpointEvery === 0 || st.iteration === cfg.iterations) checkpoint();
+      // Lets signal handlers run even when all work is on this thread.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (flag.signal !== null) {
+        checkpoint();
+        progress.stop();
+        progress.note(`interrupted by ${flag.signal} at iteration ${st.iteration}; checkpoint saved to ${files.checkpoint} (continue with --resume)`);
+        return flag.signal === 'SIGINT' ? 130 : 143;
+      }
+    }
+    progress.stop();
+    if (history.length === 0 || history[history.length - 1].iteration !== cfg.iterations) checkpoint();
+    flag.immediate = true;
+
+    progress.note('evaluating on held-out tasks (pretraining the baseline first)');
+    const init = theta0(cfg);
+    const pretrained = pretrain(init, cfg);
+    const grid = Float32Array.from({ length: 101 }, (_, i) => -5 + i / 10);
+    // Four tasks across the range of amplitudes (at the 1/8, 3/8, 5/8 and 7/8 quantiles), not the first four.
+    const byAmplitude = evalTasks.map((t, i) => [t.amplitude, i] as const).sort((a, b) => a[0] - b[0]);
+    const fitTasks = [1, 3, 5, 7].map((q) => evalTasks[byAmplitude[Math.floor((q * byAmplitude.length) / 8)][1]]);
+    const results = {
+      imaml: await adaptAll(exec, st.theta, evalTasks, cfg),
+      pretrained: await adaptAll(exec, pretrained, evalTasks, cfg),
+      scratch: await adaptAll(exec, init, evalTasks, cfg),
+    };
+    const scores = { imaml: score(results.imaml), pretrained: score(results.pretrained), scratch: score(results.scratch) };
+    // Paired comparison on the same tasks: how often the meta-learned start adapts better.
+    const betterOn = (other: 'pretrained' | 'scratch'): number =>
+      results.imaml.filter((r, i) => r.queryLoss < results[other][i].queryLoss).length / results.imaml.length;
+    const fits = {
+      imaml: await adaptAll(exec, st.theta, fitTasks, cfg, grid),
+      pretrained: await adaptAll(exec, pretrained, fitTasks, cfg, grid),
+      scratch: await adaptAll(exec, init, fitTasks, cfg, grid),
+    };
+    saveSafetensors(files.model, namedTheta(cfg, st.theta), { format: 'metagrad-imaml-model/1', sizes: JSON.stringify(layerSizes(cfg)) });
+    const metrics: ImamlMetrics = {
+      iterations: cfg.iterations,
+      seconds: Number(secondsNow().toFixed(3)),
+      trainSeconds: history.length > 0 ? history[history.length - 1].seconds : 0,
+      metaTestMse: { imaml: scores.imaml.mean, pretrained: scores.pretrained.mean, scratch: scores.scratch.mean },
+      metaTestStderr: { imaml: scores.imaml.stderr, pretrained: scores.pretrained.stderr, scratch: scores.scratch.stderr },
+      imamlBetterOn: { pretrained: betterOn('pretrained'), scratch: betterOn('scratch') },
+      seed: cfg.seed,
+      workers: cfg.workers,
+      config: {
+        metaBatch: cfg.metaBatch, innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, lambda: cfg.lambda, cgIterations: cfg.cgIterations,
+        metaLr: cfg.metaLr, metaLrHalfLife: cfg.metaLrHalfLife, shots: cfg.shots, queries: cfg.queries, hidden: cfg.hidden, evalTasks: cfg.evalTasks,
+      },
+    };
+    await writeReport(files, metrics, history, { tasks: fitTasks, grid, fits });
+    if (cfg.json) process.stdout.write(`${JSON.stringify({ task: 'imaml', result: metrics, files })}\n`);
+    else printTable(metrics, cfg, files);
+    return 0;
+  } finally {
+    offSignals();
+    progress.stop();
+    await exec.close();
+  }
+}

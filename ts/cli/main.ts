@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * The `metagrad` executable: `imaml` (meta-learning with implicit gradients), `deq` (a deep
+ * equilibrium layer) and `hyperopt` (learned L2 weights). Input errors end with a one-line message
+ * and a non-zero exit code, never a stack trace.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { intArg, intListArg, positiveArg } from './args';
+import { CliError } from './errors';
+import { DEQ_DEFAULTS, type DeqConfig, runDeq } from './deq';
+import { HYPEROPT_DEFAULTS, type HyperoptConfig, runHyperopt } from './hyperopt';
+import { IMAML_DEFAULTS, type ImamlConfig } from './imaml/config';
+import { runImaml } from './imaml/run';
+
+/** The package's version (package.json sits two levels up from both ts/cli and dist/cli). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Default worker threads: one per core, at most 8 (more only adds start-up and memory). */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(8, os.availableParallelism()));
+}
+
+const d = IMAML_DEFAULTS;
+
+function imamlCommand(onExit: (code: number) => void): Command {
+  const cmd = new Command('imaml')
+    .description('iMAML (Rajeswaran et al. 2019) on few-shot sinusoid regression (Finn et al. 2017), with implicit meta-gradients')
+    .option('--iterations <n>', 'meta-training iterations', intArg(0), d.iterations)
+    .option('--meta-batch <n>', 'tasks per meta-batch', intArg(1), d.metaBatch)
+    .option('--inner-steps <n>', 'gradient steps of the inner problem', intArg(1), d.innerSteps)
+    .option('--inner-lr <x>', 'initial step size of the inner steps (halved when a step does not decrease the objective)', positiveArg(), d.innerLr)
+    .option('--lambda <x>', 'proximal strength λ of the inner problem', positiveArg(), d.lambda)
+    .option('--cg-iterations <n>', 'normal-CG iterations of the implicit backward', intArg(1), d.cgIterations)
+    .option('--meta-lr <x>', 'Adam learning rate on the meta-parameters', positiveArg(), d.metaLr)
+    .option('--meta-lr-half-life <n>', 'iterations over which the meta learning rate halves (0: constant)', intArg(0), d.metaLrHalfLife)
+    .option('--shots <n>', 'support points per task (K)', intArg(1), d.shots)
+    .option('--queries <n>', 'query points per task', intArg(1), d.queries)
+    .addOption(new Option('--hidden <list>', 'hidden layer widths, comma-separated').argParser(intListArg).default(d.hidden, d.hidden.join(',')))
+    .option('--seed <n>', 'seed of every random draw', intArg(0), d.seed)
+    .option('--eval-tasks <n>', 'held-out tasks for evaluation', intArg(1), d.evalTasks)
+    .option('--eval-every <n>', 'held-out evaluation every n iterations (for curve.svg)', intArg(1), d.evalEvery)
+    .option('--log-every <n>', 'a JSON progress line every n iterations', intArg(1), d.logEvery)
+    .option('--checkpoint-every <n>', 'write DIR/checkpoint.safetensors every n iterations', intArg(1), d.checkpointEvery)
+    .option('--out <dir>', 'output directory', d.out)
+    .option('--resume', 'continue from DIR/checkpoint.safetensors', false)
+    .addOption(
+      new Option('--workers <n>', 'worker threads for the tasks of a meta-batch (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'),
+    )
+    .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
+    .action(async (opts: ImamlConfig, self: Command) => {
+      const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));
+      onExit(await runImaml({ ...opts }, explicit));
+    });
+  return cmd;
+}
+
+function deqCommand(onExit: (code: number) => void): Command {
+  const c = DEQ_DEFAULTS;
+  return new Command('deq')
+    .description('a deep equilibrium layer z = tanh(Wz + Ux + b) trained with implicit gradients (customFixedPoint)')
+    .option('--epochs <n>', 'training epochs', intArg(1), c.epochs)
+    .option('--width <n>', 'size of the equilibrium state z', intArg(1), c.width)
+    .option('--samples <n>', 'training samples', intArg(2), c.samples)
+    .option('--lr <x>', 'Adam learning rate', positiveArg(), c.lr)
+    .option('--seed <n>', 'seed of every random draw', intArg(0), c.seed)
+    .option('--json', 'one JSON object per line', false)
+    .action((opts: DeqConfig) => {
+      onExit(runDeq({ ...opts }));
+    });
+}
+
+function hyperoptCommand(onExit: (code: number) => void): Command {
+  const c = HYPEROPT_DEFAULTS;
+  return new Command('hyperopt')
+    .description('per-feature L2 weights of a logistic regression on Iris, learned by implicit differentiation of a validation loss')
+    .option('--outer-steps <n>', 'steps on the L2 weights', intArg(1), c.outerSteps)
+    .option('--outer-lr <x>', 'Adam learning rate on the log L2 weights', positiveArg(), c.outerLr)
+    .option('--inner-steps <n>', 'maximum gradient steps per inner solve', intArg(1), c.innerSteps)
+    .option('--noise-features <n>', 'pure-noise features appended to the four of Iris', intArg(0), c.noiseFeatures)
+    .option('--seed <n>', 'seed of the train/validation split', intArg(0), c.seed)
+    .option('--json', 'one JSON object per line', false)
+    .action((opts: HyperoptConfig) => {
+      onExit(runHyperopt({ ...opts }));
+    });
+}
+
+/** The command-line program; `onExit` receives the exit code of the sub-command that ran. */
+export function buildProgram(onExit: (code: number) => void): Command {
+  const program = new Command('metagrad')
+    .description('metagrad: implicit differentiation for Node.js — example workloads')
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ showGlobalOptions: true });
+  // Errors throw (exitOverride) instead of exiting, on every command, so main() decides the exit.
+  program.exitOverride();
+  for (const c of [imamlCommand(onExit), deqCommand(onExit), hyperoptCommand(onExit)]) {
+    c.showHelpAfterError('(add --help for usage)').exitOverride();
+    program.addCommand(c);
+  }
+  program.version(packageVersion(), '-v, --version', 'print the version');
+  return program;
+}
+
+/** Runs the CLI on `argv` (as process.argv) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp({ error: true });
+      return 2;
+    }
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has printed its message; help and version are not errors.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`metagrad: error: ${msg}\n`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`metagrad: error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -6,7 +6,8 @@
  */
 import './methods';
 
-export { Tensor, isTensor, type TensorLike, type NestedArray, type BackwardOptions } from './tensor/tensor';
+export { Tensor, isTensor, type TensorLike, type NestedArray, type BackwardOptions, type GradFn } from './tensor/tensor';
+export type { NativeBackendInfo, IsaVariant } from './tensor/native';
 export { type DType, type TypedArray, getDefaultDtype, setDefaultDtype } from './tensor/dtype';
 export { Generator, manualSeed, getDefaultGenerator } from './tensor/generator';
 export { MetagradError, NumericalError } from './errors';
@@ -20,7 +21,7 @@ export {
   add, sub, mul, div, pow, neg, square, sqrt, exp, log, log1p, expm1, abs, sign, reciprocal, sin, cos,
   tanh, sigmoid, relu, softplus, maximum, minimum, clamp, gt, lt, ge, le, eq, where,
 } from './ops/elementwise';
-export { sum, mean, max, min, logsumexp, type ValuesIndices } from './ops/reduce';
+export { sum, mean, max, min, logsumexp, type ValuesIndices, type Dims } from './ops/reduce';
 export { reshape, view, flatten, permute, transpose, t, unsqueeze, squeeze, expand } from './ops/shape';
 export { cat, stack, narrow, slice, select, index, indexSelect } from './ops/indexing';
 export { matmul, softmax, logSoftmax } from './ops/matmul';
@@ -39,3 +40,6 @@ export { extractStateDict, recoverStateDict, ModuleState, type CopyMode, type Ex
 export { stopGradient } from './nn/stop-gradient';
 export { makeDot, type MakeDotOptions, type MakeDotParams } from './nn/make-dot';
 export * from './optim/index';
+export type { GradTree, GradTrees } from './func/transforms';
+export type { HasStateDict } from './nn/state-dict';
+export type { Leaf } from './optim/types';

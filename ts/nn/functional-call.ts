@@ -24,8 +24,8 @@ export interface FunctionalCallOptions {
   strict?: boolean;
 }
 
-/** The forward signature of a module type. */
-type Forward<M extends Module> = M['forward'] extends (...args: infer A) => infer R ? (...args: A) => R : never;
+/** The call signature of a module's forward method. */
+export type Forward<M extends Module> = M['forward'] extends (...args: infer A) => infer R ? (...args: A) => R : never;
 
 /** The function {@link makeFunctional} returns: `fmodel(params, ...inputs)`. */
 export type FunctionalModel<M extends Module> = (params: readonly Tensor[], ...inputs: Parameters<Forward<M>>) => ReturnType<Forward<M>>;

@@ -13,7 +13,7 @@ export type FloatArray = Float32Array | Float64Array;
 /** Which compiled variant of the hot kernels the CPU runs. */
 export type IsaVariant = 'baseline' | 'avx2' | 'avx512';
 
-/** What {@link NativeAddon.backendInfo} reports. */
+/** What `mg.backendInfo()` reports. */
 export interface NativeBackendInfo {
   /** Kernel variant chosen at load time from the CPU's features. */
   isa: IsaVariant;

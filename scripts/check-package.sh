@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# `npm run check:package`: packs the npm tarball (prepack makes the prebuild and vendors Eigen),
+# checks what is in it, lints it (publint, arethetypeswrong), installs it into an empty project
+# with no compiler, no CMake, no make on PATH (CC=false CXX=false) and no network (npm --offline;
+# runtime dependencies come from the npm cache that `npm ci` filled), runs a smoke program through
+# import and through require and type-checks a TypeScript consumer there; then builds the addon
+# from the tarball's sources with the vendored Eigen and runs the smoke programs and the native
+# tests on that build. Everything happens in a temporary folder; the checkout is left as it was.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+smoke="$root/scripts/package-smoke"
+work="$(mktemp -d)"
+# CHECK_PACKAGE_KEEP=1 keeps the folder for a look after a failure.
+[ -n "${CHECK_PACKAGE_KEEP:-}" ] && echo "check:package: working in $work" || trap 'rm -rf "$work"' EXIT
+cd "$root"
+
+t_start=$(date +%s.%N)
+t_last=$t_start
+calc() { awk "BEGIN { print $* }"; }
+phase() { # prints how long the phase that just ended took
+  local now; now=$(date +%s.%N)
+  printf 'check:package: %-46s %6.1f s\n' "$1" "$(calc "$now - $t_last")"
+  t_last=$now
+}
+fail() { echo "check:package: FAILED: $*" >&2; exit 1; }
+
+# --- 1. Pack ---------------------------------------------------------------------------------
+npm pack --pack-destination "$work" >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; fail 'npm pack'; }
+tgz="$(ls "$work"/metagrad-*.tgz)"
+tag="$(node -p 'process.platform + "-" + process.arch')"
+for d in native/vendor native/gyp "prebuilds/$tag"; do
+  [ ! -e "$root/$d" ] || fail "postpack left $d in the checkout"
+done
+phase 'npm pack (prepack: prebuild, vendor Eigen)'
+
+tar -tzf "$tgz" | sort >"$work/files.txt"
+required=(package/package.json package/LICENSE package/README.md
+  package/dist/index.js package/dist/index.mjs package/dist/index.d.ts package/dist/index.d.mts
+  package/CMakeLists.txt package/native/gyp/binding.gyp package/native/binding.cc package/native/find-eigen.js
+  package/native/exports.map package/native/vendor/eigen3/Eigen/Core
+  package/native/vendor/eigen3/COPYING.MPL2 package/native/vendor/eigen3/COPYRIGHT
+  package/scripts/build-from-source.cjs)
+for f in "${required[@]}"; do grep -qxF "$f" "$work/files.txt" || fail "the tarball lacks $f"; done
+prebuild="$(grep -E "^package/prebuilds/$tag/metagrad\.napi(\.[a-z]+)?\.node$" "$work/files.txt" || true)"
+[ -n "$prebuild" ] || fail "the tarball has no prebuilds/$tag/metagrad.napi*.node"
+# No tests, benchmarks, examples, build intermediates or repository tooling.
+# No binding.gyp at the root either: npm would run `node-gyp rebuild` on lockfile installs.
+bad="$(grep -E '^package/binding\.gyp$|^package/(test|bench|examples|build|docs|node_modules|\.ci|\.github)/|\.(o|obj|a|lib|tgz|log|tsbuildinfo)$|\.test\.[cm]?[jt]s$|CMakeFiles|CMakeCache|\.ninja|^package/tsconfig' "$work/files.txt" || true)
+$(grep '^package/scripts/' "$work/files.txt" | grep -vxF package/scripts/build-from-source.cjs || true)"
+[ -z "${bad//[$'\n ']/}" ] || fail "the tarball holds files it should not: $bad"
+tar -xzf "$tgz" -C "$work" package/package.json "$prebuild"
+node -e '
+  const p = require(process.argv[1]);
+  const s = p.scripts || {};
+  for (const k of ["preinstall", "install", "postinstall"]) if (s[k]) throw new Error(`install script ${k}: ${s[k]}`);
+  if (p.gypfile !== false) throw new Error("gypfile must be false: npm would run node-gyp on install");
+' "$work/package/package.json" || fail 'the packed package.json would compile on install'
+if command -v readelf >/dev/null && [ "$(uname -s)" = Linux ]; then
+  ! readelf -S "$work/$prebuild" | grep -q '\.symtab' || fail "$prebuild is not stripped"
+fi
+size=$(stat -c %s "$tgz")
+unpacked=$(tar -tvzf "$tgz" | awk '{s += $3} END {print s}')
+printf 'check:package: tarball %s: %d bytes (%.0f KiB), %d files, %.1f MiB unpacked; prebuild %s (%.0f KiB)\n' \
+  "$(basename "$tgz")" "$size" "$(calc "$size / 1024")" "$(wc -l <"$work/files.txt")" \
+  "$(calc "$unpacked / 1048576")" "${prebuild#package/}" "$(calc "$(stat -c %s "$work/$prebuild") / 1024")"
+phase 'tarball contents'
+
+# --- 2. Lint ---------------------------------------------------------------------------------
+npx --no-install publint run "$tgz" --strict
+npx --no-install attw "$tgz" --no-definitely-typed --format table-flipped
+phase 'publint + arethetypeswrong'
+
+# --- 3. Install into an empty project: no compilers, no network -----------------------------
+consumer="$work/consumer"
+node scripts/consumer-lock.cjs "$tgz" "$consumer"
+cp "$smoke"/* "$consumer/"
+sandbox="$work/bin"   # the only folder on PATH: node and a shell, nothing to compile with
+mkdir -p "$sandbox"
+ln -s "$(command -v node)" "$sandbox/node"
+ln -s "$(command -v sh)" "$sandbox/sh"
+for t in cc gcc g++ c++ clang cmake make python3 npx; do
+  ! env PATH="$sandbox" /bin/sh -c "command -v $t" >/dev/null || fail "$t is on the sandbox PATH"
+done
+npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
+[ -f "$npm_cli" ] || fail "npm-cli.js not found beside $(command -v npm)"
+cache="$(npm config get cache)"
+run_sandboxed() { env -i HOME="$HOME" PATH="$sandbox" CC=false CXX=false LANG=C.UTF-8 "$@"; }
+phase 'consumer project'
+t0=$(date +%s.%N)
+(cd "$consumer" && run_sandboxed node "$npm_cli" install --offline --cache="$cache" --no-audit --no-fund) \
+  >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail 'npm install --offline of the tarball failed (is the npm cache filled by npm ci?)'; }
+cat "$work/install.log"
+! grep -q 'install-scripts' "$work/install.log" || fail 'npm reports install scripts'
+install_s=$(calc "$(date +%s.%N) - $t0")
+printf 'check:package: npm install --offline of the tarball: %.1f s (%s packages in node_modules)\n' \
+  "$install_s" "$(find "$consumer/node_modules" -name package.json -path '*node_modules/*/package.json' -not -path '*/node_modules/*/node_modules/*/*' | wc -l)"
+installed="$consumer/node_modules/metagrad"
+[ ! -e "$installed/build" ] || fail 'installing compiled something (node_modules/metagrad/build exists)'
+phase 'npm install --offline (sandboxed)'
+
+(cd "$consumer" && run_sandboxed SMOKE_ADDON=prebuild node smoke.cjs && run_sandboxed SMOKE_ADDON=prebuild node smoke.mjs)
+(cd "$consumer" && run_sandboxed SMOKE_ADDON=prebuild METAGRAD_ISA=baseline node smoke.cjs)
+phase 'smoke: require + import (prebuild)'
+node "$root/node_modules/typescript/bin/tsc" -p "$consumer/tsconfig.json"
+echo 'check:package: the TypeScript consumer type-checks against the shipped declarations'
+phase 'type-check consumer (nodenext, ESM + CJS)'
+
+# --- 4. From source, with the vendored Eigen only -------------------------------------------
+mv "$installed/prebuilds" "$work/prebuilds.aside"
+if (cd "$consumer" && run_sandboxed node -e "require('metagrad')") 2>"$work/noaddon.txt"; then
+  fail 'metagrad loaded without any addon'
+fi
+grep -q 'npm run build:source' "$work/noaddon.txt" || { cat "$work/noaddon.txt"; fail 'no build instructions in the error'; }
+(cd "$installed" && env -u EIGEN3_INCLUDE_DIR npm run build:source >"$work/source.log" 2>&1) \
+  || { cat "$work/source.log"; fail 'npm run build:source in the installed package'; }
+# The only Eigen folder on the compiler's include path must be the vendored one (make's .d files
+# can't tell: Eigen comes in through -isystem, and -MMD leaves system headers out).
+eigen_dirs="$(grep -ohE "[^ \"']*eigen3[^ \"']*" "$installed"/build/*.mk | sort -u)"
+[ -n "$eigen_dirs" ] || fail 'no Eigen include folder in the node-gyp makefiles'
+echo "check:package: Eigen include folders of the source build: $(echo $eigen_dirs)"
+! echo "$eigen_dirs" | grep -vq '/native/vendor/eigen3$' || fail 'the source build used an Eigen outside native/vendor'
+[ ! -e "$installed/binding.gyp" ] || fail 'build:source left binding.gyp at the package root'
+phase 'npm run build:source (node-gyp, vendored Eigen)'
+(cd "$consumer" && run_sandboxed SMOKE_ADDON=source node smoke.cjs && run_sandboxed SMOKE_ADDON=source node smoke.mjs)
+METAGRAD_ADDON_PATH="$installed/build/Release/metagrad.node" npx --no-install mocha test/native.test.ts
+phase 'smoke + native tests on the source build'
+# The CMake route must pick the vendored copy too (configure only: the build is the same).
+cp -r "$installed" "$work/cmake-src"
+rm -rf "$work/cmake-src/build"
+ln -s "$consumer/node_modules" "$work/cmake-src/node_modules"
+(cd "$work/cmake-src" && env -u EIGEN3_INCLUDE_DIR node "$root/node_modules/cmake-js/bin/cmake-js" configure --out "$work/cmake-build" >"$work/cmake.log" 2>&1) \
+  || { cat "$work/cmake.log"; fail 'cmake-js configure of the tarball sources'; }
+grep -F "metagrad: Eigen 3.4" "$work/cmake.log" | grep -qF "$work/cmake-src/native/vendor/eigen3" \
+  || { grep -F 'metagrad: Eigen' "$work/cmake.log"; fail 'CMake did not pick the vendored Eigen'; }
+phase 'cmake-js configure (vendored Eigen)'
+
+printf 'check:package: all checks passed in %.0f s (tarball %d KiB, install %.1f s)\n' \
+  "$(calc "$(date +%s.%N) - $t_start")" "$((size / 1024))" "$install_s"

@@ -212,3 +212,43 @@ describe('customFixedPoint: DEQ layer z = tanh(Wz + Ux + b)', () => {
     assert.ok(info && info.iterations > 0 && info.converged && info.residualNorm < 1e-8);
   });
 });
+
+describe('customRoot: the not-converged warning', () => {
+  // F(x, A) = A x − 1 with a 3×3 SPD A: one CG iteration cannot converge.
+  const A = mg.tensor([[4, 1, 0], [1, 3, 1], [0, 1, 2]], f64);
+  const F = (x: mg.Tensor, A_: mg.Tensor) => A_.matmul(x).sub(1);
+  const inner = (_x0: unknown, A_: mg.Tensor) => mg.tensor(denseSolve(A_.tolist() as number[][], [1, 1, 1]), f64);
+
+  async function warningsDuring(run: () => void): Promise<string[]> {
+    const seen: string[] = [];
+    const listener = (w: Error & { code?: string }) => {
+      if (w.code === 'METAGRAD_SOLVE_NOT_CONVERGED') seen.push(w.message);
+    };
+    process.on('warning', listener);
+    try {
+      run();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', listener);
+    }
+    return seen;
+  }
+
+  it('warns once per wrapper when a backward solve stops early, and not at all with warnNotConverged: false', async () => {
+    const loud = customRoot(F, { argnums: 1, solve: S.solveCg({ maxiter: 1 }) })(inner);
+    const quiet = customRoot(F, { argnums: 1, solve: S.solveCg({ maxiter: 1 }), warnNotConverged: false })(inner);
+    const grads = (w: typeof loud) => {
+      const AA = A.clone().requiresGrad_();
+      mg.autograd.grad(w(null, AA).sum(), AA);
+    };
+    const loudWarnings = await warningsDuring(() => {
+      grads(loud);
+      grads(loud);
+    });
+    assert.equal(loudWarnings.length, 1);
+    assert.match(loudWarnings[0], /stopped after 1 iterations/);
+    assert.deepEqual(await warningsDuring(() => grads(quiet)), []);
+    const info = mg.diff.implicit.lastSolveInfo();
+    assert.ok(info && !info.converged && info.iterations === 1, 'the info still reports the early stop');
+  });
+});

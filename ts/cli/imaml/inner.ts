@@ -145,7 +145,7 @@ function implicitSolver(cfg: InnerConfig): ImplicitSolver {
   const onSolve = (info: { residualNorm: number }): void => {
     entry.residual = info.residualNorm;
   };
-  const wrap = diff.implicit.customRoot(optimality, { argnums: 1, solve, onSolve });
+  const wrap = diff.implicit.customRoot(optimality, { argnums: 1, solve, onSolve, warnNotConverged: false });
   const entry: ImplicitSolver = {
     solver: wrap((phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => adapt(theta, x, y, { ...cfg, lambda })),
     residual: Number.NaN,

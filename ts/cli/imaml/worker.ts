@@ -1,8 +1,5 @@
 /** The worker-thread entry of the iMAML pool (piscina loads this file's default export). */
-import { quietSolveWarnings } from '../warnings';
 import { type AdaptResult, type Job, type MetaResult, runJob } from './jobs';
-
-quietSolveWarnings();
 
 /** Runs one job in this worker. */
 export default function work(job: Job): MetaResult[] | AdaptResult[] {

@@ -20,7 +20,8 @@ export interface BackwardSolveInfo extends SolveInfo {
 }
 
 let last: BackwardSolveInfo | null = null;
-const warned = new Set<string>();
+// Keyed by the wrapper (its resolved options object), not its name: two wrappers may share a name.
+const warned = new WeakSet<object>();
 
 /** The info of the most recent backward linear solve of implicit differentiation (null before any). */
 export function lastSolveInfo(): BackwardSolveInfo | null {
@@ -28,12 +29,17 @@ export function lastSolveInfo(): BackwardSolveInfo | null {
 }
 
 /** Records a backward solve's info and warns once per site when it did not converge. @internal */
-export function reportSolve(info: BackwardSolveInfo & { error?: string }, onSolve?: (info: BackwardSolveInfo) => void): void {
+export function reportSolve(
+  info: BackwardSolveInfo & { error?: string },
+  onSolve?: (info: BackwardSolveInfo) => void,
+  warn = true,
+  key: object = {},
+): void {
   last = info;
   onSolve?.(info);
   // A failed solve raises its own error; the warning is for solves that stopped early.
-  if (!info.converged && info.error === undefined && !warned.has(info.site)) {
-    warned.add(info.site);
+  if (warn && !info.converged && info.error === undefined && !warned.has(key)) {
+    warned.add(key);
     process.emitWarning(
       `${info.site}: the backward linear solve stopped after ${info.iterations} iterations with residual norm ` +
         `${info.residualNorm.toExponential(3)} without meeting its tolerance; the implicit gradient is approximate. ` +

@@ -30,9 +30,14 @@ export interface CustomRootOptions {
   solve?: LinearSolver;
   /** Called with the info of every backward linear solve. */
   onSolve?: (info: BackwardSolveInfo) => void;
+  /**
+   * Warn (once per wrapper) when a backward solve stops before its tolerance (default true). Set
+   * false for a deliberate fixed iteration budget; `lastSolveInfo()` still reports it.
+   */
+  warnNotConverged?: boolean;
 }
 
-const OPTION_KEYS = ['argnums', 'hasAux', 'solve', 'onSolve'];
+const OPTION_KEYS = ['argnums', 'hasAux', 'solve', 'onSolve', 'warnNotConverged'];
 
 /** A function F(solution, ...args) whose root defines the solution. */
 export type OptimalityFn = (...args: never[]) => unknown;
@@ -46,6 +51,7 @@ interface Resolved {
   hasAux: boolean;
   solve: LinearSolver;
   onSolve?: (info: BackwardSolveInfo) => void;
+  warn: boolean;
 }
 
 function resolveOptions(fn: string, opts: CustomRootOptions | undefined): Resolved {
@@ -67,7 +73,9 @@ function resolveOptions(fn: string, opts: CustomRootOptions | undefined): Resolv
   const solve = opts.solve ?? solveNormalCg();
   if (typeof solve !== 'function') throw typeError(fn, 'solve', 'a linear solver function (e.g. mg.linearSolve.solveCg())', solve);
   if (opts.onSolve !== undefined && typeof opts.onSolve !== 'function') throw typeError(fn, 'onSolve', 'a function', opts.onSolve);
-  return { argnums: list, single: !Array.isArray(raw), hasAux: opts.hasAux ?? false, solve, onSolve: opts.onSolve };
+  const warn = opts.warnNotConverged ?? true;
+  if (typeof warn !== 'boolean') throw typeError(fn, 'warnNotConverged', 'a boolean', warn);
+  return { argnums: list, single: !Array.isArray(raw), hasAux: opts.hasAux ?? false, solve, onSolve: opts.onSolve, warn };
 }
 
 /** Tensors of the differentiated arguments that require grad, with where they sit. */
@@ -144,7 +152,7 @@ function rootVjpFlat(
       stopAt,
     }) as Tensor[];
   };
-  const ctx = { site, report: (info: { iterations: number; residualNorm: number; converged: boolean }) => reportSolve({ ...info, site }, r.onSolve) };
+  const ctx = { site, report: (info: { iterations: number; residualNorm: number; converged: boolean }) => reportSolve({ ...info, site }, r.onSolve, r.warn, r) };
   const u = solveLinear(matvecT, v.map((t) => neg(t)), r.solve, ctx);
   const targets = thetaIn.flat();
   const gs = live.length === 0

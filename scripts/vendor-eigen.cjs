@@ -25,13 +25,10 @@ if (process.argv.includes('--clean')) {
   process.exit(0);
 }
 
-const candidates = [
-  process.env.EIGEN3_INCLUDE_DIR,
-  '/usr/include/eigen3',
-  '/usr/local/include/eigen3',
-  '/opt/homebrew/include/eigen3',
-].filter(Boolean);
-const src = candidates.find((dir) => fs.existsSync(path.join(dir, 'Eigen', 'Core')));
+// The same system search as the gyp build's, minus the vendor folder this script fills.
+const { systemCandidates, findEigen } = require('../native/find-eigen.js');
+const candidates = systemCandidates();
+const src = findEigen(candidates);
 if (!src) {
   fail(`no Eigen headers in ${candidates.join(', ')}; install libeigen3-dev or set EIGEN3_INCLUDE_DIR`);
 }

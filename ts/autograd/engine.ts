@@ -113,7 +113,8 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
       }
     }
   }
-  const captured = new Map<Tensor, Tensor>();
+  // Gradients of non-leaf targets, by (node, output number).
+  const captured = new Map<Node, Map<number, Tensor>>();
 
   // Which nodes lead to a target (memoised, iterative to survive deep graphs).
   const leads = new Map<Node, boolean>();
@@ -177,7 +178,11 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
       const grads = buffers.nodes.get(node) ?? new Array<Tensor | null>(node.numOutputs).fill(null);
       buffers.nodes.delete(node);
       const outs = targetOutputs.get(node);
-      if (outs) for (const nr of outs) if (grads[nr]) captured.set(keyOf(node, nr), grads[nr] as Tensor);
+      if (outs) {
+        const got = new Map<number, Tensor>();
+        for (const nr of outs) if (grads[nr]) got.set(nr, grads[nr] as Tensor);
+        captured.set(node, got);
+      }
       const active = leads.get(node) === true && grads.some((g) => g !== null);
       if (active) {
         const needs = node.next.map((e) => edgeLeads(e));
@@ -207,18 +212,6 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
   return { buffers, captured };
 }
 
-// Non-leaf targets are captured by (node, output) identity; a stable key tensor per pair.
-const keyCache = new WeakMap<Node, Tensor[]>();
-function keyOf(node: Node, nr: number): Tensor {
-  let arr = keyCache.get(node);
-  if (!arr) {
-    arr = [];
-    keyCache.set(node, arr);
-  }
-  if (!arr[nr]) arr[nr] = new Tensor(new Float32Array(0), [0]);
-  return arr[nr];
-}
-
 function checkOutputs(fn: string, outputs: Tensor[]): void {
   outputs.forEach((o, i) => {
     if (!o.requiresGrad) {
@@ -246,7 +239,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   const rootGrads = resolveGradOutputs(fn, outs, opts.gradOutputs);
   const { buffers, captured } = run(outs, rootGrads, ins, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph, stopAt: opts.stopAt });
   return ins.map((t, i) => {
-    const g = t.gradFn === null ? buffers.leaves.get(t) : captured.get(keyOf(t.gradFn as Node, t.outputNr));
+    const g = t.gradFn === null ? buffers.leaves.get(t) : captured.get(t.gradFn as Node)?.get(t.outputNr);
     if (g) return g;
     if (opts.materializeGrads) return new Tensor(allocate(t.dtype, t.numel), t.shape);
     if (!opts.allowUnused) {
@@ -288,7 +281,7 @@ export function backward(
   if (targets) {
     for (const t of targets) {
       if (t.gradFn !== null) {
-        const g = captured.get(keyOf(t.gradFn as Node, t.outputNr));
+        const g = captured.get(t.gradFn as Node)?.get(t.outputNr);
         if (g) store(t, g);
       }
     }

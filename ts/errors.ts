@@ -19,6 +19,17 @@ export class NumericalError extends MetagradError {
   }
 }
 
+/**
+ * Raised when a differentiation is asked of tensors that were not recorded (no gradFn, or an input
+ * that does not require grad), e.g. because the computation ran with gradient recording off.
+ */
+export class NoGraphError extends MetagradError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoGraphError';
+  }
+}
+
 /** Short, readable description of a value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -3,7 +3,7 @@
  * node's backward rule and sums the gradients that meet. Serves both `Tensor.backward`
  * (accumulating into leaves' `.grad`) and `autograd.grad` (returning gradients).
  */
-import { MetagradError, typeError } from '../errors';
+import { NoGraphError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
@@ -193,7 +193,7 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
           if (!needs[i] || e === null || g === null || g === undefined) return;
           const want = 'leaf' in e ? e.leaf.shape : e.node.outputShapes[e.outputNr];
           if (!sameShape(g.shape, want)) {
-            throw new MetagradError(
+            throw new NoGraphError(
               `${opts.fn}: ${node.name} returned a gradient of shape ${fmtShape(g.shape)} for input ${i}, which has shape ${fmtShape(want)}`,
             );
           }
@@ -215,7 +215,7 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
 function checkOutputs(fn: string, outputs: Tensor[]): void {
   outputs.forEach((o, i) => {
     if (!o.requiresGrad) {
-      throw new MetagradError(`${fn}: output ${i} does not require grad and has no gradFn; nothing connects it to the inputs (was it computed inside noGrad, or from tensors without requiresGrad?)`);
+      throw new NoGraphError(`${fn}: output ${i} does not require grad and has no gradFn; nothing connects it to the inputs (was it computed inside noGrad, or from tensors without requiresGrad?)`);
     }
   });
 }
@@ -232,7 +232,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   const outs = asTensorList(fn, 'outputs', outputs);
   const ins = asTensorList(fn, 'inputs', inputs);
   ins.forEach((t, i) => {
-    if (!t.requiresGrad) throw new MetagradError(`${fn}: inputs[${i}] does not require grad; call requiresGrad_() on it before computing the outputs`);
+    if (!t.requiresGrad) throw new NoGraphError(`${fn}: inputs[${i}] does not require grad; call requiresGrad_() on it before computing the outputs`);
   });
   checkOutputs(fn, outs);
   const createGraph = opts.createGraph ?? false;
@@ -243,7 +243,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
     if (g) return g;
     if (opts.materializeGrads) return new Tensor(allocate(t.dtype, t.numel), t.shape);
     if (!opts.allowUnused) {
-      throw new MetagradError(`${fn}: inputs[${i}] (shape ${fmtShape(t.shape)}) was not used to compute the outputs; pass allowUnused: true to get null for it`);
+      throw new NoGraphError(`${fn}: inputs[${i}] (shape ${fmtShape(t.shape)}) was not used to compute the outputs; pass allowUnused: true to get null for it`);
     }
     return null;
   });
@@ -264,7 +264,7 @@ export function backward(
   const rootGrads = resolveGradOutputs(fn, outs, opts.gradTensors);
   const targets = opts.inputs === undefined ? null : asTensorList(fn, 'inputs', opts.inputs);
   targets?.forEach((t, i) => {
-    if (!t.requiresGrad) throw new MetagradError(`${fn}: inputs[${i}] does not require grad`);
+    if (!t.requiresGrad) throw new NoGraphError(`${fn}: inputs[${i}] does not require grad`);
   });
   const { buffers, captured } = run(outs, rootGrads, targets, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph });
   const store = (t: Tensor, g: Tensor): void => {

@@ -33,6 +33,41 @@ const FAILURE: Record<DenseMethod, string> = {
   qr: 'is rank deficient (column-pivoted QR)',
 };
 
+/**
+ * What the factorisations cannot report themselves: a NaN or ±∞ entry (LU would call it a zero
+ * pivot) and, for Cholesky, an asymmetric matrix (Eigen reads one triangle and would silently
+ * solve a different system).
+ */
+function checkEntries(fn: string, a: Tensor, b: Tensor, method: DenseMethod): void {
+  const n = a.shape[0];
+  const ad = a.data;
+  let scale = 0;
+  for (let i = 0; i < ad.length; i++) {
+    const v = ad[i];
+    if (!Number.isFinite(v)) {
+      throw new NumericalError(`${fn}: the ${n}×${n} matrix has a non-finite entry (${v} at [${Math.floor(i / n)}, ${i % n}]); it cannot be solved`);
+    }
+    scale = Math.max(scale, Math.abs(v));
+  }
+  for (let i = 0; i < b.data.length; i++) {
+    if (!Number.isFinite(b.data[i])) throw new NumericalError(`${fn}: the right-hand side has a non-finite entry (${b.data[i]} at flat index ${i})`);
+  }
+  if (method !== 'cholesky') return;
+  // Round-off of a matrix assembled as AᵀA or by matvecs makes it asymmetric at the ulp level.
+  const tol = (a.dtype === 'float32' ? 1e-5 : 1e-12) * scale * Math.max(1, Math.sqrt(n));
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const d = Math.abs(ad[i * n + j] - ad[j * n + i]);
+      if (d > tol) {
+        throw new NumericalError(
+          `${fn}: method 'cholesky' needs a symmetric positive-definite matrix, but the ${n}×${n} matrix is not symmetric ` +
+            `(A[${i}, ${j}] = ${ad[i * n + j]}, A[${j}, ${i}] = ${ad[j * n + i]}); use method 'lu' or 'qr'`,
+        );
+      }
+    }
+  }
+}
+
 /** The dense solve with a caller's name in messages. @internal */
 export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod): Tensor {
   if (!isTensor(A)) throw new TypeError(`${fn}: argument 'A' must be a Tensor, got ${describe(A)}`);
@@ -46,6 +81,7 @@ export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod
   const a = to(A, dtype);
   const b = to(B, dtype);
   const nrhs = b.ndim === 1 ? 1 : b.shape[1];
+  checkEntries(fn, a, b, method);
   const out = allocate(dtype, n * nrhs);
   const status = native.solveDense(CODES[method], a.data, b.data, out, n, nrhs);
   if (status !== 0) throw new NumericalError(`${fn}: the ${n}×${n} matrix ${FAILURE[method]}`);

@@ -11,6 +11,8 @@ export interface HistoryRecord {
   metaLoss: number;
   /** Mean residual norm of the implicit backward solves. */
   backwardResidual: number;
+  /** Mean ‖F(φ, θ)‖ at the adapted parameters: how far the fixed inner budget stops from the root. */
+  rootResidual?: number;
   /** Seconds since the run began (over all sessions). */
   seconds: number;
   /** Mean query MSE over the held-out tasks, on evaluation iterations. */

@@ -61,6 +61,8 @@ export interface MetaResult {
   grads: Float32Array[];
   /** Residual norm of the implicit backward solve. */
   residual: number;
+  /** ‖F(φ, θ)‖ at the adapted parameters (the inner problem's distance from its root). */
+  rootResidual: number;
 }
 
 /** Runs a job; results are aligned with `job.tasks`. */

@@ -102,9 +102,11 @@ export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>)
       const sums = st.theta.map((p) => new Float64Array(p.numel));
       let loss = 0;
       let residual = 0;
+      let rootResidual = 0;
       for (const r of results) {
         loss += r.queryLoss;
         residual += r.residual;
+        rootResidual += r.rootResidual;
         r.grads.forEach((g, i) => {
           const s = sums[i];
           for (let j = 0; j < g.length; j++) s[j] += g[j];
@@ -116,7 +118,7 @@ export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>)
       noGrad(() => applyUpdates(st.theta, updates));
       st.iteration += 1;
 
-      const rec: HistoryRecord = { iteration: st.iteration, metaLoss: loss / results.length, backwardResidual: residual / results.length, seconds: Number(secondsNow().toFixed(3)) };
+      const rec: HistoryRecord = { iteration: st.iteration, metaLoss: loss / results.length, backwardResidual: residual / results.length, rootResidual: rootResidual / results.length, seconds: Number(secondsNow().toFixed(3)) };
       if (st.iteration % cfg.evalEvery === 0 || st.iteration === cfg.iterations) {
         rec.heldOutMse = score(await adaptAll(exec, st.theta, evalTasks, cfg)).mean;
       }

@@ -2,6 +2,7 @@
  * Diagnostics of the backward linear solves of implicit differentiation: the last solve's info,
  * and a once-per-site warning when a solve stopped before reaching its tolerance.
  */
+import type { Tensor } from '../../tensor/tensor';
 
 /** What a linear solve reports. */
 export interface SolveInfo {
@@ -17,11 +18,42 @@ export interface SolveInfo {
 export interface BackwardSolveInfo extends SolveInfo {
   /** Which wrapper ran the solve, e.g. `customRoot(innerSolver)`. */
   site: string;
+  /** ‖F(x*, θ)‖, the optimality function's norm at the solution being differentiated. */
+  rootResidual?: number;
 }
 
 let last: BackwardSolveInfo | null = null;
-// Keyed by the wrapper (its resolved options object), not its name: two wrappers may share a name.
-const warned = new WeakSet<object>();
+// Per warning code, keyed by the wrapper (its resolved options object), not its name: two wrappers may share a name.
+const warned = new Map<string, WeakSet<object>>();
+
+/** Emits a process warning with `code` once per `key`. @internal */
+export function warnOnce(key: object, code: string, message: string): void {
+  let set = warned.get(code);
+  if (set === undefined) warned.set(code, (set = new WeakSet()));
+  if (set.has(key)) return;
+  set.add(key);
+  process.emitWarning(message, { code });
+}
+
+/** Euclidean norm over all elements of the tensors, without overflow for large entries. @internal */
+export function norm(ts: readonly Tensor[]): number {
+  let scale = 0;
+  for (const t of ts) {
+    for (let i = 0; i < t.data.length; i++) {
+      const a = Math.abs(t.data[i]);
+      if (!(a <= scale)) scale = a; // NaN propagates
+    }
+  }
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  let s = 0;
+  for (const t of ts) {
+    for (let i = 0; i < t.data.length; i++) {
+      const a = t.data[i] / scale;
+      s += a * a;
+    }
+  }
+  return scale * Math.sqrt(s);
+}
 
 /** The info of the most recent backward linear solve of implicit differentiation (null before any). */
 export function lastSolveInfo(): BackwardSolveInfo | null {
@@ -38,13 +70,13 @@ export function reportSolve(
   last = info;
   onSolve?.(info);
   // A failed solve raises its own error; the warning is for solves that stopped early.
-  if (warn && !info.converged && info.error === undefined && !warned.has(key)) {
-    warned.add(key);
-    process.emitWarning(
+  if (warn && !info.converged && info.error === undefined) {
+    warnOnce(
+      key,
+      'METAGRAD_SOLVE_NOT_CONVERGED',
       `${info.site}: the backward linear solve stopped after ${info.iterations} iterations with residual norm ` +
         `${info.residualNorm.toExponential(3)} without meeting its tolerance; the implicit gradient is approximate. ` +
         'Raise maxiter or loosen rtol/atol (this warning is shown once per wrapper; see mg.diff.implicit.lastSolveInfo()).',
-      { code: 'METAGRAD_SOLVE_NOT_CONVERGED' },
     );
   }
 }

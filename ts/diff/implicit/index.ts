@@ -6,4 +6,4 @@
 export { customRoot, customFixedPoint, rootVjp, rootJvp, type CustomRootOptions, type OptimalityFn, type RootDiffOptions } from './root';
 export { lastSolveInfo, type SolveInfo, type BackwardSolveInfo } from './diagnostics';
 export type { LinearSolver, MatVec } from './types';
-export { ImplicitMetaGradientModule } from './meta-module';
+export { ImplicitMetaGradientModule, type ImplicitModuleOptions } from './meta-module';

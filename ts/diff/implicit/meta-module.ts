@@ -15,7 +15,7 @@ import { Module, type ModuleMembers } from '../../nn/module';
 import { Parameter } from '../../nn/parameter';
 import { fmtShape, sameShape } from '../../tensor/shape';
 import { type Tensor, isTensor } from '../../tensor/tensor';
-import { customRoot } from './root';
+import { type CustomRootOptions, customRoot } from './root';
 import type { LinearSolver } from './types';
 
 const META = Symbol('metagrad.implicit.meta');
@@ -27,7 +27,15 @@ interface MetaState {
   tensors: Tensor[];
   /** Explicit names from registerMeta*; others are named by the property holding them. */
   names: Map<Module | Tensor, string>;
+  /** The customRoot wrapper, built at the first solve. */
+  wrapped?: RootWrapped;
 }
+
+/**
+ * Options of the module's implicit differentiation (set as `static implicitOptions` on a
+ * subclass): as {@link CustomRootOptions}, less what the module decides itself.
+ */
+export type ImplicitModuleOptions = Pick<CustomRootOptions, 'onSolve' | 'warnNotConverged' | 'checkRoot' | 'rootTol'>;
 
 /** Subclass contract: what a concrete implicit module provides. */
 interface ImplicitHooks {
@@ -43,6 +51,8 @@ interface ImplicitHooks {
 export class ImplicitMetaGradientModule extends Module {
   /** Linear solver of the backward system (default `solveNormalCg()`), set per subclass. */
   static linearSolve: LinearSolver | undefined = undefined;
+  /** Options of the implicit differentiation (root check, diagnostics), set per subclass. */
+  static implicitOptions: ImplicitModuleOptions | undefined = undefined;
 
   declare private readonly [META]: MetaState;
 
@@ -172,13 +182,35 @@ export class ImplicitMetaGradientModule extends Module {
     // Start every solve from fresh leaves holding the current values: the user's optimizer works on
     // leaves, and no graph from an earlier solve stays reachable (repeated solves must not leak).
     for (const [n, t] of inner) this.setParameter(n, new Parameter(t.detach().clone()));
+    const call: SolveCall = { innerNames, meta, userSolve };
+    const [solution, output] = this.rootWrapper()(
+      innerNames.map((n) => this.getParameter(n) as Tensor),
+      meta.map((e) => e.get()),
+      call,
+      ...inputs,
+    ) as [Tensor[], unknown];
+    innerNames.forEach((n, i) => this.setParameter(n, solution[i]));
+    return output;
+  }
+
+  /**
+   * The customRoot wrapper of this module, built once: its diagnostics (warn once, onSolve) are
+   * per wrapper, and a wrapper per solve would warn on every solve and keep growing. What differs
+   * between solves travels as the `call` argument.
+   */
+  private rootWrapper(): RootWrapped {
+    const st = this[META];
+    if (st.wrapped !== undefined) return st.wrapped;
+    const name = this.constructor.name;
     const hooks = this as unknown as ImplicitHooks;
     const ctor = this.constructor as typeof ImplicitMetaGradientModule;
     const solve = ctor.linearSolve ?? solveNormalCg();
+    const options = ctor.implicitOptions ?? {};
+    if (typeof options !== 'object' || options === null) throw typeError(`${name}.implicitOptions`, 'implicitOptions', 'an options object', options);
 
-    const withSwapped = <T>(params: Tensor[], metaParams: Tensor[], fn: () => T): T => {
-      const prevInner = innerNames.map((n, i) => this.setParameter(n, params[i]));
-      const prevMeta = meta.map((e, i) => {
+    const withSwapped = <T>(call: SolveCall, params: Tensor[], metaParams: Tensor[], fn: () => T): T => {
+      const prevInner = call.innerNames.map((n, i) => this.setParameter(n, params[i]));
+      const prevMeta = call.meta.map((e, i) => {
         const prev = e.get();
         e.set(metaParams[i]);
         return prev;
@@ -186,12 +218,12 @@ export class ImplicitMetaGradientModule extends Module {
       try {
         return fn();
       } finally {
-        innerNames.forEach((n, i) => this.setParameter(n, prevInner[i]));
-        meta.forEach((e, i) => e.set(prevMeta[i]));
+        call.innerNames.forEach((n, i) => this.setParameter(n, prevInner[i]));
+        call.meta.forEach((e, i) => e.set(prevMeta[i]));
       }
     };
 
-    const optimalityOf = (...ins: unknown[]): Tensor[] => {
+    const optimalityOf = (innerNames: string[], ins: unknown[]): Tensor[] => {
       if (typeof hooks.optimality === 'function') return hooks.optimality.apply(this, ins);
       const objective = hooks.objective as (...a: unknown[]) => Tensor;
       const current = innerNames.map((n) => this.getParameter(n) as Tensor);
@@ -205,9 +237,10 @@ export class ImplicitMetaGradientModule extends Module {
       })(current) as Tensor[];
     };
 
-    const optimalityFn = (params: Tensor[], metaParams: Tensor[], ...ins: unknown[]): Tensor[] =>
-      withSwapped(params, metaParams, () => {
-        const out = optimalityOf(...ins);
+    const optimalityFn = (params: Tensor[], metaParams: Tensor[], call: SolveCall, ...ins: unknown[]): Tensor[] =>
+      withSwapped(call, params, metaParams, () => {
+        const { innerNames } = call;
+        const out = optimalityOf(innerNames, ins);
         if (!Array.isArray(out) || out.length !== innerNames.length || !out.every(isTensor)) {
           throw new TypeError(
             `${name}.optimality: must return an array of ${innerNames.length} tensor(s) aligned with parameters() (${innerNames.join(', ')}), got ${Array.isArray(out) ? `an array of ${out.length}` : typeof out}`,
@@ -223,9 +256,9 @@ export class ImplicitMetaGradientModule extends Module {
         return out;
       });
 
-    const solverFn = (_params: Tensor[], _metaParams: Tensor[], ...ins: unknown[]): [Tensor[], unknown] => {
-      const output = enableGrad(() => userSolve.apply(this, ins));
-      const solved = innerNames.map((n) => {
+    const solverFn = (_params: Tensor[], _metaParams: Tensor[], call: SolveCall, ...ins: unknown[]): [Tensor[], unknown] => {
+      const output = enableGrad(() => call.userSolve.apply(this, ins));
+      const solved = call.innerNames.map((n) => {
         const t = this.getParameter(n);
         if (!isTensor(t)) throw new TypeError(`${name}.solve: parameter '${n}' is empty after solve`);
         return t;
@@ -234,13 +267,16 @@ export class ImplicitMetaGradientModule extends Module {
     };
     Object.defineProperty(solverFn, 'name', { value: `${name}.solve` });
 
-    const wrapped = customRoot(optimalityFn, { argnums: 1, hasAux: true, solve })(solverFn);
-    const [solution, output] = wrapped(
-      innerNames.map((n) => this.getParameter(n) as Tensor),
-      meta.map((e) => e.get()),
-      ...inputs,
-    ) as [Tensor[], unknown];
-    innerNames.forEach((n, i) => this.setParameter(n, solution[i]));
-    return output;
+    st.wrapped = customRoot(optimalityFn, { ...options, argnums: 1, hasAux: true, solve })(solverFn) as RootWrapped;
+    return st.wrapped;
   }
 }
+
+/** What one `solve` call hands to the module's (single) customRoot wrapper. */
+interface SolveCall {
+  innerNames: string[];
+  meta: { name: string; get: () => Tensor; set: (t: Tensor) => void }[];
+  userSolve: (...inputs: unknown[]) => unknown;
+}
+
+type RootWrapped = (params: Tensor[], metaParams: Tensor[], call: SolveCall, ...inputs: unknown[]) => unknown;

@@ -8,7 +8,7 @@
 import { grad } from '../../autograd/engine';
 import { enableGrad, isGradEnabled, noGrad, withGradMode } from '../../autograd/grad-mode';
 import { type Node, recordMulti } from '../../autograd/node';
-import { typeError } from '../../errors';
+import { NoGraphError, NumericalError, typeError } from '../../errors';
 import { neg } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
 import { zerosOf, wrap } from '../../ops/util';
@@ -16,7 +16,7 @@ import { fmtShape, sameShape } from '../../tensor/shape';
 import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { solveNormalCg } from '../../linear-solve/index';
-import { type BackwardSolveInfo, reportSolve } from './diagnostics';
+import { type BackwardSolveInfo, norm, reportSolve, warnOnce } from './diagnostics';
 import { type FlatMatVec, solveLinear, transposeOf } from './linear-solve-op';
 import type { LinearSolver } from './types';
 
@@ -35,9 +35,22 @@ export interface CustomRootOptions {
    * false for a deliberate fixed iteration budget; `lastSolveInfo()` still reports it.
    */
   warnNotConverged?: boolean;
+  /**
+   * What to do when the solver's result is not a root: ‖F(x*, θ)‖ > rootTol · max(1, ‖x*‖), or F or
+   * x* is not finite. `'raise'` (default) throws a NumericalError, `'warn'` warns once per wrapper
+   * and differentiates anyway, `false` skips the check. The implicit function theorem holds only at
+   * a root: elsewhere the gradient it gives is silently wrong. Checked when the result is
+   * differentiable (grad mode on and an `argnums` tensor requires grad).
+   */
+  checkRoot?: 'raise' | 'warn' | false;
+  /** Relative tolerance of the root check (default 1e-3). */
+  rootTol?: number;
 }
 
-const OPTION_KEYS = ['argnums', 'hasAux', 'solve', 'onSolve', 'warnNotConverged'];
+const OPTION_KEYS = ['argnums', 'hasAux', 'solve', 'onSolve', 'warnNotConverged', 'checkRoot', 'rootTol'];
+
+/** Default relative tolerance of the root check. */
+const ROOT_TOL = 1e-3;
 
 /** A function F(solution, ...args) whose root defines the solution. */
 export type OptimalityFn = (...args: never[]) => unknown;
@@ -52,6 +65,8 @@ interface Resolved {
   solve: LinearSolver;
   onSolve?: (info: BackwardSolveInfo) => void;
   warn: boolean;
+  checkRoot: 'raise' | 'warn' | false;
+  rootTol: number;
 }
 
 function resolveOptions(fn: string, opts: CustomRootOptions | undefined): Resolved {
@@ -75,7 +90,11 @@ function resolveOptions(fn: string, opts: CustomRootOptions | undefined): Resolv
   if (opts.onSolve !== undefined && typeof opts.onSolve !== 'function') throw typeError(fn, 'onSolve', 'a function', opts.onSolve);
   const warn = opts.warnNotConverged ?? true;
   if (typeof warn !== 'boolean') throw typeError(fn, 'warnNotConverged', 'a boolean', warn);
-  return { argnums: list, single: !Array.isArray(raw), hasAux: opts.hasAux ?? false, solve, onSolve: opts.onSolve, warn };
+  const checkRoot = opts.checkRoot ?? 'raise';
+  if (checkRoot !== 'raise' && checkRoot !== 'warn' && checkRoot !== false) throw typeError(fn, 'checkRoot', "'raise', 'warn' or false", checkRoot);
+  const rootTol = opts.rootTol ?? ROOT_TOL;
+  if (typeof rootTol !== 'number' || !(rootTol > 0)) throw typeError(fn, 'rootTol', 'a positive number', rootTol);
+  return { argnums: list, single: !Array.isArray(raw), hasAux: opts.hasAux ?? false, solve, onSolve: opts.onSolve, warn, checkRoot, rootTol };
 }
 
 /** Tensors of the differentiated arguments that require grad, with where they sit. */
@@ -120,9 +139,54 @@ function evalOptimality(site: string, F: OptimalityFn, x: Tensor[], solSpec: Tre
   return fs;
 }
 
+/** F evaluated at the solution on leaves of its own, ready to be differentiated. */
+interface RootEval {
+  xIn: Tensor[];
+  thetaIn: Tensor[][];
+  fs: Tensor[];
+}
+
+/**
+ * Evaluates F at (x, θ) with gradient recording on. With `createGraph` the outer graph is kept
+ * (x and θ themselves are the leaves where they require grad, so higher orders connect); without
+ * it fresh leaves keep F's graph small and self-contained.
+ */
+function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: TreeSpec, args: unknown[], r: Resolved, p: Params, createGraph: boolean): RootEval {
+  const xIn = x.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true)));
+  const thetaIn = p.leaves.map((ls) => ls.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true))));
+  const fs = enableGrad(() => evalOptimality(site, F, xIn, solSpec, substitute(args, r.argnums, p, thetaIn)));
+  return { xIn, thetaIn, fs };
+}
+
+/**
+ * Raises (or warns, per `checkRoot`) when x* is not a root of F: the implicit function theorem
+ * gives the derivative of the root map only at a root, and anywhere else its answer is silently
+ * wrong (a solver that returned its initial guess, diverged, or stopped early).
+ */
+function checkIsRoot(site: string, r: Resolved, x: readonly Tensor[], fs: readonly Tensor[]): void {
+  if (r.checkRoot === false) return;
+  const xn = norm(x);
+  const fn = norm(fs);
+  let problem: string | null = null;
+  if (!Number.isFinite(xn)) problem = 'the solver returned a solution with non-finite entries (NaN or ±Infinity)';
+  else if (!Number.isFinite(fn)) problem = `the optimality function is not finite at the solution (‖F(x*, θ)‖ = ${fn})`;
+  else if (fn > r.rootTol * Math.max(1, xn)) {
+    problem =
+      `the solver's result is not a root of the optimality function: ‖F(x*, θ)‖ = ${fn.toExponential(3)} for ‖x*‖ = ${xn.toExponential(3)} ` +
+      `(${(fn / Math.max(1, xn)).toExponential(3)} relative to max(1, ‖x*‖), above rootTol = ${r.rootTol})`;
+  }
+  if (problem === null) return;
+  const message =
+    `${site}: ${problem}. The implicit function theorem holds only at a root, so the gradient would be wrong. ` +
+    "Solve the inner problem more accurately (more iterations, a tighter tolerance), or accept the residual with rootTol, checkRoot: 'warn' or checkRoot: false";
+  if (r.checkRoot === 'raise') throw new NumericalError(message);
+  warnOnce(r, 'METAGRAD_NOT_A_ROOT', `${message} (shown once per wrapper).`);
+}
+
 /**
  * The VJP of the solution map at the root: returns, per differentiated argument leaf, uᵀ ∂F/∂θ with
- * (∂F/∂x)ᵀ u = −v. Differentiable when grad mode is on.
+ * (∂F/∂x)ᵀ u = −v. Differentiable when grad mode is on. `atRoot` is F already evaluated on fresh
+ * leaves (by the forward's root check), used when no graph is to be built.
  */
 function rootVjpFlat(
   site: string,
@@ -134,12 +198,10 @@ function rootVjpFlat(
   p: Params,
   v: Tensor[],
   stopAt: Node[],
+  atRoot?: RootEval,
 ): Tensor[][] {
   const createGraph = isGradEnabled();
-  // Without a graph to build, fresh leaves keep F's graph small and self-contained.
-  const xIn = x.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true)));
-  const thetaIn = p.leaves.map((ls) => ls.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true))));
-  const fs = enableGrad(() => evalOptimality(site, F, xIn, solSpec, substitute(args, r.argnums, p, thetaIn)));
+  const { xIn, thetaIn, fs } = !createGraph && atRoot ? atRoot : evalAtRoot(site, F, x, solSpec, args, r, p, createGraph);
   const live = fs.map((f, i) => [f, i] as const).filter(([f]) => f.requiresGrad);
   const matvecT: FlatMatVec = (w) => {
     if (live.length === 0) return x.map((t) => zerosOf(t.shape, t.dtype));
@@ -152,7 +214,12 @@ function rootVjpFlat(
       stopAt,
     }) as Tensor[];
   };
-  const ctx = { site, report: (info: { iterations: number; residualNorm: number; converged: boolean }) => reportSolve({ ...info, site }, r.onSolve, r.warn, r) };
+  const rootResidual = norm(fs);
+  const ctx = {
+    site,
+    report: (info: { iterations: number; residualNorm: number; converged: boolean; error?: string }) =>
+      reportSolve({ ...info, site, rootResidual }, r.onSolve, r.warn, r),
+  };
   const u = solveLinear(matvecT, v.map((t) => neg(t)), r.solve, ctx);
   const targets = thetaIn.flat();
   const gs = live.length === 0
@@ -160,7 +227,7 @@ function rootVjpFlat(
     : (grad(live.map(([f]) => f), targets, {
         gradOutputs: live.map(([, i]) => u[i]),
         createGraph,
-        retainGraph: createGraph,
+        retainGraph: createGraph || atRoot !== undefined,
         allowUnused: true,
         materializeGrads: true,
         stopAt,
@@ -169,25 +236,34 @@ function rootVjpFlat(
   return thetaIn.map((ls) => ls.map(() => gs[k++]));
 }
 
-/**
- * `customRoot(optimalityFn, { argnums, hasAux, solve })(solverFn)`: wraps `solverFn` so its
- * solution is differentiable with respect to the `argnums` arguments by the implicit function
- * theorem. `optimalityFn` takes solverFn's arguments with the solution in place of the first and
- * returns a tree shaped like the solution, zero at the solution.
- */
-export function customRoot(optimalityFn: OptimalityFn, opts: CustomRootOptions) {
-  const fn = 'customRoot';
-  if (typeof optimalityFn !== 'function') throw typeError(fn, 'optimalityFn', 'a function', optimalityFn);
-  const r = resolveOptions(fn, opts);
+/** Runs the user's solver with recording off, explaining the failure of a solver that differentiates. */
+function runSolver(site: string, solverFn: AnyFn, args: unknown[]): unknown {
+  try {
+    return noGrad(() => solverFn(...args));
+  } catch (e) {
+    if (e instanceof NoGraphError) {
+      throw new NoGraphError(
+        `${site}: the solver failed to differentiate: ${e.message}. customRoot runs the solver with gradient recording off ` +
+          '(its iterations are not part of the implicit gradient); a solver that takes gradients itself must turn recording on ' +
+          'around them, e.g. mg.enableGrad(() => mg.autograd.grad(loss(x), x)), or use mg.func.grad',
+      );
+    }
+    throw e;
+  }
+}
+
+/** The wrapper behind {@link customRoot} and {@link customFixedPoint}; `kind` names it in messages. */
+function rootWrapper(kind: string, optimalityFn: OptimalityFn, opts: CustomRootOptions) {
+  const r = resolveOptions(kind, opts);
   return <S extends (...args: never[]) => unknown>(solverFn: S): S => {
-    if (typeof solverFn !== 'function') throw typeError(fn, 'solverFn', 'a function', solverFn);
-    const site = `customRoot(${solverFn.name || 'solver'})`;
+    if (typeof solverFn !== 'function') throw typeError(kind, 'solverFn', 'a function', solverFn);
+    const site = `${kind}(${solverFn.name || 'solver'})`;
     const wrapped = (...args: unknown[]): unknown => {
       const maxArg = Math.max(...r.argnums);
       if (maxArg >= args.length) {
         throw new RangeError(`${site}: argnums refers to argument ${maxArg}, but the solver was called with ${args.length} argument(s)`);
       }
-      const result = noGrad(() => (solverFn as unknown as AnyFn)(...args));
+      const result = runSolver(site, solverFn as unknown as AnyFn, args);
       let solution: unknown = result;
       let aux: unknown;
       if (r.hasAux) {
@@ -202,10 +278,16 @@ export function customRoot(optimalityFn: OptimalityFn, opts: CustomRootOptions) 
       const flatTheta = p.leaves.flat();
       const differentiable = isGradEnabled() && flatTheta.some((t) => t.requiresGrad);
       if (differentiable) {
+        // F at the solution: checked here, and reused by a first-order backward.
+        let atRoot: RootEval | undefined;
+        if (r.checkRoot !== false) {
+          atRoot = evalAtRoot(site, optimalityFn, outs, solSpec, args, r, p, false);
+          checkIsRoot(site, r, outs, atRoot.fs);
+        }
         let self: Node | null = null;
         recordMulti('ImplicitRootBackward0', flatTheta, outs, (grads, needs) => {
           const v = grads.map((g, i) => g ?? zerosOf(outs[i].shape, outs[i].dtype));
-          const per = rootVjpFlat(site, optimalityFn, outs, solSpec, args, r, p, v, self ? [self] : []);
+          const per = rootVjpFlat(site, optimalityFn, outs, solSpec, args, r, p, v, self ? [self] : [], atRoot);
           const flat = per.flat();
           return flat.map((g, i) => (needs[i] ? g : null));
         });
@@ -214,9 +296,21 @@ export function customRoot(optimalityFn: OptimalityFn, opts: CustomRootOptions) 
       const sol = unflatten(solSpec, outs);
       return r.hasAux ? [sol, aux] : sol;
     };
-    Object.defineProperty(wrapped, 'name', { value: solverFn.name || 'customRootSolver' });
+    Object.defineProperty(wrapped, 'name', { value: solverFn.name || `${kind}Solver` });
     return wrapped as unknown as S;
   };
+}
+
+/**
+ * `customRoot(optimalityFn, { argnums, hasAux, solve })(solverFn)`: wraps `solverFn` so its
+ * solution is differentiable with respect to the `argnums` arguments by the implicit function
+ * theorem. `optimalityFn` takes solverFn's arguments with the solution in place of the first and
+ * returns a tree shaped like the solution, zero at the solution. The solution is checked to be a
+ * root (see {@link CustomRootOptions.checkRoot}).
+ */
+export function customRoot(optimalityFn: OptimalityFn, opts: CustomRootOptions) {
+  if (typeof optimalityFn !== 'function') throw typeError('customRoot', 'optimalityFn', 'a function', optimalityFn);
+  return rootWrapper('customRoot', optimalityFn, opts);
 }
 
 /**
@@ -232,7 +326,7 @@ export function customFixedPoint(fixedPointFn: OptimalityFn, opts: CustomRootOpt
     if (txs.length !== xs.length) throw new TypeError(`customFixedPoint: the fixed-point function returned ${txs.length} tensor(s) for a solution of ${xs.length}`);
     return unflatten(spec, txs.map((t, i) => t.sub(xs[i])));
   };
-  return customRoot(F as OptimalityFn, opts);
+  return rootWrapper('customFixedPoint', F as OptimalityFn, opts);
 }
 
 /** Options of {@link rootVjp} and {@link rootJvp}. */
@@ -241,6 +335,10 @@ export interface RootDiffOptions {
   argnums: number | number[];
   /** Linear solver (default `solveNormalCg()`). */
   solve?: LinearSolver;
+  /** As {@link CustomRootOptions.checkRoot}: the given solution must be a root (default 'raise'). */
+  checkRoot?: 'raise' | 'warn' | false;
+  /** Relative tolerance of the root check (default 1e-3). */
+  rootTol?: number;
 }
 
 /**
@@ -248,13 +346,16 @@ export interface RootDiffOptions {
  * shaped like x*, returns one VJP tree per entry of `argnums` (the cotangent times the Jacobian of the solution).
  */
 export function rootVjp(optimalityFn: OptimalityFn, solution: unknown, args: unknown[], cotangent: unknown, opts: RootDiffOptions): unknown[] {
-  const r = resolveOptions('rootVjp', { argnums: opts.argnums, solve: opts.solve });
+  const r = resolveOptions('rootVjp', { argnums: opts.argnums, solve: opts.solve, checkRoot: opts.checkRoot, rootTol: opts.rootTol });
   const [xs, solSpec] = flatten(solution);
   const [vs] = flatten(cotangent);
   if (vs.length !== xs.length) throw new TypeError(`rootVjp: the cotangent has ${vs.length} tensor(s) but the solution has ${xs.length}`);
   const fullArgs = [solution, ...args.slice(1)];
   const p = collectParams(fullArgs, r.argnums);
-  const per = rootVjpFlat('rootVjp', optimalityFn, xs.map((t) => detach(t)), solSpec, fullArgs, r, p, vs, []);
+  const x = xs.map((t) => detach(t));
+  const atRoot = evalAtRoot('rootVjp', optimalityFn, x, solSpec, fullArgs, r, p, false);
+  checkIsRoot('rootVjp', r, x, atRoot.fs);
+  const per = rootVjpFlat('rootVjp', optimalityFn, x, solSpec, fullArgs, r, p, vs, [], atRoot);
   return per.map((ls, i) => unflatten(p.specs[i], ls));
 }
 
@@ -263,7 +364,7 @@ export function rootVjp(optimalityFn: OptimalityFn, solution: unknown, args: unk
  * tangent of the solution, dx* = −(∂F/∂x)⁻¹ (∂F/∂θ)·t.
  */
 export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unknown[], tangents: unknown[], opts: RootDiffOptions): unknown {
-  const r = resolveOptions('rootJvp', { argnums: opts.argnums, solve: opts.solve });
+  const r = resolveOptions('rootJvp', { argnums: opts.argnums, solve: opts.solve, checkRoot: opts.checkRoot, rootTol: opts.rootTol });
   const [xs, solSpec] = flatten(solution);
   const fullArgs = [solution, ...args.slice(1)];
   const p = collectParams(fullArgs, r.argnums);
@@ -276,6 +377,7 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     const xIn = xs.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true)));
     const thetaIn = p.leaves.map((ls) => ls.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true))));
     const fs = evalOptimality('rootJvp', optimalityFn, xIn, solSpec, substitute(fullArgs, r.argnums, p, thetaIn));
+    checkIsRoot('rootJvp', r, xIn, fs);
     const flatTheta = thetaIn.flat();
     if (ts.length !== flatTheta.length) throw new TypeError(`rootJvp: tangents have ${ts.length} tensor(s), the arguments ${flatTheta.length}`);
     // (∂F/∂θ)ᵀ w and (∂F/∂x)ᵀ w as linear maps; their transposes give the forward products.
@@ -284,7 +386,8 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     const jvpTheta = transposeOf(vjpTheta, fs);
     const fThetaT = withGradMode(createGraph, () => jvpTheta(ts));
     const A = transposeOf(vjpX, xIn);
-    const ctx = { site: 'rootJvp', report: (info: { iterations: number; residualNorm: number; converged: boolean }) => reportSolve({ ...info, site: 'rootJvp' }) };
+    const rootResidual = norm(fs);
+    const ctx = { site: 'rootJvp', report: (info: { iterations: number; residualNorm: number; converged: boolean }) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
     const dx = withGradMode(createGraph, () => solveLinear(A, fThetaT.map((t) => neg(t)), r.solve, ctx));
     const outer = xs.some((t) => t.requiresGrad) || p.leaves.flat().some((t) => t.requiresGrad) || ts.some((t) => t.requiresGrad);
     return unflatten(solSpec, createGraph && outer ? dx : dx.map((t) => detach(t)));

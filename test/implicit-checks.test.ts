@@ -74,10 +74,10 @@ describe('root check: the solver must return a root', () => {
   });
 
   it('a NaN solution is refused even when F is linear (whose Jacobian alone would give a finite gradient)', () => {
-    const solver = customRoot((x: mg.Tensor, th: mg.Tensor) => x.mul(2).sub(th), { argnums: 1 })((x0: mg.Tensor) => x0.mul(Number.NaN));
+    const solver = customRoot((x: mg.Tensor, th: mg.Tensor) => x.mul(2).sub(th), { argnums: 1 })((x0: mg.Tensor, _th: mg.Tensor) => x0.mul(Number.NaN));
     const th = mg.tensor([1, 2], { ...f64, requiresGrad: true });
     assert.throws(() => solver(mg.zeros([2], f64), th), /non-finite entries/);
-    const warned = customRoot((x: mg.Tensor, th2: mg.Tensor) => x.mul(2).sub(th2), { argnums: 1, checkRoot: 'warn' })((x0: mg.Tensor) => x0.mul(Number.NaN));
+    const warned = customRoot((x: mg.Tensor, th2: mg.Tensor) => x.mul(2).sub(th2), { argnums: 1, checkRoot: 'warn' })((x0: mg.Tensor, _th: mg.Tensor) => x0.mul(Number.NaN));
     assert.doesNotThrow(() => warned(mg.zeros([2], f64), th));
   });
 

@@ -223,6 +223,8 @@ class Addon : public Napi::Addon<Addon> {
       args.needLength(out, args.mul(batch, args.mul(m, n)), "out");
     }
     if (overlaps(out, a) || overlaps(out, b)) args.rangeError("out must not overlap a or b");
+    // No output: return at once, whatever the other sizes (a loop over 2^40 empty batches hangs).
+    if (batch == 0 || m == 0 || n == 0) return info.Env().Undefined();
     const auto& K = mg::kernels();
     if (isF32(a))
       K.f32.matmul({ptr<float>(a), ptr<float>(b), ptr<float>(out), batch, m, k, n, transA, transB,
@@ -284,6 +286,7 @@ class Addon : public Napi::Addon<Addon> {
       checkReach(sa, a, "a");
       checkReach(sb, b, "b");
     }
+    if (numel == 0) return info.Env().Undefined();
     if (isF32(a))
       mg::kernels().f32.binary(op, ptr<float>(a), sa, ptr<float>(b), sb, ptr<float>(out), shape,
                                int(rank));
@@ -304,6 +307,7 @@ class Addon : public Napi::Addon<Addon> {
     args.needLength(out, outN, "out");
     if (len == 0 && outN > 0 && (op == mg::ReduceOp::Max || op == mg::ReduceOp::Min))
       args.rangeError("Max/Min of an empty axis is undefined");
+    if (outN == 0) return info.Env().Undefined();
     if (isF32(a))
       mg::kernels().f32.reduce(op, ptr<float>(a), ptr<float>(out), outer, len, inner);
     else
@@ -342,6 +346,7 @@ class Addon : public Napi::Addon<Addon> {
     const size_t numel = args.mul(rows, cols);
     args.needLength(a, numel, "a");
     args.needLength(out, numel, "out");
+    if (numel == 0) return info.Env().Undefined();
     if (isF32(a))
       mg::kernels().f32.softmax(ptr<float>(a), ptr<float>(out), rows, cols, log);
     else

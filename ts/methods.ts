@@ -55,15 +55,15 @@ declare module './tensor/tensor' {
     /** Minimum of all elements. */ min(): Tensor;
     /** Minimum along dim with indices. */ min(dim: number, keepdim?: boolean): rd.ValuesIndices;
     /** log Σ exp over dim(s). */ logsumexp(dim: number | number[], keepdim?: boolean): Tensor;
-    /** Same data, new shape (one -1 allowed): `reshape(2, 3)` or `reshape([2, 3])`. */ reshape(...shape: (number | number[])[]): Tensor;
-    /** Alias of reshape. */ view(...shape: (number | number[])[]): Tensor;
+    /** Same data, new shape (one -1 allowed): `reshape(2, 3)` or `reshape([2, 3])`. */ reshape(...shape: (number | readonly number[])[]): Tensor;
+    /** Alias of reshape. */ view(...shape: (number | readonly number[])[]): Tensor;
     /** Flattens dims startDim..endDim. */ flatten(startDim?: number, endDim?: number): Tensor;
     /** Transpose (≤ 2-d). */ t(): Tensor;
     /** Swaps two dims. */ transpose(dim0: number, dim1: number): Tensor;
-    /** Permutes dims. */ permute(...dims: (number | number[])[]): Tensor;
+    /** Permutes dims. */ permute(...dims: (number | readonly number[])[]): Tensor;
     /** Inserts a size-1 dim. */ unsqueeze(dim: number): Tensor;
     /** Removes size-1 dims. */ squeeze(dim?: number): Tensor;
-    /** Broadcasts to a shape (-1 keeps a dim). */ expand(...shape: (number | number[])[]): Tensor;
+    /** Broadcasts to a shape (-1 keeps a dim). */ expand(...shape: (number | readonly number[])[]): Tensor;
     /** Entry i of the first dim (`t[i]`). */ index(i: number): Tensor;
     /** Python slice `t[start:end:step]` along dim (default 0). */ slice(start?: number, end?: number, step?: number, dim?: number): Tensor;
     /** Entry index of dim, removing dim. */ select(dim: number, index: number): Tensor;
@@ -135,15 +135,15 @@ install({
   max(dim?: number, keepdim?: boolean) { return dim === undefined ? rd.max(this) : rd.max(this, dim, keepdim); },
   min(dim?: number, keepdim?: boolean) { return dim === undefined ? rd.min(this) : rd.min(this, dim, keepdim); },
   logsumexp(dim: number | number[], keepdim?: boolean) { return rd.logsumexp(this, dim, keepdim); },
-  reshape(...s: (number | number[])[]) { return sh.reshape(this, ...s); },
-  view(...s: (number | number[])[]) { return sh.view(this, ...s); },
+  reshape(...s: (number | readonly number[])[]) { return sh.reshape(this, ...s); },
+  view(...s: (number | readonly number[])[]) { return sh.view(this, ...s); },
   flatten(s?: number, e?: number) { return sh.flatten(this, s, e); },
   t() { return sh.t(this); },
   transpose(d0: number, d1: number) { return sh.transpose(this, d0, d1); },
-  permute(...d: (number | number[])[]) { return sh.permute(this, ...d); },
+  permute(...d: (number | readonly number[])[]) { return sh.permute(this, ...d); },
   unsqueeze(d: number) { return sh.unsqueeze(this, d); },
   squeeze(d?: number) { return sh.squeeze(this, d); },
-  expand(...s: (number | number[])[]) { return sh.expand(this, ...s); },
+  expand(...s: (number | readonly number[])[]) { return sh.expand(this, ...s); },
   index(i: number) { return ix.index(this, i); },
   slice(s?: number, e?: number, st?: number, d?: number) { return ix.slice(this, s, e, st, d); },
   select(d: number, i: number) { return ix.select(this, d, i); },

@@ -58,6 +58,7 @@ template <class T, class F>
 void stridedLoop(const T* a, const int64_t* sa, const T* b, const int64_t* sb, T* out,
                  const int64_t* shape, int rank, F f) {
   const int64_t inner = shape[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1];
+  if (inner == 0) return;  // no output, however many outer rows
   int64_t outerCount = 1;
   for (int d = 0; d < rank - 1; ++d) outerCount *= shape[d];
   int64_t idx[kMaxRank] = {0};

@@ -51,6 +51,7 @@ A reduceRow(const T* row, size_t len, A first) {
 template <class Op, class A, class T>
 void reduceWith(const T* a, T* out, size_t outer, size_t len, size_t inner, bool seedFromFirst,
                 A identity) {
+  if (outer == 0 || inner == 0) return;  // no output, however large the other sizes
   for (size_t o = 0; o < outer; ++o) {
     const T* base = a + o * len * inner;
     if (inner == 1) {

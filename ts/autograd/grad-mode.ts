@@ -21,14 +21,28 @@ export function setGradEnabled(flag: boolean): boolean {
 export function withGradMode<T>(flag: boolean, fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`${flag ? 'enableGrad' : 'noGrad'}: argument 'fn' must be a function, got ${typeof fn}`);
   const prev = setGradEnabled(flag);
+  let out: T;
   try {
-    return fn();
+    out = fn();
   } finally {
     setGradEnabled(prev);
   }
+  // The mode is a process-wide switch, restored when fn returns: code of an async fn after its
+  // first await would run in the caller's mode, silently recording (or not). Refuse it.
+  if (out !== null && (typeof out === 'object' || typeof out === 'function') && typeof (out as { then?: unknown }).then === 'function') {
+    const name = flag ? 'enableGrad' : 'noGrad';
+    throw new TypeError(
+      `${name}: argument 'fn' returned a Promise; the grad mode applies only until fn returns, so the code after its first await would run ` +
+        `in the outer mode. Call ${name} around the synchronous parts instead, e.g. await load(); const y = mg.${name}(() => model.forward(x));`,
+    );
+  }
+  return out;
 }
 
-/** Runs `fn` without recording operations (PyTorch's `torch.no_grad()`), returning its result. */
+/**
+ * Runs `fn` without recording operations (PyTorch's `torch.no_grad()`), returning its result.
+ * `fn` must be synchronous: an async function (one returning a Promise) is refused with a TypeError.
+ */
 export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }

@@ -10,7 +10,7 @@ import { matmul } from '../ops/matmul';
 import { fmtShape } from '../tensor/shape';
 import { isTensor } from '../tensor/tensor';
 import { flatten, unflatten } from '../tree/tree';
-import { treeAxpy, treeNorm, treeScale, treeSub } from '../tree/tree-math';
+import { treeAxpy, treeNorm, treeScale, treeSub, treeVdot } from '../tree/tree-math';
 import { type OnInfo, reportInfo } from './info';
 import {
   type LinearOperator, type MatrixTree, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf,
@@ -22,7 +22,11 @@ import { callback, checkOptions, finiteNumber, nonNegative, positiveInt, treeOpt
 export interface NsOptions<T> {
   /** Number of series terms after the first (matrix-vector products). Default max(100, 10 × b's elements). */
   maxiter?: number;
-  /** Step α of the series (default 1); choose 0 < α < 2/λmax(A) for A symmetric positive definite. */
+  /**
+   * Step α of the series; it converges when 0 < α < 2/λmax(A) for A symmetric positive definite.
+   * Default: 1 (TorchOpt's) when a few power iterations put λmax below 1.8, else 1/λmax from
+   * them, so that a badly scaled A (λmax ≫ 2, where α = 1 diverges) still converges.
+   */
   alpha?: number;
   /** Stop early when ‖b − A x‖ <= max(rtol·‖b‖, atol). Default 1e-5; set rtol = atol = 0 to always sum maxiter terms (TorchOpt). */
   rtol?: number;
@@ -40,7 +44,8 @@ export type NsInvOptions = Omit<NsOptions<unknown>, 'x0'>;
 /** The checked options of a Neumann solve. @internal */
 export interface NsSettings {
   maxiter: number | undefined;
-  alpha: number;
+  /** undefined: chosen per solve from a power-iteration estimate of λmax. */
+  alpha: number | undefined;
   rtol: number;
   atol: number;
   x0: unknown;
@@ -51,7 +56,7 @@ export const NS_OPTIONS = ['maxiter', 'alpha', 'rtol', 'atol', 'x0', 'onInfo'] a
 
 /** Reads the Neumann options from checked options (`x0Name` names the initial guess). @internal */
 export function nsSettings(fn: string, o: Record<string, unknown>, x0Name = 'x0'): NsSettings {
-  const alpha = finiteNumber(fn, 'alpha', o.alpha, 1);
+  const alpha = o.alpha === undefined ? undefined : finiteNumber(fn, 'alpha', o.alpha, 1);
   if (alpha === 0) throw new RangeError(`${fn}: option 'alpha' must be a non-zero finite number, got 0`);
   return {
     maxiter: positiveInt(fn, 'maxiter', o.maxiter),
@@ -62,6 +67,33 @@ export function nsSettings(fn: string, o: Record<string, unknown>, x0Name = 'x0'
   };
 }
 
+/** Power iterations for the default α. */
+const POWER_ITERATIONS = 12;
+
+/**
+ * The default step: 1 (TorchOpt's) when λmax(A) is comfortably below 2, else 1/λmax, from a
+ * Rayleigh-quotient estimate after a few power iterations started at b (values only). The
+ * estimate approaches λmax from below, hence the margin in both branches.
+ */
+function autoAlpha(p: Problem, A: VecOp): number {
+  return noGrad(() => {
+    let v = p.b;
+    let n = treeNorm(v);
+    if (!(n > 0) || !Number.isFinite(n)) return 1;
+    let lambda = 0;
+    for (let i = 0; i < POWER_ITERATIONS; i++) {
+      v = treeScale(v, 1 / n);
+      const av = A(v);
+      lambda = treeVdot(v, av);
+      n = treeNorm(av);
+      if (!(n > 0) || !Number.isFinite(n)) break;
+      v = av;
+    }
+    if (!Number.isFinite(lambda) || lambda === 0) return 1;
+    return Math.abs(lambda) < 1.8 ? 1 : 1 / (1.05 * lambda);
+  });
+}
+
 /**
  * Sums the Neumann series on a prepared problem. Divergence to non-finite values raises a
  * NumericalError; slow convergence is reported (converged: false). @internal
@@ -70,7 +102,7 @@ export function runNs(p: Problem, A: VecOp, s: NsSettings, onInfo?: OnInfo, x0Na
   const maxiter = s.maxiter ?? maxiterDefault ?? defaultMaxiter(p, 10, 100);
   const { tol } = toleranceOf(p, s.rtol, s.atol);
   const x0 = initialOf(p, x0Name, s.x0);
-  const { alpha } = s;
+  const alpha = s.alpha ?? autoAlpha(p, A);
   let k = 0;
   let rnorm = Number.NaN;
   const report = (error?: string): void => {
@@ -87,7 +119,8 @@ export function runNs(p: Problem, A: VecOp, s: NsSettings, onInfo?: OnInfo, x0Na
       if (!Number.isFinite(rnorm)) {
         throw new NumericalError(
           `${p.fn}: the Neumann series diverged at iteration ${k} (‖(I − αA)^k b‖ = ${rnorm}); it converges only when the ` +
-            `spectral radius of I − αA is below 1, e.g. 0 < alpha < 2/λmax(A) for A symmetric positive definite (alpha = ${alpha})`,
+            `spectral radius of I − αA is below 1, e.g. 0 < alpha < 2/λmax(A) for A symmetric positive definite (alpha = ${alpha}` +
+            `${s.alpha === undefined ? ', chosen from a power-iteration estimate of λmax; pass alpha to set it' : ''})`,
         );
       }
       if (rnorm <= tol) {

@@ -12,7 +12,7 @@ export interface SolveInvOptions<T = unknown> extends CommonSolveOptions<T> {
   ns?: boolean;
   /** Neumann only: number of series terms after the first. */
   maxiter?: number;
-  /** Neumann only: series step α (default 1). */
+  /** Neumann only: series step α (default: 1, or 1/λmax when a power-iteration estimate puts λmax above 1.8). */
   alpha?: number;
   /** Neumann only: relative tolerance for stopping early (default 1e-5). */
   rtol?: number;
@@ -31,7 +31,8 @@ export interface ResolvedInvOptions {
   /** Iteration limit, or undefined for the solver's default (which grows with the size of b). */
   readonly maxiter: number | undefined;
   /** Step size of the Neumann series. */
-  readonly alpha: number;
+  /** undefined: chosen per solve from a power-iteration estimate of λmax (see {@link linalg.ns}). */
+  readonly alpha: number | undefined;
   /** Relative tolerance on the residual norm. */
   readonly rtol: number;
   /** Absolute tolerance on the residual norm. */

@@ -18,7 +18,17 @@ export function solveNormalCg<T = unknown>(options?: SolveCgOptions<T>): LinearS
   const r = resolveCgOptions(kind, options);
   return makeSolver(kind, r, (matvec, b, onInfo: OnInfo | undefined) => {
     problemOf(kind, b); // b must hold tensors before anything is evaluated
-    const rmatvec = makeRmatvec(matvec, r.init ?? b, kind);
+    let rmatvec: (w: unknown) => unknown;
+    try {
+      rmatvec = makeRmatvec(matvec, r.init ?? b, kind);
+    } catch (e) {
+      // Without init, x is taken to have b's shapes: right only for a square system.
+      if (r.init !== undefined || !(e instanceof RangeError || e instanceof TypeError)) throw e;
+      throw new RangeError(
+        `${kind}: matvec failed on a vector shaped like b (${e.message}); for a non-square system pass init, ` +
+          'a tree shaped like the solution x (e.g. solveNormalCg({ init: mg.zeros(n) }))',
+      );
+    }
     const normal = (x: unknown): unknown => {
       const y = rmatvec(matvec(x));
       return r.ridge === 0 ? y : treeAdd(y, x, r.ridge);

@@ -148,7 +148,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: LossOptions = {}): 
 /** The values of a class-index target as integers, checked against `classes`. */
 function classIndices(fn: string, targets: unknown, expectShape: number[], classes: number, ignoreIndex: number): number[] {
   let values: number[];
-  let shape: number[];
+  let shape: readonly number[];
   if (isTensor(targets)) {
     values = Array.from(targets.data);
     shape = targets.shape;

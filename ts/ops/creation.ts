@@ -22,8 +22,29 @@ export interface RandomOptions extends TensorOptions {
   generator?: Generator;
 }
 
+/** True for `{ … }` literals (and null-prototype objects): not arrays, typed arrays or tensors. */
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null) return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+const OPTION_KEYS: Record<string, readonly string[]> = {
+  tensor: ['dtype', 'requiresGrad', 'shape'],
+  randn: ['dtype', 'requiresGrad', 'generator'],
+  rand: ['dtype', 'requiresGrad', 'generator'],
+};
+
 function resolve(fn: string, opts: TensorOptions | undefined): { dtype: DType; requiresGrad: boolean } {
-  if (opts !== undefined && (typeof opts !== 'object' || opts === null || Array.isArray(opts))) throw typeError(fn, 'options', 'an options object', opts);
+  if (opts !== undefined && !isPlainObject(opts)) throw typeError(fn, 'options', 'an options object', opts);
+  if (opts !== undefined) {
+    const allowed = OPTION_KEYS[fn] ?? ['dtype', 'requiresGrad'];
+    for (const k of Object.keys(opts)) {
+      if (!allowed.includes(k)) {
+        throw new TypeError(`${fn}: unknown option '${k}' (valid options: ${allowed.join(', ')})${k === 'shape' ? '; the shape is given by the size arguments' : ''}`);
+      }
+    }
+  }
   const dtype = opts?.dtype === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', opts.dtype);
   const requiresGrad = opts?.requiresGrad ?? false;
   if (typeof requiresGrad !== 'boolean') throw typeError(fn, 'requiresGrad', 'a boolean', requiresGrad);
@@ -35,7 +56,8 @@ export function splitShapeArgs<O>(fn: string, args: unknown[]): [number[], O | u
   let opts: O | undefined;
   let rest = args;
   const last = args[args.length - 1];
-  if (args.length > 0 && typeof last === 'object' && last !== null && !Array.isArray(last)) {
+  // Only a plain object is options: a typed array or a tensor in its place is a wrong size argument.
+  if (args.length > 0 && isPlainObject(last)) {
     opts = last as O;
     rest = args.slice(0, -1);
   }
@@ -43,7 +65,7 @@ export function splitShapeArgs<O>(fn: string, args: unknown[]): [number[], O | u
   if (!shape.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 0)) {
     throw typeError(fn, 'size', 'non-negative integers (as arguments or one array)', rest.length === 1 ? rest[0] : rest);
   }
-  return [shape as number[], opts];
+  return [shape.slice() as number[], opts];
 }
 
 function make(data: TypedArray, shape: number[], requiresGrad: boolean): Tensor {
@@ -54,26 +76,22 @@ function make(data: TypedArray, shape: number[], requiresGrad: boolean): Tensor 
 export function tensor(data: number | NestedArray | TypedArray, opts?: TensorOptions): Tensor {
   const fn = 'tensor';
   if (data instanceof Float32Array || data instanceof Float64Array) {
-    const dtype = opts?.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32');
-    const { requiresGrad } = resolve(fn, { ...opts, dtype });
-    const shape = opts?.shape ?? [data.length];
-    if (!Array.isArray(shape) || !shape.every((v) => Number.isInteger(v) && v >= 0) || numelOf(shape) !== data.length) {
-      throw rangeError(fn, 'shape', `non-negative integers with product ${data.length} (the data's length)`, shape);
-    }
-    const out = allocate(dtype, data.length);
+    const { dtype, requiresGrad } = resolve(fn, { ...opts, dtype: opts?.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32') });
+    const shape = shapeOption(fn, opts, [data.length], data.length);
+    const out = allocate(dtype, data.length, fn);
     out.set(data);
-    return make(out, shape.slice(), requiresGrad);
+    return make(out, shape, requiresGrad);
   }
   const { dtype, requiresGrad } = resolve(fn, opts);
   if (typeof data === 'number') {
     const out = allocate(dtype, 1);
     out[0] = data;
-    return make(out, [], requiresGrad);
+    return make(out, shapeOption(fn, opts, [], 1), requiresGrad);
   }
   if (!Array.isArray(data)) throw typeError(fn, 'data', 'a number, nested arrays of numbers, or a Float32Array/Float64Array', data);
   const shape: number[] = [];
   for (let level: unknown = data; Array.isArray(level); level = level[0]) shape.push(level.length);
-  const out = allocate(dtype, numelOf(shape));
+  const out = allocate(dtype, numelOf(shape), fn);
   let k = 0;
   const walk = (x: unknown, dim: number, path: string): void => {
     if (dim === shape.length) {
@@ -84,32 +102,46 @@ export function tensor(data: number | NestedArray | TypedArray, opts?: TensorOpt
     if (!Array.isArray(x) || x.length !== shape[dim]) {
       throw typeError(fn, `data${path}`, `an array of length ${shape[dim]} (nested arrays must be rectangular)`, x);
     }
-    x.forEach((v, i) => walk(v, dim + 1, `${path}[${i}]`));
+    // An index loop, not forEach: forEach skips the holes of a sparse array ([, 1], new Array(3)).
+    for (let i = 0; i < x.length; i++) {
+      if (!(i in x)) throw new TypeError(`${fn}: argument 'data${path}' has a hole at index ${i} (a sparse array); every element must be a number`);
+      walk(x[i], dim + 1, `${path}[${i}]`);
+    }
   };
   walk(data, 0, '');
-  return make(out, shape, requiresGrad);
+  return make(out, shapeOption(fn, opts, shape, out.length), requiresGrad);
+}
+
+/** `opts.shape` when given (its product must be `numel`), else `natural`. */
+function shapeOption(fn: string, opts: TensorOptions | undefined, natural: number[], numel: number): number[] {
+  const shape = opts?.shape;
+  if (shape === undefined) return natural;
+  if (!Array.isArray(shape) || !shape.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0) || numelOf(shape) !== numel) {
+    throw rangeError(fn, 'shape', `non-negative integers with product ${numel} (the number of values given)`, shape);
+  }
+  return shape.slice();
 }
 
 /** A tensor filled with `value`. */
-export function full(shape: number[], value: number, opts?: TensorOptions): Tensor {
+export function full(shape: readonly number[], value: number, opts?: TensorOptions): Tensor {
   const [s] = splitShapeArgs<TensorOptions>('full', [shape]);
   if (typeof value !== 'number') throw typeError('full', 'fillValue', 'a number', value);
   const { dtype, requiresGrad } = resolve('full', opts);
-  return make(allocate(dtype, numelOf(s)).fill(value), s, requiresGrad);
+  return make(allocate(dtype, numelOf(s), 'full').fill(value), s, requiresGrad);
 }
 
 /** Zeros: `zeros(2, 3)`, `zeros([2, 3], { dtype })`. */
-export function zeros(...args: (number | number[] | TensorOptions)[]): Tensor {
+export function zeros(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
   const [shape, opts] = splitShapeArgs<TensorOptions>('zeros', args);
   const { dtype, requiresGrad } = resolve('zeros', opts);
-  return make(allocate(dtype, numelOf(shape)), shape, requiresGrad);
+  return make(allocate(dtype, numelOf(shape), 'zeros'), shape, requiresGrad);
 }
 
 /** Ones: `ones(2, 3)`, `ones([2, 3], { dtype })`. */
-export function ones(...args: (number | number[] | TensorOptions)[]): Tensor {
+export function ones(...args: (number | readonly number[] | TensorOptions)[]): Tensor {
   const [shape, opts] = splitShapeArgs<TensorOptions>('ones', args);
   const { dtype, requiresGrad } = resolve('ones', opts);
-  return make(allocate(dtype, numelOf(shape)).fill(1), shape, requiresGrad);
+  return make(allocate(dtype, numelOf(shape), 'ones').fill(1), shape, requiresGrad);
 }
 
 /** Zeros with the shape and dtype of `t`. */
@@ -126,13 +158,14 @@ export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
 
 /** The n×n identity (or n×m with a second size). */
 export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions): Tensor {
+  if (m !== undefined && typeof m !== 'number' && !isPlainObject(m)) throw typeError('eye', 'm', 'a non-negative integer or an options object', m);
   const cols = typeof m === 'number' ? m : n;
-  const o = typeof m === 'object' ? m : opts;
+  const o = m !== undefined && typeof m !== 'number' ? m : opts;
   if (!Number.isInteger(n) || n < 0) throw typeError('eye', 'n', 'a non-negative integer', n);
   if (!Number.isInteger(cols) || cols < 0) throw typeError('eye', 'm', 'a non-negative integer', m);
   const [shape] = splitShapeArgs<TensorOptions>('eye', [[n, cols]]);
   const { dtype, requiresGrad } = resolve('eye', o);
-  const data = allocate(dtype, n * cols);
+  const data = allocate(dtype, n * cols, 'eye');
   for (let i = 0; i < Math.min(n, cols); i++) data[i * cols + i] = 1;
   return make(data, shape, requiresGrad);
 }
@@ -159,7 +192,7 @@ export function arange(start: number, end?: number | TensorOptions, step?: numbe
   if (st === 0) throw rangeError(fn, 'step', 'nonzero', st);
   const n = Math.max(0, Math.ceil((e - s) / st));
   const { dtype, requiresGrad } = resolve(fn, o);
-  const data = allocate(dtype, n);
+  const data = allocate(dtype, n, fn);
   for (let i = 0; i < n; i++) data[i] = s + i * st;
   return make(data, [n], requiresGrad);
 }
@@ -168,7 +201,7 @@ export function arange(start: number, end?: number | TensorOptions, step?: numbe
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
   const { dtype, requiresGrad } = resolve('linspace', opts);
   if (!Number.isInteger(steps) || steps < 0) throw rangeError('linspace', 'steps', 'a non-negative integer', steps);
-  const data = allocate(dtype, steps);
+  const data = allocate(dtype, steps, 'linspace');
   const stepSize = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends, like PyTorch, so the last value is exactly `end`.
   const half = Math.floor(steps / 2);
@@ -177,19 +210,19 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
 }
 
 /** Standard normal samples, PyTorch-compatible: `randn(20, 4)`, `randn([20, 4], { generator })`. */
-export function randn(...args: (number | number[] | RandomOptions)[]): Tensor {
+export function randn(...args: (number | readonly number[] | RandomOptions)[]): Tensor {
   const [shape, opts] = splitShapeArgs<RandomOptions>('randn', args);
   const { dtype, requiresGrad } = resolve('randn', opts);
-  const data = allocate(dtype, numelOf(shape));
+  const data = allocate(dtype, numelOf(shape), 'randn');
   (opts?.generator ?? getDefaultGenerator()).fillNormal(data, 0, 1);
   return make(data, shape, requiresGrad);
 }
 
 /** Uniform samples in [0, 1), PyTorch-compatible. */
-export function rand(...args: (number | number[] | RandomOptions)[]): Tensor {
+export function rand(...args: (number | readonly number[] | RandomOptions)[]): Tensor {
   const [shape, opts] = splitShapeArgs<RandomOptions>('rand', args);
   const { dtype, requiresGrad } = resolve('rand', opts);
-  const data = allocate(dtype, numelOf(shape));
+  const data = allocate(dtype, numelOf(shape), 'rand');
   (opts?.generator ?? getDefaultGenerator()).fillUniform(data, 0, 1);
   return make(data, shape, requiresGrad);
 }

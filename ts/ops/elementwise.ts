@@ -131,7 +131,7 @@ export function step(a: Tensor): Tensor {
 
 function binaryRaw(fn: string, op: BinaryOp, x: Tensor, y: Tensor): Tensor {
   const shape = broadcastShapes(fn, x.shape, y.shape);
-  const out = allocate(x.dtype, numelOf(shape));
+  const out = allocate(x.dtype, numelOf(shape), fn);
   binaryInto(op, x.data, broadcastStrides(x.shape, shape), y.data, broadcastStrides(y.shape, shape), out, shape);
   return wrap(out, shape);
 }
@@ -289,7 +289,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const c = wrap(allocate(x.dtype, cond.numel).map((_, i) => (cond.data[i] !== 0 ? 1 : 0)), cond.shape);
   const notC = wrap(c.data.map((v) => 1 - v), cond.shape);
   const shape = broadcastShapes('where', broadcastShapes('where', c.shape, x.shape), y.shape);
-  const out = allocate(x.dtype, numelOf(shape));
+  const out = allocate(x.dtype, numelOf(shape), 'where');
   const cs = broadcastStrides(c.shape, shape);
   const xs = broadcastStrides(x.shape, shape);
   const ys = broadcastStrides(y.shape, shape);

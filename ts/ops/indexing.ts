@@ -52,8 +52,9 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
   checkTensor(fn, 'input', a);
   const d = dimOf(fn, a, dim);
   const size = a.shape[d];
+  if (!Number.isInteger(start)) throw rangeError(fn, 'start', `an integer in [${-size}, ${size}]`, start);
   const s = start < 0 ? start + size : start;
-  if (!Number.isInteger(start) || s < 0 || s > size) throw rangeError(fn, 'start', `an integer in [${-size}, ${size}]`, start);
+  if (s < 0 || s > size) throw rangeError(fn, 'start', `an integer in [${-size}, ${size}]`, start);
   if (!Number.isInteger(length) || length < 0 || s + length > size) {
     throw rangeError(fn, 'length', `an integer in [0, ${size - s}] for dimension ${d} of size ${size}`, length);
   }
@@ -169,7 +170,7 @@ function join(fn: string, name: string, tensors: Tensor[], dim: number): Tensor 
   const shape = ref.shape.slice();
   shape[d] = total;
   const [outer, inner] = outerInner(shape, d);
-  const out = allocate(dtype, numelOf(shape));
+  const out = allocate(dtype, numelOf(shape), fn);
   const offsets: number[] = [];
   let off = 0;
   for (const t of list) {

@@ -78,23 +78,31 @@ function inplaceBinary(fn: string, op: BinaryOp, a: Tensor, b: TensorLike): Tens
 
 /** a += alpha·b in place. */
 export function add_(a: Tensor, b: TensorLike, alpha = 1): Tensor {
-  if (alpha === 1) return inplaceBinary('add_', BinaryOp.Add, a, b);
-  checkFinite('add_', 'alpha', alpha);
-  let scaled: TensorLike = typeof b === 'number' ? b * alpha : b;
-  if (b instanceof Tensor) {
-    // The (native for large sizes) kernel: TypedArray.prototype.map with a callback is ~20x slower.
-    const out = allocate(b.dtype, b.numel);
-    const factor = allocate(b.dtype, 1);
-    factor[0] = alpha;
-    binaryInto(BinaryOp.Mul, b.data, broadcastStrides(b.shape, b.shape), factor, b.shape.map(() => 0), out, b.shape);
-    scaled = wrap(out, b.shape);
-  }
-  return inplaceBinary('add_', BinaryOp.Add, a, scaled);
+  return addScaled('add_', a, b, alpha, 1);
 }
 
 /** a −= alpha·b in place. */
 export function sub_(a: Tensor, b: TensorLike, alpha = 1): Tensor {
-  return add_(a, b, -alpha);
+  return addScaled('sub_', a, b, alpha, -1);
+}
+
+/** a += sign·alpha·b, with alpha·b formed in a's dtype (a float64 a keeps alpha·b's float64 digits). */
+function addScaled(fn: string, a: Tensor, b: TensorLike, alpha: number, sign: 1 | -1): Tensor {
+  checkFinite(fn, 'alpha', alpha);
+  const factorValue = sign * alpha;
+  if (factorValue === 1) return inplaceBinary(fn, BinaryOp.Add, a, b);
+  let scaled: TensorLike = typeof b === 'number' ? b * factorValue : b;
+  if (b instanceof Tensor) {
+    checkTensor(fn, 'input', a);
+    // The (native for large sizes) kernel: TypedArray.prototype.map with a callback is ~20x slower.
+    const out = allocate(a.dtype, b.numel);
+    out.set(b.data);
+    const factor = allocate(a.dtype, 1);
+    factor[0] = factorValue;
+    binaryInto(BinaryOp.Mul, out, broadcastStrides(b.shape, b.shape), factor, b.shape.map(() => 0), out, b.shape);
+    scaled = wrap(out, b.shape);
+  }
+  return inplaceBinary(fn, BinaryOp.Add, a, scaled);
 }
 
 /** a *= b in place. */

@@ -35,7 +35,7 @@ export function mmT(a: Tensor, b: Tensor, transA: boolean, transB: boolean, name
   const batch = numelOf(batchShape);
   const aBatch = numelOf(a.shape.slice(0, -2));
   const bBatch = numelOf(b.shape.slice(0, -2));
-  const out = allocate(a.dtype, batch * m * n);
+  const out = allocate(a.dtype, batch * m * n, 'matmul');
   const outShape = [...batchShape, m, n];
   if (batch === aBatch && batch === bBatch) {
     matmulInto(a.data, b.data, out, batch, m, ka, n, transA, transB, m * ka, ka * n);

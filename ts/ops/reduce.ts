@@ -24,7 +24,7 @@ function normalizeDims(fn: string, dims: Dims, ndim: number): number[] {
 }
 
 /** Raw reduction of `dims` (sorted) with keepdim shape; no autograd. */
-function reduceRaw(op: ReduceOp, a: Tensor, dims: number[]): { data: Float32Array | Float64Array; keptShape: number[] } {
+function reduceRaw(fn: string, op: ReduceOp, a: Tensor, dims: number[]): { data: Float32Array | Float64Array; keptShape: number[] } {
   let data = a.data;
   const shape = a.shape.slice();
   // Reduce from the last dim so earlier dims keep their positions.
@@ -33,7 +33,7 @@ function reduceRaw(op: ReduceOp, a: Tensor, dims: number[]): { data: Float32Arra
     const outer = numelOf(shape.slice(0, d));
     const len = shape[d];
     const inner = numelOf(shape.slice(d + 1));
-    const out = allocate(a.dtype, outer * inner);
+    const out = allocate(a.dtype, outer * inner, fn);
     reduceInto(op, data, out, outer, len, inner);
     data = out;
     shape[d] = 1;
@@ -51,7 +51,7 @@ function outShape(keptShape: number[], dims: number[], keepdim: boolean): number
 export function sum(a: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor('sum', 'input', a);
   const dims = normalizeDims('sum', dim, a.ndim);
-  const { data, keptShape } = reduceRaw(ReduceOp.Sum, a, dims);
+  const { data, keptShape } = reduceRaw('sum', ReduceOp.Sum, a, dims);
   const out = wrap(data, outShape(keptShape, dims, keepdim));
   // PyTorch names the full reduction SumBackward0 and the one over dims SumBackward1.
   return record(dim === undefined ? 'SumBackward0' : 'SumBackward1', [a], out, (g) => [broadcastTo(reshape(g, keptShape), a.shape)]);
@@ -62,7 +62,7 @@ export function mean(a: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor('mean', 'input', a);
   const dims = normalizeDims('mean', dim, a.ndim);
   const count = dims.reduce((c, d) => c * a.shape[d], 1);
-  const { data, keptShape } = reduceRaw(ReduceOp.Sum, a, dims);
+  const { data, keptShape } = reduceRaw('mean', ReduceOp.Sum, a, dims);
   for (let i = 0; i < data.length; i++) data[i] /= count;
   const out = wrap(data, outShape(keptShape, dims, keepdim));
   // One node (PyTorch's MeanBackward0/1) rather than sum then div, so gradFn names match.
@@ -84,7 +84,7 @@ function argExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor, dim:
   const len = a.ndim === 0 ? 1 : shape[d];
   if (len === 0) throw new RangeError(`${fn}: cannot reduce over a zero-size dimension ${d}`);
   const inner = numelOf(shape.slice(d + 1));
-  const values = allocate(a.dtype, outer * inner);
+  const values = allocate(a.dtype, outer * inner, fn);
   const idx = new Int32Array(outer * inner);
   argReduceInto(op, a.data, values, idx, outer, len, inner);
   const kept = a.ndim === 0 ? [] : shape.map((s, i) => (i === d ? 1 : s));
@@ -104,7 +104,7 @@ function argExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor, dim:
 function fullExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor): Tensor {
   if (a.numel === 0) throw new RangeError(`${fn}: cannot reduce an empty tensor`);
   const dims = [...Array(a.ndim).keys()];
-  const { data } = reduceRaw(op, a, dims);
+  const { data } = reduceRaw(fn, op, a, dims);
   const out = wrap(data, []);
   // Ties share the gradient evenly, as in PyTorch's amax/amin.
   return record(op === ReduceOp.Max ? 'MaxBackward1' : 'MinBackward1', [a], out, (g) => {
@@ -133,7 +133,7 @@ export function min(a: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
 export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
   checkTensor('logsumexp', 'input', a);
   const dims = normalizeDims('logsumexp', dim, a.ndim);
-  const raw = reduceRaw(ReduceOp.Max, a, dims);
+  const raw = reduceRaw('logsumexp', ReduceOp.Max, a, dims);
   const m = wrap(raw.data, raw.keptShape);
   for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) m.data[i] = 0;
   // Forward on constants; one recorded node (PyTorch's LogsumexpBackward0) whose rule

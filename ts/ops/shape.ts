@@ -17,7 +17,7 @@ export function shapeArgs(fn: string, args: readonly (number | readonly number[]
 }
 
 /** A tensor with the same data in a new shape (one dimension may be -1). Shares storage. */
-export function reshape(a: Tensor, ...shape: (number | number[])[]): Tensor {
+export function reshape(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
   const fn = 'reshape';
   checkTensor(fn, 'input', a);
   const target = inferShape(fn, shapeArgs(fn, shape), a.numel, a.shape);
@@ -32,7 +32,7 @@ export function reshapeRecorded(a: Tensor, target: number[], name = 'ViewBackwar
 }
 
 /** Alias of {@link reshape} (storage is always contiguous, so every view is valid). */
-export function view(a: Tensor, ...shape: (number | number[])[]): Tensor {
+export function view(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
   return reshape(a, ...shape);
 }
 
@@ -48,7 +48,7 @@ export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
 }
 
 /** Permutes the dimensions. */
-export function permute(a: Tensor, ...dims: (number | number[])[]): Tensor {
+export function permute(a: Tensor, ...dims: (number | readonly number[])[]): Tensor {
   const fn = 'permute';
   checkTensor(fn, 'input', a);
   const perm = shapeArgs(fn, dims).map((d) => normalizeDim(fn, d, a.ndim));
@@ -106,7 +106,7 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
 }
 
 /** Broadcasts to `shape` (-1 keeps a dimension), materialising the copy. */
-export function expand(a: Tensor, ...shape: (number | number[])[]): Tensor {
+export function expand(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
   const fn = 'expand';
   checkTensor(fn, 'input', a);
   const want = shapeArgs(fn, shape);
@@ -118,6 +118,7 @@ export function expand(a: Tensor, ...shape: (number | number[])[]): Tensor {
       if (i < off) throw rangeError(fn, 'shape', 'no -1 in a new leading dimension', want);
       return own;
     }
+    if (s < 0) throw rangeError(fn, 'shape', 'sizes >= 0, or -1 to keep a dimension', want);
     if (own !== 1 && own !== s) {
       throw new RangeError(`${fn}: cannot expand shape ${fmtShape(a.shape)} to ${fmtShape(want)} (dimension ${i}: ${own} vs ${s})`);
     }
@@ -130,7 +131,7 @@ export function expand(a: Tensor, ...shape: (number | number[])[]): Tensor {
 /** Materialises `a` broadcast to `shape` (already checked compatible). */
 export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a;
-  const data = allocate(a.dtype, numelOf(shape));
+  const data = allocate(a.dtype, numelOf(shape), 'expand');
   const one = allocate(a.dtype, 1);
   one[0] = 1;
   binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);

@@ -25,9 +25,21 @@ export function checkDtype(fn: string, arg: string, dtype: unknown): DType {
   return dtype;
 }
 
-/** A zero-filled buffer of `n` elements. */
-export function allocate(dtype: DType, n: number): TypedArray {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+/** The largest number of elements a tensor can hold (V8's typed-array limit). */
+const MAX_ELEMENTS = 2 ** 32;
+
+/** A zero-filled buffer of `n` elements; `fn` names the operation in the error for a size too large. */
+export function allocate(dtype: DType, n: number, fn = 'allocate'): TypedArray {
+  if (!(n <= MAX_ELEMENTS)) {
+    throw new RangeError(
+      `${fn}: a ${dtype} tensor of ${n} elements (${(n * (dtype === 'float64' ? 8 : 4)).toExponential(2)} bytes) is too large; at most ${MAX_ELEMENTS} elements can be allocated`,
+    );
+  }
+  try {
+    return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  } catch (e) {
+    throw new RangeError(`${fn}: could not allocate a ${dtype} tensor of ${n} elements (${(e as Error).message})`);
+  }
 }
 
 /** The dtype of a typed array. */

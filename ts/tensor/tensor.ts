@@ -41,12 +41,11 @@ export interface BackwardOptions {
 export class Tensor {
   /** Row-major contiguous values. Views (`reshape`, `view`) share this array. */
   data: TypedArray;
-  /** Size of each dimension. */
-  readonly shape: number[];
+  /** Size of each dimension (frozen: a shape is changed by reshape/view, never by assignment). */
+  readonly shape: readonly number[];
   /** Element type. */
   readonly dtype: DType;
-  /** Accumulated gradient of a leaf after `backward()`, or null. */
-  grad: Tensor | null = null;
+  private _grad: Tensor | null = null;
   /** The node that produced this tensor; null for leaves. */
   gradFn: GradFn | null = null;
   /** Which output of `gradFn` this tensor is. */
@@ -63,13 +62,30 @@ export class Tensor {
    */
   constructor(data: TypedArray, shape: readonly number[], requiresGrad = false, version?: VersionCounter) {
     if (numelOf(shape) !== data.length) {
-      throw rangeError('Tensor', 'shape', `to hold ${data.length} elements`, `${fmtShape(shape)}`);
+      throw new RangeError(`Tensor: argument 'shape' must hold the data's ${data.length} elements, got ${fmtShape(shape)} (${numelOf(shape)} elements)`);
     }
     this.data = data;
-    this.shape = shape.slice();
+    this.shape = Object.freeze(shape.slice());
     this.dtype = dtypeOf(data);
     this._requiresGrad = requiresGrad;
     this._version = version ?? { value: 0 };
+  }
+
+  /** Accumulated gradient of a leaf after `backward()`, or null. */
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+
+  /** Sets the gradient: null, or a tensor of this tensor's shape and dtype (as PyTorch checks). */
+  set grad(g: Tensor | null) {
+    if (g !== null) {
+      if (!(g instanceof Tensor)) throw typeError('Tensor.grad', 'grad', 'a Tensor or null', g);
+      if (g.dtype !== this.dtype) throw new TypeError(`Tensor.grad: assigned grad has dtype ${g.dtype}, but the tensor is ${this.dtype}`);
+      if (numelOf(g.shape) !== this.data.length || g.shape.length !== this.shape.length || g.shape.some((s, i) => s !== this.shape[i])) {
+        throw new RangeError(`Tensor.grad: assigned grad has shape ${fmtShape(g.shape)}, but the tensor has shape ${fmtShape(this.shape)}`);
+      }
+    }
+    this._grad = g;
   }
 
   /** Number of dimensions. */

@@ -15,7 +15,18 @@ export const NATIVE_THRESHOLD = {
   matmul: 128,
 } as const;
 
+let forced: 'js' | 'native' | null = null;
+
+/**
+ * Runs every kernel on one path whatever the size ('js' or 'native'; null restores the
+ * thresholds), so tests can check that both paths give the same values. @internal
+ */
+export function forceKernelPath(path: 'js' | 'native' | null): void {
+  forced = path;
+}
+
 /** True when the native kernel should run for `kind` at `size`. */
 export function useNative(kind: keyof typeof NATIVE_THRESHOLD, size: number): boolean {
+  if (forced !== null) return forced === 'native';
   return size >= NATIVE_THRESHOLD[kind];
 }

@@ -10,6 +10,16 @@ const sigmoid = (x: number): number => {
   return e / (1 + e);
 };
 
+/**
+ * C's pow (which the native kernel and PyTorch use), not Math.pow: 1 to any power, even NaN or
+ * ±∞, is 1, and so is −1 to ±∞ (Math.pow gives NaN for these).
+ */
+function pow(x: number, y: number): number {
+  if (x === 1) return 1;
+  if (x === -1 && (y === Number.POSITIVE_INFINITY || y === Number.NEGATIVE_INFINITY)) return 1;
+  return Math.pow(x, y);
+}
+
 const UNARY_JS: Record<UnaryOp, (x: number) => number> = {
   [UnaryOp.Neg]: (x) => -x,
   [UnaryOp.Exp]: Math.exp,
@@ -77,7 +87,7 @@ const BINARY_JS: Record<BinaryOp, (x: number, y: number) => number> = {
   [BinaryOp.Sub]: (x, y) => x - y,
   [BinaryOp.Mul]: (x, y) => x * y,
   [BinaryOp.Div]: (x, y) => x / y,
-  [BinaryOp.Pow]: Math.pow,
+  [BinaryOp.Pow]: pow,
   [BinaryOp.Maximum]: (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y)),
   [BinaryOp.Minimum]: (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.min(x, y)),
   [BinaryOp.Gt]: (x, y) => (x > y ? 1 : 0),

@@ -3,6 +3,7 @@ import type { FloatArray } from '../native';
 
 /** Copies `a` (of `shape`) permuted by `perm` into `out` (row-major in the permuted shape). */
 export function permuteInto(a: FloatArray, shape: readonly number[], perm: readonly number[], out: FloatArray): void {
+  if (out.length === 0) return; // no output: return at once however large the other sizes
   const nd = shape.length;
   const inStrides = new Array<number>(nd);
   let s = 1;
@@ -49,6 +50,7 @@ export function sliceCopy(
   outLen: number,
   outStart: number,
 ): void {
+  if (outer === 0 || inner === 0 || count === 0) return;
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < count; c++) {
       const src = (o * aLen + start + c * step) * inner;

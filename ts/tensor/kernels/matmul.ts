@@ -19,6 +19,7 @@ export function matmulInto(
   aStride: number,
   bStride: number,
 ): void {
+  if (batch === 0 || m === 0 || n === 0) return; // no output: return at once however large k is
   if (useNative('matmul', batch * m * k * n)) {
     native.matmul(a, b, out, batch, m, k, n, transA, transB, aStride, bStride);
     return;
@@ -44,6 +45,7 @@ export function matmulInto(
 
 /** Row-wise softmax (or log-softmax) of a viewed as [rows, cols]. */
 export function softmaxInto(a: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void {
+  if (rows === 0 || cols === 0) return;
   if (useNative('softmax', a.length)) {
     native.softmax(a, out, rows, cols, log);
     return;

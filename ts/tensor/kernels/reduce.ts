@@ -6,6 +6,7 @@ export { ReduceOp };
 
 /** out[o, i] = reduce_k a[o, k, i]. */
 export function reduceInto(op: ReduceOp, a: FloatArray, out: FloatArray, outer: number, len: number, inner: number): void {
+  if (outer === 0 || inner === 0) return; // no output: return at once however large the other sizes
   if (useNative('reduce', a.length)) {
     native.reduce(op, a, out, outer, len, inner);
     return;
@@ -36,6 +37,7 @@ export function argReduceInto(
   len: number,
   inner: number,
 ): void {
+  if (outer === 0 || inner === 0) return;
   if (useNative('reduce', a.length)) {
     native.argReduce(op, a, out, indices, outer, len, inner);
     return;

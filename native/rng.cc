@@ -47,10 +47,12 @@ class Mt19937 {
   uint32_t* s_;
 };
 
-// at::uniform_real_distribution<T>: 24 random bits for float, 53 for double, computed in T.
+// at::uniform_real_distribution<T>: 24 random bits for float, 53 for double. For float the
+// product and sum are in double (ATen's dist_acctype<float> on CPU), (to - from) in float, and the
+// result is rounded to float once: checked against real PyTorch (test/fixtures).
 float uniformValue(Mt19937& g, float from, float to) {
-  const float x = float(g.random() & ((1u << 24) - 1)) * (1.0f / float(1u << 24));
-  return x * (to - from) + from;
+  const double x = double(g.random() & ((1u << 24) - 1)) * (1.0 / double(1u << 24));
+  return float(x * double(to - from) + double(from));
 }
 double uniformValue(Mt19937& g, double from, double to) {
   const double x = double(g.random64() & ((uint64_t(1) << 53) - 1)) *

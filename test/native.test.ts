@@ -475,14 +475,9 @@ describe('native addon', () => {
     interface RngCall { call: string; dtype: DType; values: number[] | Record<string, number[] | number[][]> }
     interface RngCase { seed: number; calls: RngCall[] }
 
+    // Produced from real PyTorch by scripts/fixtures/torch_reference.py.
     function loadReference(): RngCase[] {
-      const candidates = [
-        process.env.METAGRAD_TORCH_RNG_REFERENCE,
-        path.resolve(ROOT, '..', 'shared', 'reference', 'torch_rng.json'),
-        '/work/shared/reference/torch_rng.json',
-      ].filter((p): p is string => !!p);
-      const file = candidates.find((p) => fs.existsSync(p));
-      if (!file) throw new Error(`torch_rng.json not found (looked in ${candidates.join(', ')}); set METAGRAD_TORCH_RNG_REFERENCE`);
+      const file = path.join(ROOT, 'test', 'fixtures', 'torch_reference.json');
       return (JSON.parse(fs.readFileSync(file, 'utf8')) as { cases: RngCase[] }).cases;
     }
 
@@ -518,12 +513,14 @@ describe('native addon', () => {
       assert.ok(checked >= 10, `only ${checked} reference calls found`);
     });
 
-    it('reproduces nn.Linear(4, 3), nn.Linear(3, 2) default init (kaiming_uniform_ bounds)', () => {
-      const c = loadReference().find((x) => x.calls[0].call.startsWith('new nn.Linear'));
-      assert.ok(c, 'nn.Linear case missing from the reference');
+    it('reproduces the default init of nn.Linear pairs (kaiming_uniform_ bounds, power-of-two and not)', () => {
+      const cases = loadReference().filter((x) => x.calls[0].call.startsWith('new nn.Linear'));
+      assert.ok(cases.length >= 2, 'nn.Linear cases missing from the reference');
+      for (const c of cases) {
+      const sizes = [...c.calls[0].call.matchAll(/nn\.Linear\((\d+), (\d+)\)/g)].map((m) => [Number(m[1]), Number(m[2])]);
       const want = c.calls[0].values as Record<string, number[][] | number[]>;
       const { state } = newState(c.seed);
-      for (const [name, fanIn, fanOut] of [['linear1', 4, 3], ['linear2', 3, 2]] as const) {
+      for (const [name, fanIn, fanOut] of [['linear1', ...sizes[0]], ['linear2', ...sizes[1]]] as [string, number, number][]) {
         const gain = Math.sqrt(2 / (1 + Math.sqrt(5) ** 2));
         const weightBound = Math.sqrt(3) * (gain / Math.sqrt(fanIn));
         const biasBound = 1 / Math.sqrt(fanIn);
@@ -533,6 +530,7 @@ describe('native addon', () => {
         const b = new Float32Array(fanOut);
         native.rngUniform(state, b, -biasBound, biasBound);
         assert.deepEqual(Array.from(b), want[`${name}.bias`], `${name}.bias`);
+      }
       }
     });
 

@@ -37,7 +37,8 @@ export function stridedScatter(g: Tensor, shape: readonly number[], dim: number,
   const [outer, inner] = outerInner(shape, dim);
   const out = allocate(g.dtype, numelOf(shape));
   const count = g.shape[dim];
-  for (let o = 0; o < outer; o++) {
+  // Loops run only over elements that exist: outer alone may be huge when another size is 0.
+  if (g.numel > 0) for (let o = 0; o < outer; o++) {
     for (let c = 0; c < count; c++) {
       const src = (o * count + c) * inner;
       out.set(g.data.subarray(src, src + inner), (o * shape[dim] + start + c * step) * inner);
@@ -122,7 +123,7 @@ function gatherRows(a: Tensor, d: number, idx: number[]): Tensor {
   const shape = a.shape.slice();
   shape[d] = idx.length;
   const out = allocate(a.dtype, numelOf(shape));
-  for (let o = 0; o < outer; o++) {
+  if (out.length > 0) for (let o = 0; o < outer; o++) {
     idx.forEach((r, c) => {
       const src = (o * a.shape[d] + r) * inner;
       out.set(a.data.subarray(src, src + inner), (o * idx.length + c) * inner);
@@ -135,7 +136,7 @@ function gatherRows(a: Tensor, d: number, idx: number[]): Tensor {
 function indexAdd(g: Tensor, shape: readonly number[], d: number, idx: number[]): Tensor {
   const [outer, inner] = outerInner(shape, d);
   const out = allocate(g.dtype, numelOf(shape));
-  for (let o = 0; o < outer; o++) {
+  if (g.numel > 0) for (let o = 0; o < outer; o++) {
     idx.forEach((r, c) => {
       const dst = (o * shape[d] + r) * inner;
       const src = (o * idx.length + c) * inner;

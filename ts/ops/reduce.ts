@@ -93,7 +93,8 @@ function argExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor, dim:
   indices.data.set(idx);
   // One-hot mask of the chosen positions: the gradient flows to them only.
   const mask = allocate(a.dtype, a.numel);
-  for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) mask[(o * len + idx[o * inner + i]) * inner + i] = 1;
+  // (No output, no loop: outer alone may be astronomically large when inner is 0.)
+  if (idx.length > 0) for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) mask[(o * len + idx[o * inner + i]) * inner + i] = 1;
   const maskT = wrap(mask, a.shape);
   const v = record(op === ReduceOp.Max ? 'MaxBackward0' : 'MinBackward0', [a], wrap(values, oshape), (g) => [
     mul(broadcastTo(reshape(g, kept), a.shape), maskT),

@@ -57,8 +57,9 @@ export function softmaxInto(a: FloatArray, out: FloatArray, rows: number, cols: 
     let s = 0;
     for (let c = 0; c < cols; c++) s += Math.exp(a[o + c] - mx);
     if (log) {
-      const lse = mx + Math.log(s);
-      for (let c = 0; c < cols; c++) out[o + c] = a[o + c] - lse;
+      // (x − max) − log Σ, as the native kernel: x − (max + log Σ) loses digits when max is large.
+      const ls = Math.log(s);
+      for (let c = 0; c < cols; c++) out[o + c] = a[o + c] - mx - ls;
     } else {
       for (let c = 0; c < cols; c++) out[o + c] = Math.exp(a[o + c] - mx) / s;
     }

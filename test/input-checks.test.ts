@@ -154,3 +154,15 @@ describe('input handling: grad modes and solvers', () => {
     assert.ok(M.matmul(x).sub(1).abs().max().item() < 1e-9);
   });
 });
+
+describe('input handling: detached buffers', () => {
+  it('a tensor whose buffer was transferred away is named as such (it read as NaN or undefined)', () => {
+    const t = mg.ones(3);
+    structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] });
+    assert.throws(() => t.add(1), /add: argument 'input' has a detached buffer/);
+    assert.throws(() => t.sum(), /sum: argument 'input' has a detached buffer/);
+    assert.throws(() => t.tolist(), /tolist: the tensor's buffer is detached/);
+    assert.throws(() => mg.tensor(t.data), /tensor: argument 'data' is a detached Float32Array/);
+    assert.deepEqual(mg.zeros(0).add(1).shape, [0]); // a real empty tensor is fine
+  });
+});

@@ -1,6 +1,6 @@
 /** Creation functions: tensor, zeros, ones, full, eye, arange, linspace, randn, rand. */
 import { rangeError, typeError } from '../errors';
-import { type DType, type TypedArray, allocate, checkDtype, getDefaultDtype } from '../tensor/dtype';
+import { type DType, type TypedArray, allocate, checkDtype, getDefaultDtype, isDetached } from '../tensor/dtype';
 import { type Generator, getDefaultGenerator } from '../tensor/generator';
 import { numelOf } from '../tensor/shape';
 import { type NestedArray, Tensor } from '../tensor/tensor';
@@ -76,6 +76,7 @@ function make(data: TypedArray, shape: number[], requiresGrad: boolean): Tensor 
 export function tensor(data: number | NestedArray | TypedArray, opts?: TensorOptions): Tensor {
   const fn = 'tensor';
   if (data instanceof Float32Array || data instanceof Float64Array) {
+    if (isDetached(data)) throw new TypeError(`${fn}: argument 'data' is a detached ${data.constructor.name} (its ArrayBuffer was transferred away)`);
     const { dtype, requiresGrad } = resolve(fn, { ...opts, dtype: opts?.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32') });
     const shape = shapeOption(fn, opts, [data.length], data.length);
     const out = allocate(dtype, data.length, fn);

@@ -42,6 +42,21 @@ export function allocate(dtype: DType, n: number, fn = 'allocate'): TypedArray {
   }
 }
 
+/**
+ * True for a typed array whose ArrayBuffer was transferred away (postMessage, structuredClone
+ * with transfer): it then reads as empty. Only arrays of length 0 can be detached, so the check
+ * costs nothing for the rest.
+ */
+export function isDetached(a: TypedArray): boolean {
+  if (a.length !== 0) return false;
+  try {
+    new Uint8Array(a.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** The dtype of a typed array. */
 export function dtypeOf(data: TypedArray): DType {
   return data instanceof Float64Array ? 'float64' : 'float32';

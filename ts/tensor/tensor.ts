@@ -121,6 +121,7 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
+    this.checkAttached('item');
     if (this.data.length !== 1) {
       throw new RangeError(`item: a tensor with ${this.data.length} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
     }
@@ -129,6 +130,7 @@ export class Tensor {
 
   /** The values as nested arrays (a number for a 0-d tensor). */
   tolist(): NestedArray {
+    this.checkAttached('tolist');
     if (this.shape.length === 0) return this.data[0];
     let offset = 0;
     const rec = (dim: number): NestedArray => {
@@ -138,6 +140,13 @@ export class Tensor {
       return out;
     };
     return rec(0);
+  }
+
+  /** Throws when the data's buffer was transferred away (it then reads as empty). */
+  private checkAttached(fn: string): void {
+    if (this.data.length === 0 && !this.shape.includes(0)) {
+      throw new TypeError(`${fn}: the tensor's buffer is detached (its ArrayBuffer was transferred, e.g. by postMessage; shape ${fmtShape(this.shape)})`);
+    }
   }
 
   /** PyTorch-like representation, e.g. `tensor([1., 2.], requires_grad=True)`. */

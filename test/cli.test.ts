@@ -224,6 +224,83 @@ describe('metagrad CLI', function () {
     });
   });
 
+  describe('run directory: one run at a time, intact files', () => {
+    const copyRun = (name: string): string => {
+      const dir = path.join(tmp, name);
+      fs.cpSync(ref, dir, { recursive: true });
+      return dir;
+    };
+    const resume = (dir: string, ...extra: string[]) => inProcess(['imaml', '--resume', '--out', dir, '--workers', '0', '--json', ...extra]);
+
+    it('a second run on the same --out exits with a clear message while the first holds the lock; a stale lock is taken over', async () => {
+      const dir = path.join(tmp, 'locked');
+      fs.mkdirSync(dir, { recursive: true });
+      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+      try {
+        fs.writeFileSync(path.join(dir, '.metagrad.lock'), JSON.stringify({ pid: holder.pid, host: os.hostname(), started: 'earlier' }));
+        assertCleanError(await inProcess(tiny(dir)), new RegExp(`output directory .*locked is in use by another metagrad run \\(pid ${holder.pid}`));
+      } finally {
+        holder.kill('SIGKILL');
+        await new Promise((r) => holder.once('exit', r));
+      }
+      // The holder is gone: its lock is stale, and the run proceeds (and removes the lock).
+      const r = await inProcess(tiny(dir, '--iterations', '1'));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(fs.existsSync(path.join(dir, '.metagrad.lock')), false);
+    });
+
+    it('refuses to overwrite an earlier run without --force', async () => {
+      const dir = copyRun('overwrite');
+      assertCleanError(await inProcess(tiny(dir)), /already holds a run \(checkpoint\.safetensors, history\.jsonl, metrics\.json, model\.safetensors\); pass --resume .*--force/);
+      const r = await inProcess(tiny(dir, '--force'));
+      assert.equal(r.code, 0, r.stderr);
+      assertSameRun(ref, dir);
+    });
+
+    it('a flipped bit in a checkpoint weight is caught by its SHA-256 checksum; a NaN weight is named', async () => {
+      const dir = copyRun('bitflip');
+      const file = path.join(dir, 'checkpoint.safetensors');
+      const buf = fs.readFileSync(file);
+      assert.match(decodeSafetensors(buf).metadata.sha256, /^[0-9a-f]{64}$/);
+      const flipped = Buffer.from(buf);
+      flipped[flipped.length - 3] ^= 0x10; // inside the last tensor's data
+      fs.writeFileSync(file, flipped);
+      assertCleanError(await resume(dir), /checkpoint\.safetensors: the tensor data does not match its SHA-256 checksum/);
+      // A NaN written with a valid checksum (a diverged run) is reported too, naming the tensor.
+      const ck = decodeSafetensors(buf);
+      const w = ck.tensors.get('2.bias');
+      assert.ok(w);
+      (w.data as Float32Array)[3] = Number.NaN;
+      const { sha256: _drop, ...meta } = ck.metadata;
+      fs.writeFileSync(file, encodeSafetensors([...ck.tensors], meta));
+      assertCleanError(await resume(dir), /checkpoint\.safetensors: tensor '2\.bias' holds a non-finite value \(NaN at flat index 3\)/);
+    });
+
+    it('a torn last history line does not block --resume', async () => {
+      const dir = path.join(tmp, 'torn');
+      const a = await inProcess(tiny(dir, '--iterations', '2'));
+      assert.equal(a.code, 0, a.stderr);
+      fs.appendFileSync(path.join(dir, 'history.jsonl'), '{"iteration":3,"metaLo');
+      const b = await inProcess(tiny(dir, '--resume'));
+      assert.equal(b.code, 0, b.stderr);
+      assertSameRun(ref, dir);
+      // A malformed line in the middle is still an error.
+      const h = fs.readFileSync(path.join(dir, 'history.jsonl'), 'utf8').split('\n');
+      h[1] = 'garbage';
+      fs.writeFileSync(path.join(dir, 'history.jsonl'), h.join('\n'));
+      assertCleanError(await inProcess(tiny(dir, '--resume', '--iterations', '4')), /history\.jsonl: line 2 is not a history record/);
+    });
+
+    it('--out under /proc fails at once instead of spinning in mkdir', async () => {
+      const t0 = Date.now();
+      assertCleanError(await inProcess(tiny('/proc/metagrad-out/run')), /cannot use output directory \/proc\/metagrad-out\/run: \/proc is a pseudo file system/);
+      const file = path.join(tmp, 'a-file');
+      fs.writeFileSync(file, '');
+      assertCleanError(await inProcess(tiny(path.join(file, 'run'))), /cannot create output directory .*a-file is not a directory/);
+      assert.ok(Date.now() - t0 < 10_000);
+    });
+  });
+
   describe('deq and hyperopt', () => {
     it('deq: the training loss goes down with implicit gradients through the fixed point', async () => {
       const r = await inProcess(['deq', '--epochs', '30', '--samples', '64', '--width', '8', '--json']);

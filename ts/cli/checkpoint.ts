@@ -4,6 +4,7 @@
  * previous checkpoint or the new one, never a torn file. Helpers here store tensors, optimizer
  * states (trees of tensors and plain values) and generator states.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Generator, type Tensor, tensor, tree } from '../index';
@@ -24,9 +25,26 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   fs.renameSync(tmp, file);
 }
 
-/** Writes a safetensors file atomically. */
+/** Metadata key of the SHA-256 digest (hex) of a file's tensor data. */
+export const DIGEST_KEY = 'sha256';
+
+/** The bytes after the header: every tensor's data, in file order. */
+function dataSection(buf: Uint8Array): Uint8Array {
+  const headerLength = Number(new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(0, true));
+  return buf.subarray(8 + headerLength);
+}
+
+const digestOf = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Writes a safetensors file atomically, with the SHA-256 digest of its tensor data in the
+ * metadata, so that a flipped bit is caught when the file is read back.
+ */
 export function saveSafetensors(file: string, tensors: Iterable<[string, StoredTensor]>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  const list = [...tensors];
+  // The data section does not depend on the header, so a first encoding gives its digest.
+  const digest = digestOf(dataSection(encodeSafetensors(list, metadata)));
+  writeFileAtomic(file, encodeSafetensors(list, { ...metadata, [DIGEST_KEY]: digest }));
 }
 
 /** Reads a safetensors file; a missing or invalid file is a {@link CliError} naming it. */
@@ -37,11 +55,17 @@ export function loadSafetensors(file: string): SafetensorsContent {
   } catch (e) {
     throw new CliError(`cannot read checkpoint ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+  let content: SafetensorsContent;
   try {
-    return decodeSafetensors(buf);
+    content = decodeSafetensors(buf);
   } catch (e) {
     throw new CliError(`${file}: ${(e as Error).message}`);
   }
+  const want = content.metadata[DIGEST_KEY];
+  if (want !== undefined && digestOf(dataSection(buf)) !== want) {
+    throw new CliError(`${file}: the tensor data does not match its SHA-256 checksum; the file is corrupt (restore it from a copy or start a new run)`);
+  }
+  return content;
 }
 
 /** A float32/float64 tensor as stored. */
@@ -56,7 +80,11 @@ export function tensorOf(file: string, name: string, s: StoredTensor | undefined
   if ((s.dtype !== 'F32' && s.dtype !== 'F64') || s.shape.join(',') !== shape.join(',')) {
     throw new CliError(`${file}: tensor '${name}' is ${s.dtype} [${s.shape.join(', ')}], expected F32 or F64 [${shape.join(', ')}]`);
   }
-  return tensor(s.data as Float32Array | Float64Array, { shape: [...shape] });
+  const data = s.data as Float32Array | Float64Array;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new CliError(`${file}: tensor '${name}' holds a non-finite value (${data[i]} at flat index ${i}); the run it came from diverged or the file is damaged`);
+  }
+  return tensor(data, { shape: [...shape] });
 }
 
 /**

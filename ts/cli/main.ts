@@ -52,6 +52,7 @@ function imamlCommand(onExit: (code: number) => void): Command {
     .option('--checkpoint-every <n>', 'write DIR/checkpoint.safetensors every n iterations', intArg(1), d.checkpointEvery)
     .option('--out <dir>', 'output directory', d.out)
     .option('--resume', 'continue from DIR/checkpoint.safetensors', false)
+    .option('--force', 'start a fresh run even if DIR holds an earlier one (its files are replaced)', false)
     .addOption(
       new Option('--workers <n>', 'worker threads for the tasks of a meta-batch (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'),
     )

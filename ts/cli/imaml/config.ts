@@ -38,6 +38,8 @@ export interface ImamlConfig {
   out: string;
   /** Continue from `out/checkpoint.safetensors`. */
   resume: boolean;
+  /** Start a fresh run even if `out` holds an earlier one (replacing its files). */
+  force: boolean;
   /** Worker threads (0: run on the main thread). */
   workers: number;
   /** JSON lines instead of a progress bar and a table. */
@@ -64,6 +66,7 @@ export const IMAML_DEFAULTS: Omit<ImamlConfig, 'workers'> = {
   checkpointEvery: 50,
   out: 'runs/imaml',
   resume: false,
+  force: false,
   json: false,
 };
 

@@ -19,19 +19,28 @@ export interface HistoryRecord {
   heldOutMse?: number;
 }
 
-/** The records of a history file ([] when there is none); a malformed line is an error. */
-export function readHistory(file: string): HistoryRecord[] {
+/**
+ * The records of a history file up to iteration `upTo` ([] when there is none). A malformed last
+ * line is a record torn by a crash while it was written and is dropped, as are records past
+ * `upTo` (the checkpoint's iteration); a malformed line before others is an error.
+ */
+export function readHistory(file: string, upTo = Number.POSITIVE_INFINITY): HistoryRecord[] {
   if (!fs.existsSync(file)) return [];
   const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  return lines.map((l, i) => {
+  const out: HistoryRecord[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let r: HistoryRecord;
     try {
-      const r = JSON.parse(l) as HistoryRecord;
+      r = JSON.parse(lines[i]) as HistoryRecord;
       if (typeof r.iteration !== 'number' || typeof r.metaLoss !== 'number') throw new Error('missing fields');
-      return r;
     } catch (e) {
+      if (i === lines.length - 1) break; // torn by a crash mid-write
       throw new CliError(`${file}: line ${i + 1} is not a history record (${(e as Error).message})`);
     }
-  });
+    if (r.iteration > upTo) break;
+    out.push(r);
+  }
+  return out;
 }
 
 /** Replaces the file with `records`. */

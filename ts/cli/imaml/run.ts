@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { type Tensor, noGrad, tensor } from '../../index';
 import { applyUpdates } from '../../optim/index';
 import { saveSafetensors } from '../checkpoint';
-import { CliError } from '../errors';
+import { ensureDir, lockDir, refuseOverwrite } from '../run-dir';
 import { createProgress } from '../progress';
 import { sampleSinusoidTasks } from '../tasks';
 import { adaptAll, flatParams, pretrain, score } from './baselines';
@@ -59,11 +59,17 @@ export type ImamlExit = 0 | 130 | 143;
 /** Runs `metagrad imaml`; `explicit` holds the settings given on the command line. */
 export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>): Promise<ImamlExit> {
   const files = runFiles(cfg0.out);
+  ensureDir(cfg0.out);
+  const unlock = lockDir(cfg0.out);
   try {
-    fs.mkdirSync(cfg0.out, { recursive: true });
-  } catch (e) {
-    throw new CliError(`cannot create output directory ${cfg0.out}: ${(e as Error).message}`);
+    if (!cfg0.resume) refuseOverwrite(cfg0.out, [files.checkpoint, files.history, files.metrics, files.model], cfg0.force);
+    return await runLocked(cfg0, explicit, files);
+  } finally {
+    unlock();
   }
+}
+
+async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files: ReturnType<typeof runFiles>): Promise<ImamlExit> {
   const theta0 = (cfg: ImamlConfig): Tensor[] => initMlp(layerSizes(cfg), streamGenerator(cfg.seed, STREAMS.init));
 
   let cfg = cfg0;
@@ -71,7 +77,7 @@ export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>)
   let history: HistoryRecord[];
   if (cfg0.resume) {
     [st, cfg] = loadTrainState(files.checkpoint, cfg0, explicit);
-    history = readHistory(files.history).filter((r) => r.iteration <= st.iteration);
+    history = readHistory(files.history, st.iteration);
   } else {
     const theta = theta0(cfg);
     st = { theta, optState: metaOptimizer(cfg).init(theta), taskGen: streamGenerator(cfg.seed, STREAMS.train), iteration: 0, seconds: 0 };

@@ -6,7 +6,7 @@
 import { NoGraphError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { fmtShape, sameShape } from '../tensor/shape';
-import { Tensor, isTensor } from '../tensor/tensor';
+import { Tensor, checkAttached, isTensor } from '../tensor/tensor';
 import { withGradMode } from './grad-mode';
 import { type Edge, Node } from './node';
 
@@ -41,6 +41,7 @@ function asTensorList(fn: string, arg: string, x: unknown): Tensor[] {
   const list = Array.isArray(x) ? x : [x];
   list.forEach((t, i) => {
     if (!isTensor(t)) throw typeError(fn, Array.isArray(x) ? `${arg}[${i}]` : arg, 'a Tensor', t);
+    checkAttached(fn, Array.isArray(x) ? `${arg}[${i}]` : arg, t);
   });
   return list as Tensor[];
 }
@@ -65,6 +66,7 @@ function resolveGradOutputs(fn: string, outputs: Tensor[], given: GradOptions['g
       return onesLike(o);
     }
     if (!isTensor(g)) throw typeError(fn, `gradOutputs[${i}]`, 'a Tensor', g);
+    checkAttached(fn, `gradOutputs[${i}]`, g);
     if (!sameShape(g.shape, o.shape)) {
       throw new RangeError(`${fn}: gradOutputs[${i}] has shape ${fmtShape(g.shape)} but output ${i} has shape ${fmtShape(o.shape)}`);
     }

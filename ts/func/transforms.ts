@@ -9,7 +9,7 @@ import { reachesOutside } from '../autograd/graph';
 import { enableGrad, isGradEnabled } from '../autograd/grad-mode';
 import { MetagradError, typeError } from '../errors';
 import { detach } from '../ops/inplace';
-import { zerosOf } from '../ops/util';
+import { checkTensor, zerosOf } from '../ops/util';
 import { reshape } from '../ops/shape';
 import { stack } from '../ops/indexing';
 import { fmtShape } from '../tensor/shape';
@@ -43,9 +43,10 @@ export interface GradTransformOptions {
  * Replaces each tensor of `tree` by a differentiable stand-in: an identity view of it when it
  * already requires grad (so outer derivatives still flow), otherwise a fresh leaf.
  */
-function track(tree: unknown, fresh: Set<Tensor>): { tree: unknown; inputs: Tensor[] } {
+function track(fn: string, tree: unknown, fresh: Set<Tensor>): { tree: unknown; inputs: Tensor[] } {
   const [ls, spec] = flatten(tree);
-  const inputs = ls.map((t) => {
+  const inputs = ls.map((t, i) => {
+    checkTensor(fn, `input ${i}`, t);
     if (t.requiresGrad) return reshape(t, t.shape.slice());
     const leaf = detach(t).requiresGrad_(true);
     fresh.add(leaf);
@@ -112,7 +113,7 @@ function gradCore(name: string, f: (...args: never[]) => unknown, opts: GradTran
     const callArgs = args.slice();
     const fresh = new Set<Tensor>();
     const tracked = argnums.map((a) => {
-      const t = track(args[a], fresh);
+      const t = track(name, args[a], fresh);
       callArgs[a] = t.tree;
       return t;
     });
@@ -174,7 +175,7 @@ export function vjp<A extends unknown[], R>(fn: (...args: A) => R, ...primals: A
   if (typeof fn !== 'function') throw typeError('func.vjp', 'fn', 'a function', fn);
   return enableGrad(() => {
     const fresh = new Set<Tensor>();
-    const tracked = primals.map((p) => track(p, fresh));
+    const tracked = primals.map((p) => track('vjp', p, fresh));
     const out = fn(...(tracked.map((t) => t.tree) as A));
     const [outs] = flatten(out);
     const inputs = tracked.flatMap((t) => t.inputs);
@@ -207,7 +208,7 @@ export function jvp<A extends unknown[], R>(fn: (...args: A) => R, primals: A, t
   const outerGrad = isGradEnabled();
   return enableGrad(() => {
     const fresh = new Set<Tensor>();
-    const tracked = primals.map((p) => track(p, fresh));
+    const tracked = primals.map((p) => track('jvp', p, fresh));
     const inputs = tracked.flatMap((t) => t.inputs);
     const tans = tangents.flatMap((t) => flatten(t)[0]);
     if (tans.length !== inputs.length) throw new RangeError(`func.jvp: tangents have ${tans.length} tensors, primals ${inputs.length}`);
@@ -239,7 +240,7 @@ export function hvp<A extends unknown[]>(fn: (...args: A) => unknown, primals: A
   const outerGrad = isGradEnabled();
   return enableGrad(() => {
     const fresh = new Set<Tensor>();
-    const tracked = primals.map((p) => track(p, fresh));
+    const tracked = primals.map((p) => track('hvp', p, fresh));
     const inputs = tracked.flatMap((t) => t.inputs);
     const tans = tangents.flatMap((t) => flatten(t)[0]);
     if (tans.length !== inputs.length) throw new RangeError(`func.hvp: tangents have ${tans.length} tensors, primals ${inputs.length}`);

@@ -9,6 +9,7 @@ import { add, mul, relu as opRelu, sigmoid as opSigmoid, softplus as opSoftplus,
 import { logSoftmax as opLogSoftmax, matmul, mmT, softmax as opSoftmax } from '../ops/matmul';
 import { mean, sum } from '../ops/reduce';
 import { transpose } from '../ops/shape';
+import { checkTensor } from '../ops/util';
 import { allocate } from '../tensor/dtype';
 import { broadcastShapes, fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
@@ -44,11 +45,6 @@ export interface BCEWithLogitsOptions extends LossOptions {
   posWeight?: Tensor;
 }
 
-function checkT(fn: string, arg: string, x: unknown): Tensor {
-  if (!isTensor(x)) throw typeError(fn, arg, 'a Tensor', x);
-  return x;
-}
-
 function reduce(fn: string, x: Tensor, reduction: Reduction | undefined): Tensor {
   switch (reduction ?? 'mean') {
     case 'mean':
@@ -81,9 +77,9 @@ function checkTarget(fn: string, input: Tensor, target: Tensor): void {
 /** y = x·Wᵀ + b for `weight` of shape [out, in] (or [in]) and optional `bias` of shape [out]. */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   const fn = 'linear';
-  checkT(fn, 'input', input);
-  checkT(fn, 'weight', weight);
-  if (bias !== undefined && bias !== null) checkT(fn, 'bias', bias);
+  checkTensor(fn, 'input', input);
+  checkTensor(fn, 'weight', weight);
+  if (bias !== undefined && bias !== null) checkTensor(fn, 'bias', bias);
   if (weight.ndim !== 1 && weight.ndim !== 2) throw rangeError(fn, 'weight', 'a 1-d or 2-d tensor', weight);
   if (input.ndim === 0) throw rangeError(fn, 'input', 'a tensor of at least 1 dimension', input);
   const inF = weight.shape[weight.ndim - 1];
@@ -98,23 +94,23 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
 
 /** max(x, 0). */
 export function relu(input: Tensor): Tensor {
-  return opRelu(checkT('relu', 'input', input));
+  return opRelu(checkTensor('relu', 'input', input));
 }
 
 /** tanh x. */
 export function tanh(input: Tensor): Tensor {
-  return opTanh(checkT('tanh', 'input', input));
+  return opTanh(checkTensor('tanh', 'input', input));
 }
 
 /** 1 / (1 + e⁻ˣ). */
 export function sigmoid(input: Tensor): Tensor {
-  return opSigmoid(checkT('sigmoid', 'input', input));
+  return opSigmoid(checkTensor('sigmoid', 'input', input));
 }
 
 /** log(1 + e^(beta·x)) / beta, linear (= x) where beta·x > threshold, as in PyTorch. */
 export function softplus(input: Tensor, opts: SoftplusOptions = {}): Tensor {
   const fn = 'softplus';
-  checkT(fn, 'input', input);
+  checkTensor(fn, 'input', input);
   const beta = checkFinite(fn, 'beta', opts.beta ?? 1);
   const threshold = checkFinite(fn, 'threshold', opts.threshold ?? 20);
   const z = beta === 1 ? input : mul(input, beta);
@@ -124,12 +120,12 @@ export function softplus(input: Tensor, opts: SoftplusOptions = {}): Tensor {
 
 /** Softmax along `dim` (default: the last). */
 export function softmax(input: Tensor, dim = -1): Tensor {
-  return opSoftmax(checkT('softmax', 'input', input), dim);
+  return opSoftmax(checkTensor('softmax', 'input', input), dim);
 }
 
 /** Log-softmax along `dim` (default: the last). */
 export function logSoftmax(input: Tensor, dim = -1): Tensor {
-  return opLogSoftmax(checkT('logSoftmax', 'input', input), dim);
+  return opLogSoftmax(checkTensor('logSoftmax', 'input', input), dim);
 }
 
 /**
@@ -139,8 +135,8 @@ export function logSoftmax(input: Tensor, dim = -1): Tensor {
  */
 export function mseLoss(input: Tensor, target: Tensor, opts: LossOptions = {}): Tensor {
   const fn = 'mseLoss';
-  checkT(fn, 'input', input);
-  checkT(fn, 'target', target);
+  checkTensor(fn, 'input', input);
+  checkTensor(fn, 'target', target);
   checkTarget(fn, input, target);
   return reduce(fn, square(sub(input, target)), opts.reduction);
 }
@@ -181,7 +177,7 @@ function classIndices(fn: string, targets: unknown, expectShape: number[], class
  */
 export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number, opts: CrossEntropyOptions = {}): Tensor {
   const fn = 'crossEntropy';
-  checkT(fn, 'logits', logits);
+  checkTensor(fn, 'logits', logits);
   if (logits.ndim === 0) throw rangeError(fn, 'logits', 'a tensor of at least 1 dimension (classes)', logits);
   const classDim = logits.ndim === 1 ? 0 : 1;
   const lsm = opLogSoftmax(logits, classDim);
@@ -223,14 +219,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: BCEWithLogitsOptions = {}): Tensor {
   const fn = 'binaryCrossEntropyWithLogits';
-  checkT(fn, 'input', input);
-  checkT(fn, 'target', target);
+  checkTensor(fn, 'input', input);
+  checkTensor(fn, 'target', target);
   checkTarget(fn, input, target);
   const negPart = mul(sub(1, target), opSoftplus(input));
   let posPart = mul(target, opSoftplus(neg(input)));
-  if (opts.posWeight !== undefined) posPart = mul(checkT(fn, 'posWeight', opts.posWeight), posPart);
+  if (opts.posWeight !== undefined) posPart = mul(checkTensor(fn, 'posWeight', opts.posWeight), posPart);
   let loss = add(negPart, posPart);
-  if (opts.weight !== undefined) loss = mul(checkT(fn, 'weight', opts.weight), loss);
+  if (opts.weight !== undefined) loss = mul(checkTensor(fn, 'weight', opts.weight), loss);
   if (!sameShape(loss.shape, input.shape)) {
     throw new RangeError(`${fn}: weight/posWeight broadcast the loss to shape ${fmtShape(loss.shape)}, but the input has shape ${fmtShape(input.shape)}`);
   }

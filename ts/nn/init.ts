@@ -8,6 +8,7 @@
 import { noGrad } from '../autograd/grad-mode';
 import { checkFinite, rangeError, typeError } from '../errors';
 import { fill_, normal_ as tensorNormal_, uniform_ as tensorUniform_ } from '../ops/inplace';
+import { checkTensor } from '../ops/util';
 import type { Generator } from '../tensor/generator';
 import { type Tensor, isTensor } from '../tensor/tensor';
 
@@ -38,10 +39,7 @@ export interface XavierOptions extends InitRandomOptions {
   gain?: number;
 }
 
-function checkT(fn: string, t: unknown): Tensor {
-  if (!isTensor(t)) throw typeError(fn, 'tensor', 'a Tensor', t);
-  return t;
-}
+const checkT = (fn: string, t: unknown): Tensor => checkTensor(fn, 'tensor', t);
 
 /**
  * The recommended gain for a nonlinearity (PyTorch's `calculate_gain`): 1 for linear/conv/sigmoid,

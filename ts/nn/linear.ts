@@ -38,6 +38,9 @@ export class Linear extends Module {
     this.outFeatures = checkInt(fn, 'outFeatures', outFeatures);
     if (inFeatures < 0) throw new RangeError(`${fn}: argument 'inFeatures' must be >= 0, got ${inFeatures}`);
     if (outFeatures < 0) throw new RangeError(`${fn}: argument 'outFeatures' must be >= 0, got ${outFeatures}`);
+    if (inFeatures * outFeatures > 2 ** 32) {
+      throw new RangeError(`${fn}: a ${outFeatures}×${inFeatures} weight (${inFeatures * outFeatures} elements) is too large to allocate`);
+    }
     if (typeof opts !== 'object' || opts === null) throw typeError(fn, 'options', 'an options object', opts);
     const bias = opts.bias ?? true;
     if (typeof bias !== 'boolean') throw typeError(fn, 'bias', 'a boolean', bias);

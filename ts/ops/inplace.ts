@@ -94,6 +94,7 @@ function addScaled(fn: string, a: Tensor, b: TensorLike, alpha: number, sign: 1 
   let scaled: TensorLike = typeof b === 'number' ? b * factorValue : b;
   if (b instanceof Tensor) {
     checkTensor(fn, 'input', a);
+    checkTensor(fn, 'other', b);
     // The (native for large sizes) kernel: TypedArray.prototype.map with a callback is ~20x slower.
     const out = allocate(a.dtype, b.numel);
     out.set(b.data);

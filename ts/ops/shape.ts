@@ -18,7 +18,10 @@ export function shapeArgs(fn: string, args: readonly (number | readonly number[]
 
 /** A tensor with the same data in a new shape (one dimension may be -1). Shares storage. */
 export function reshape(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
-  const fn = 'reshape';
+  return reshapeAs('reshape', a, shape);
+}
+
+function reshapeAs(fn: string, a: Tensor, shape: (number | readonly number[])[]): Tensor {
   checkTensor(fn, 'input', a);
   const target = inferShape(fn, shapeArgs(fn, shape), a.numel, a.shape);
   if (sameShape(target, a.shape)) return a.gradFn === null && !a.requiresGrad ? a : reshapeRecorded(a, target);
@@ -33,7 +36,7 @@ export function reshapeRecorded(a: Tensor, target: number[], name = 'ViewBackwar
 
 /** Alias of {@link reshape} (storage is always contiguous, so every view is valid). */
 export function view(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
-  return reshape(a, ...shape);
+  return reshapeAs('view', a, shape);
 }
 
 /** Flattens dims startDim..endDim into one. */

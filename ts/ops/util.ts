@@ -1,8 +1,7 @@
 /** Argument checking and small constructors shared by the ops. */
 import { typeError } from '../errors';
 import { type DType, type TypedArray, allocate, getDefaultDtype, promoteTypes } from '../tensor/dtype';
-import { Tensor, type TensorLike, isTensor } from '../tensor/tensor';
-import { fmtShape } from '../tensor/shape';
+import { Tensor, type TensorLike, checkAttached, isTensor } from '../tensor/tensor';
 
 /** A new tensor over `data` (not copied). */
 export function wrap(data: TypedArray, shape: readonly number[]): Tensor {
@@ -26,17 +25,9 @@ export function scalarOf(value: number, dtype: DType): Tensor {
 /** Throws unless `x` is a Tensor. */
 export function checkTensor(fn: string, arg: string, x: unknown): Tensor {
   if (!isTensor(x)) throw typeError(fn, arg, 'a Tensor', x);
-  if (x.data.length === 0 && !x.shape.includes(0)) throw detachedError(fn, arg, x.shape);
-  return x;
+  return checkAttached(fn, arg, x);
 }
 
-/** The error for a tensor whose buffer was transferred away (it would read as empty, or as garbage). */
-export function detachedError(fn: string, arg: string, shape: readonly number[]): TypeError {
-  return new TypeError(
-    `${fn}: argument '${arg}' has a detached buffer (its ArrayBuffer was transferred, e.g. by postMessage; shape ${fmtShape(shape)}); ` +
-      'copy the values (t.data.slice()) before transferring them',
-  );
-}
 
 /** Accepts a Tensor or a finite-or-not number (numbers become 0-d tensors of `dtype`). */
 export function toTensor(fn: string, arg: string, x: unknown, dtype: DType): Tensor {

@@ -167,6 +167,20 @@ export class Tensor {
   }
 }
 
+/**
+ * Throws unless `t`'s buffer is attached: a tensor whose ArrayBuffer was transferred away
+ * (postMessage, structuredClone with transfer) reads as empty, or as garbage. @internal
+ */
+export function checkAttached(fn: string, arg: string, t: Tensor): Tensor {
+  if (t.data.length === 0 && !t.shape.includes(0)) {
+    throw new TypeError(
+      `${fn}: argument '${arg}' has a detached buffer (its ArrayBuffer was transferred, e.g. by postMessage; shape ${fmtShape(t.shape)}); ` +
+        'copy the values (t.data.slice()) before transferring them',
+    );
+  }
+  return t;
+}
+
 /** True for Tensor instances (including nn.Parameter). */
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;

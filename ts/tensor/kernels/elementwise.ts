@@ -111,7 +111,8 @@ export function binaryInto(
   outShape: readonly number[],
 ): void {
   const n = out.length;
-  if (useNative('binary', n)) {
+  // The native kernel takes up to 8 dimensions (its fixed-size index arrays); more run here.
+  if (outShape.length <= 8 && useNative('binary', n)) {
     native.binary(op, a, Int32Array.from(aStrides), b, Int32Array.from(bStrides), out, Int32Array.from(outShape));
     return;
   }

@@ -139,3 +139,71 @@ describe('ImplicitMetaGradientModule: meta-parameters and errors', () => {
     assert.throws(() => m.solve(), /parameter 'x' has shape \[4\], but the parameter has shape \[1, 4\]/);
   });
 });
+
+describe('ImplicitMetaGradientModule: options and diagnostics through the module', () => {
+  /** A ridge-regularised least-squares inner problem on 12 unknowns; 3 CG steps do not converge. */
+  function makeInner(implicitOptions: mg.diff.implicit.ImplicitModuleOptions | undefined) {
+    class Ridge extends ImplicitMetaGradientModule {
+      static override linearSolve = mg.linearSolve.solveNormalCg({ maxiter: 3, atol: 0 });
+      static override implicitOptions = implicitOptions;
+      declare w: mg.nn.Parameter;
+      declare theta: mg.Tensor;
+      constructor(theta: mg.Tensor) {
+        super(theta);
+        this.theta = theta;
+        this.w = new mg.nn.Parameter(mg.zeros([12], { dtype: 'float64' }));
+      }
+      optimality(A: mg.Tensor, b: mg.Tensor): mg.Tensor[] {
+        return [A.t().matmul(A.matmul(this.w).sub(b)).add(this.w.sub(this.theta))];
+      }
+      solve(A: mg.Tensor, b: mg.Tensor): void {
+        // The exact minimiser: (AᵀA + I) w = Aᵀb + θ.
+        const M = A.t().matmul(A).add(mg.eye(12, { dtype: 'float64' }));
+        const w = mg.linalg.solve(M, A.t().matmul(b).add(this.theta));
+        mg.noGrad(() => this.w.copy_(w));
+      }
+    }
+    return Ridge;
+  }
+
+  it('static implicitOptions reach customRoot: onSolve per solve, one warning per module, checkRoot', async () => {
+    mg.manualSeed(1);
+    const A = mg.randn([20, 12], { dtype: 'float64' });
+    const b = mg.randn([20], { dtype: 'float64' });
+    const infos: mg.diff.implicit.BackwardSolveInfo[] = [];
+    const Quiet = makeInner({ onSolve: (i) => infos.push(i), warnNotConverged: false });
+    const Loud = makeInner(undefined);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      const theta = mg.randn([12], { dtype: 'float64', requiresGrad: true });
+      const quiet = new Quiet(theta);
+      const loud = new Loud(theta);
+      for (let i = 0; i < 20; i++) {
+        for (const m of [quiet, loud]) {
+          m.solve(A, b);
+          mg.autograd.grad(m.w.sum(), [theta]);
+        }
+      }
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.equal(infos.length, 20);
+    assert.ok(infos.every((i) => !i.converged && i.site === 'customRoot(Ridge.solve)' && (i.rootResidual ?? 1) < 1e-9));
+    assert.equal(warnings.filter((w) => (w as { code?: string }).code === 'METAGRAD_SOLVE_NOT_CONVERGED').length, 1, 'one warning for 20 solves of one module');
+    // checkRoot through the module: a solve that stops short is refused unless relaxed.
+    class Short extends makeInner(undefined) {
+      override solve(_A: mg.Tensor, _b: mg.Tensor): void {}
+    }
+    const theta = mg.randn([12], { dtype: 'float64', requiresGrad: true });
+    assert.throws(() => new Short(theta).solve(A, b), /customRoot\(Short\.solve\): the solver's result is not a root/);
+    class ShortOk extends makeInner({ checkRoot: false, warnNotConverged: false }) {
+      override solve(_A: mg.Tensor, _b: mg.Tensor): void {}
+    }
+    assert.doesNotThrow(() => new ShortOk(theta).solve(A, b));
+  });
+});

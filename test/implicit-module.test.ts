@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
 import { FixedPoint, makeMetaNet } from '../examples/deq-module';
-import { assertClose } from './helpers/check';
+import { assertClose, warningsOf } from './helpers/check';
 import { denseSolve } from './helpers/dense';
 
 const { ImplicitMetaGradientModule } = mg.diff.implicit;
@@ -173,12 +173,7 @@ describe('ImplicitMetaGradientModule: options and diagnostics through the module
     const infos: mg.diff.implicit.BackwardSolveInfo[] = [];
     const Quiet = makeInner({ onSolve: (i) => infos.push(i), warnNotConverged: false });
     const Loud = makeInner(undefined);
-    const warnings: Error[] = [];
-    const onWarning = (w: Error): void => {
-      warnings.push(w);
-    };
-    process.on('warning', onWarning);
-    try {
+    const warnings = await warningsOf(() => {
       const theta = mg.randn([12], { dtype: 'float64', requiresGrad: true });
       const quiet = new Quiet(theta);
       const loud = new Loud(theta);
@@ -188,13 +183,10 @@ describe('ImplicitMetaGradientModule: options and diagnostics through the module
           mg.autograd.grad(m.w.sum(), [theta]);
         }
       }
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
     assert.equal(infos.length, 20);
     assert.ok(infos.every((i) => !i.converged && i.site === 'customRoot(Ridge.solve)' && (i.rootResidual ?? 1) < 1e-9));
-    assert.equal(warnings.filter((w) => (w as { code?: string }).code === 'METAGRAD_SOLVE_NOT_CONVERGED').length, 1, 'one warning for 20 solves of one module');
+    assert.equal(warnings.filter((w) => w.code === 'METAGRAD_SOLVE_NOT_CONVERGED').length, 1, 'one warning for 20 solves of one module');
     // checkRoot through the module: a solve that stops short is refused unless relaxed.
     class Short extends makeInner(undefined) {
       override solve(_A: mg.Tensor, _b: mg.Tensor): void {}

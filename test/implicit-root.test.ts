@@ -1,7 +1,7 @@
 /** customRoot / customFixedPoint / rootVjp / rootJvp against closed forms and finite differences. */
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
-import { assertClose } from './helpers/check';
+import { assertClose, warningsOf } from './helpers/check';
 import { denseSolve } from './helpers/dense';
 
 const f64 = { dtype: 'float64' as const };
@@ -219,20 +219,8 @@ describe('customRoot: the not-converged warning', () => {
   const F = (x: mg.Tensor, A_: mg.Tensor) => A_.matmul(x).sub(1);
   const inner = (_x0: unknown, A_: mg.Tensor) => mg.tensor(denseSolve(A_.tolist() as number[][], [1, 1, 1]), f64);
 
-  async function warningsDuring(run: () => void): Promise<string[]> {
-    const seen: string[] = [];
-    const listener = (w: Error & { code?: string }) => {
-      if (w.code === 'METAGRAD_SOLVE_NOT_CONVERGED') seen.push(w.message);
-    };
-    process.on('warning', listener);
-    try {
-      run();
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', listener);
-    }
-    return seen;
-  }
+  const warningsDuring = async (run: () => void): Promise<string[]> =>
+    (await warningsOf(run)).filter((w) => w.code === 'METAGRAD_SOLVE_NOT_CONVERGED').map((w) => w.message);
 
   it('warns once per wrapper when a backward solve stops early, and not at all with warnNotConverged: false', async () => {
     const loud = customRoot(F, { argnums: 1, solve: S.solveCg({ maxiter: 1 }) })(inner);

@@ -96,3 +96,19 @@ export function gradgradcheck(fn: Fn, inputs: mg.Tensor[], atol = 1e-5, rtol = 1
 export function rand64(shape: number[], shift = 0, scale = 1): mg.Tensor {
   return mg.randn(shape, { dtype: 'float64' }).mul(scale).add(shift);
 }
+
+/** Runs `fn` and returns the process warnings it emitted (emitWarning delivers them on the next tick). */
+export async function warningsOf(fn: () => void): Promise<(Error & { code?: string })[]> {
+  const seen: (Error & { code?: string })[] = [];
+  const listener = (w: Error): void => {
+    seen.push(w);
+  };
+  process.on('warning', listener);
+  try {
+    fn();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('warning', listener);
+  }
+  return seen;
+}

@@ -5,6 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
+import { lastTraversalSize } from '../ts/autograd/engine';
 import { assertClose, gradcheck, numericJacobian, rand64 } from './helpers/check';
 
 const f64 = { dtype: 'float64' } as const;
@@ -418,5 +419,39 @@ describe('function transforms', () => {
     const t = rand64([3]);
     const [, [hv]] = mg.func.hvp(f, [x], [t]) as [mg.Tensor, mg.Tensor[]];
     assertClose(hv, mg.func.hessian(f)(x).matmul(t), 1e-12, 1e-12);
+  });
+});
+
+describe('autograd engine: traversal stops at the targets', () => {
+  const f64 = { dtype: 'float64' as const };
+
+  it('gradients with respect to non-leaf targets, one behind another and mixed with leaves, are exact', () => {
+    const x = mg.tensor([0.5, -1, 2], { ...f64, requiresGrad: true });
+    const h1 = x.mul(3).tanh(); // behind h2
+    const h2 = h1.square().add(x);
+    const y = h2.sin().sum().add(h1.sum());
+    const [g2, g1, gx] = mg.autograd.grad(y, [h2, h1, x]);
+    const v = (t: mg.Tensor) => Array.from(t.data);
+    // Closed forms: ∂y/∂h2 = cos h2; ∂y/∂h1 = 1 + 2·h1·cos h2 (through h2 and directly); ∂y/∂x by the chain rule.
+    const c2 = v(h2).map(Math.cos);
+    assert.deepEqual(v(g2), c2);
+    v(g1).forEach((g, i) => assert.ok(Math.abs(g - (1 + 2 * v(h1)[i] * c2[i])) < 1e-12));
+    v(gx).forEach((g, i) => assert.ok(Math.abs(g - (v(g1)[i] * 3 * (1 - v(h1)[i] ** 2) + c2[i])) < 1e-12));
+  });
+
+  it('an unrolled MetaSGD step differentiates with respect to the current parameters without walking the history', () => {
+    mg.manualSeed(0);
+    const x = mg.randn([20, 4]);
+    const y = mg.randn([20, 1]);
+    const net = new mg.nn.Linear(4, 1);
+    const opt = new mg.MetaSGD(net, { lr: 0.02 });
+    const sizes: number[] = [];
+    for (let k = 0; k < 40; k++) {
+      opt.step(mg.nn.functional.mseLoss(net.forward(x), y));
+      sizes.push(lastTraversalSize());
+    }
+    // Step k would visit O(k) nodes if the traversal went down to the leaves.
+    assert.equal(new Set(sizes.slice(1)).size, 1, `visited per step: ${sizes.join(', ')}`);
+    assert.ok(sizes[39] < 40, `${sizes[39]} nodes visited`);
   });
 });

@@ -96,6 +96,13 @@ class Buffers {
   }
 }
 
+let lastVisited = 0;
+
+/** Nodes the last backward pass visited (to test that traversal stops at its targets). @internal */
+export function lastTraversalSize(): number {
+  return lastVisited;
+}
+
 /**
  * Runs backward from `roots` with `rootGrads`. `targets` (leaves or non-leaf tensors) restricts the
  * traversal to what reaches them; when null every leaf that requires grad is a target.
@@ -117,6 +124,12 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
   }
   // Gradients of non-leaf targets, by (node, output number).
   const captured = new Map<Node, Map<number, Tensor>>();
+  // Nodes numbered below every target cannot lead to one: the traversal stops there, so a pass
+  // that asks for the gradient of a recent non-leaf (an unrolled step's parameters) costs what the
+  // graph above it costs, not the whole history below. Leaf targets (or none given) rule out nothing.
+  let minTopo = Number.POSITIVE_INFINITY;
+  if (targets === null || targetLeaves.size > 0) minTopo = 0;
+  else for (const node of targetOutputs.keys()) minTopo = Math.min(minTopo, node.topo);
 
   // Which nodes lead to a target (memoised, iterative to survive deep graphs).
   const leads = new Map<Node, boolean>();
@@ -139,7 +152,7 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
       if (i < node.next.length) {
         top[1]++;
         const e = node.next[i];
-        if (e !== null && 'node' in e && !leads.has(e.node) && !visiting.has(e.node)) {
+        if (e !== null && 'node' in e && e.node.topo >= minTopo && !leads.has(e.node) && !visiting.has(e.node)) {
           visiting.add(e.node);
           stack.push([e.node, 0]);
         }
@@ -150,6 +163,7 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
       }
     }
   }
+  lastVisited = order.length;
   const needed = (n: Node): boolean => leads.get(n) === true || targetOutputs.has(n);
 
   // Dependencies among needed nodes.

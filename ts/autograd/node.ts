@@ -28,6 +28,12 @@ export class Node implements GradFn {
   readonly next: Edge[];
   /** Shapes of the outputs (to check gradient shapes and make zeros). */
   readonly outputShapes: number[][];
+  /**
+   * Topological number: 1 + the largest of the input nodes' (leaves count 0). A path from a node
+   * to another only goes down in this number, so a backward pass never needs to visit a node
+   * numbered below its lowest target (PyTorch's topological_nr).
+   */
+  readonly topo: number;
   private backwardFn: BackwardFn | null;
   private saved: Saved[];
 
@@ -39,6 +45,9 @@ export class Node implements GradFn {
     saved: Tensor[],
   ) {
     this.next = inputs.map((t) => edgeTo(t));
+    let topo = 0;
+    for (const e of this.next) if (e !== null && 'node' in e && e.node.topo > topo) topo = e.node.topo;
+    this.topo = topo + 1;
     this.outputShapes = outputs.map((o) => o.shape.slice());
     this.backwardFn = backward;
     this.saved = saved.map((t) => ({ tensor: t, version: t._version.value }));

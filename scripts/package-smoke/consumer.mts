@@ -6,7 +6,8 @@ import mgDefault from 'metagrad';
 const x: mg.Tensor = mg.tensor([[1, 2], [3, 4]], { dtype: 'float64', requiresGrad: true });
 const y: mg.Tensor = mgDefault.matmul(x, x.t()).sum();
 const grads: mg.Tensor[] = mg.autograd.grad(y, [x]);
-const shape: number[] = grads[0].shape;
+// Shapes are frozen: readonly in the types too.
+const shape: readonly number[] = grads[0].shape;
 const value: number = mg.func.grad((t: mg.Tensor) => t.square().sum())(x).sum().item();
 const lin = new mg.nn.Linear(2, 3);
 const opt = new mg.Adam(lin.parameters(), { lr: 1e-3 });

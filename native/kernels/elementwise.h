@@ -1,10 +1,14 @@
 // Unary and broadcasting binary elementwise kernels. Included only by native/variant.cc, once
-// per ISA variant. Transcendentals use libm (scalar, correctly handling inf/NaN/denormals);
-// the simple ops are plain loops that the compiler vectorises for the variant's ISA.
+// per ISA variant. tanh, sigmoid and log run on Eigen's packet math (vectorised for the
+// variant's ISA) in double, within an ulp or two of libm, with libm for the inputs outside the
+// range where that holds; the other transcendentals use libm (Eigen's float versions are several
+// ulps off on some ISAs); the simple ops are plain loops that the compiler vectorises.
 #pragma once
+#include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "../kernels.h"
 
@@ -17,22 +21,79 @@ inline void mapUnary(const T* a, T* out, size_t n, F f) {
   for (size_t i = 0; i < n; ++i) out[i] = f(a[i]);
 }
 
+// Packet map: `vec` on Eigen double arrays, block by block, then `scalar` for the inputs outside
+// [lo, hi] (and NaN). Blocks are copied to aligned buffers padded to a whole number of packets,
+// so every element takes the same path whatever its position or the buffers' alignment (Eigen
+// computes unaligned heads and ragged tails with its scalar functors), and out may alias a.
+// `vec(x, y, e, t)` writes y from x and may use e and t as scratch (materialising a shared
+// subexpression there is what makes Eigen vectorise it once instead of re-evaluating it).
+using PacketArr = Eigen::Map<Eigen::Array<double, Eigen::Dynamic, 1>, Eigen::Aligned64>;
+template <class T, class V, class S>
+inline void mapPacket(const T* a, T* out, size_t n, V vec, S scalar, T lo, T hi) {
+  constexpr size_t kBlock = 256;
+  alignas(64) double x[kBlock];
+  alignas(64) double y[kBlock];
+  alignas(64) double e[kBlock];
+  alignas(64) double t[kBlock];
+  for (size_t at = 0; at < n; at += kBlock) {
+    const size_t m = n - at < kBlock ? n - at : kBlock;
+    const size_t padded = (m + 7) & ~size_t(7);
+    for (size_t i = 0; i < m; ++i) x[i] = double(a[at + i]);
+    for (size_t i = m; i < padded; ++i) x[i] = 0;
+    const Eigen::Index len(padded);
+    PacketArr xs(x, len), ys(y, len), es(e, len), ts(t, len);
+    vec(xs, ys, es, ts);
+    for (size_t i = 0; i < m; ++i) {
+      const T v = T(x[i]);
+      out[at + i] = (v >= lo && v <= hi) ? T(y[i]) : scalar(v);
+    }
+  }
+}
+
+// tanh in double: with e = exp(−2|x|), sign(x)(1 − e)/(1 + e) for |x| ≥ 0.625 (no cancellation
+// there), below that Lambert's continued fraction cut after 7 levels as one rational function of
+// t = x² (Eigen's own double tanh is scalar). Within an ulp of libm; |x| is clamped at 20, where
+// tanh is ±1 in double.
+inline void tanhPacket(PacketArr& x, PacketArr& y, PacketArr& e, PacketArr& t) {
+  e = (-2.0 * x.abs().min(20.0)).exp();
+  t = x * x;
+  y = (x.abs() < 0.625)
+          .select(x + (x * t * (-675675.0 + t * (-45045.0 + t * (-594.0 - t)))) /
+                          (2027025.0 + t * (945945.0 + t * (51975.0 + t * (630.0 + t)))),
+                  ((1.0 - e) / (1.0 + e)) * x.sign());
+}
+
+// The logistic function as the scalar kernel computes it: r = 1/(1 + e), e = exp(−|x|), and e·r
+// for x < 0 (accurate for tiny results).
+inline void sigmoidPacket(PacketArr& x, PacketArr& y, PacketArr& e, PacketArr& t) {
+  e = (-x.abs()).exp();
+  t = 1.0 / (1.0 + e);
+  y = (x >= 0.0).select(t, e * t);
+}
+
 template <class T>
 void unary(UnaryOp op, const T* a, T* out, size_t n) {
+  constexpr T inf = std::numeric_limits<T>::infinity();
+  // Below this, exp(−|x|) (sigmoid's) is denormal in double, where the packet exp flushes it.
+  constexpr T sigmoidLo = T(-708);
   const T zero(0), one(1);
   switch (op) {
     case UnaryOp::Neg: return mapUnary(a, out, n, [](T x) { return -x; });
     case UnaryOp::Exp: return mapUnary(a, out, n, [](T x) { return std::exp(x); });
-    case UnaryOp::Log: return mapUnary(a, out, n, [](T x) { return std::log(x); });
+    case UnaryOp::Log:
+      // Normal positive numbers on the packet path; 0, negatives, denormals, ∞ and NaN to libm.
+      return mapPacket(a, out, n, [](PacketArr& x, PacketArr& y, PacketArr&, PacketArr&) { y = x.log(); }, [](T x) { return std::log(x); },
+                       std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
     case UnaryOp::Sqrt: return mapUnary(a, out, n, [](T x) { return std::sqrt(x); });
     case UnaryOp::Abs: return mapUnary(a, out, n, [](T x) { return std::fabs(x); });
-    case UnaryOp::Tanh: return mapUnary(a, out, n, [](T x) { return std::tanh(x); });
+    case UnaryOp::Tanh:
+      return mapPacket(a, out, n, tanhPacket, [](T x) { return std::tanh(x); }, -inf, inf);
     case UnaryOp::Sigmoid:
       // exp of a non-positive argument never overflows; e/(1+e) keeps tiny results accurate.
-      return mapUnary(a, out, n, [one](T x) {
+      return mapPacket(a, out, n, sigmoidPacket, [one](T x) {
         T e = std::exp(-std::fabs(x)), r = one / (one + e);
         return x >= 0 ? r : e * r;
-      });
+      }, sigmoidLo, inf);
     case UnaryOp::Relu:  // NaN propagates, as in PyTorch
       return mapUnary(a, out, n, [zero](T x) { return x < zero ? zero : x; });
     case UnaryOp::Softplus:

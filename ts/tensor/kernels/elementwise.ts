@@ -40,42 +40,10 @@ const UNARY_JS: Record<UnaryOp, (x: number) => number> = {
   [UnaryOp.Expm1]: Math.expm1,
 };
 
-/**
- * Large-array tanh. libm's scalar tanh (the native kernel) costs ~23 ns/element; the native
- * exp plus two cheap JS passes costs about a third of that. With e = exp(−2|x|),
- * q = sign(x)·(1 − e)/(1 + e) is accurate for |x| ≥ 0.625 (no cancellation); below that,
- * p = Lambert's continued fraction for tanh cut after 7 levels, as one rational function of
- * t = x² (x + x·t·S(t)/Q(t), within ~1 ulp of float64 tanh there; x clamped to ±20, where tanh
- * is ±1 anyway, keeps it finite). Both are computed and blended with a 0/1 mask because a
- * data-dependent branch (sign or range) mispredicts on half the elements of a typical
- * pre-activation. Within 2 ulps of Math.tanh in both dtypes; NaN, ±0 and ±Infinity map as tanh does.
- */
-function tanhLarge(a: FloatArray, out: FloatArray): void {
-  const n = a.length;
-  const LIM = 20;
-  // e lives in out unless out shares memory with a (then a scratch buffer).
-  const e = out.buffer === a.buffer ? (a instanceof Float32Array ? new Float32Array(n) : new Float64Array(n)) : out;
-  for (let i = 0; i < n; i++) e[i] = -2 * Math.abs(a[i]); // exp of it is in [0, 1]: no overflow
-  native.unary(UnaryOp.Exp, e, e);
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    // Clamped (as conditionals: half the cost of Math.min/max; NaN passes) so p stays finite.
-    const xc = x > LIM ? LIM : x < -LIM ? -LIM : x;
-    const t = xc * xc;
-    const p = xc + (xc * t * (-675675 + t * (-45045 + t * (-594 - t)))) / (2027025 + t * (945945 + t * (51975 + t * (630 + t))));
-    const ei = e[i];
-    const q = ((1 - ei) / (1 + ei)) * (1 - 2 * +(x < 0)); // sign applied without a branch
-    // Where the mask is 1, q ≈ p, so p − q is (nearly always) exact and the blend returns p.
-    const r = q + +(Math.abs(x) < 0.625) * (p - q);
-    out[i] = r === 0 ? x : r; // only x = ±0 gives 0: keep its sign
-  }
-}
-
 /** out[i] = op(a[i]); out may be a itself. */
 export function unaryInto(op: UnaryOp, a: FloatArray, out: FloatArray): void {
   if (useNative('unary', a.length)) {
-    if (op === UnaryOp.Tanh) tanhLarge(a, out);
-    else native.unary(op, a, out);
+    native.unary(op, a, out);
     return;
   }
   const f = UNARY_JS[op];

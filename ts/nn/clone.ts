@@ -9,6 +9,7 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { map as treeMap } from '../tree/tree';
 import { Module } from './module';
 import { type CopyMode, extractStateDict, recoverStateDict, replicator } from './state-dict';
+import { isPlainObject } from '../objects';
 
 /** Options of {@link moduleClone}. */
 export interface ModuleCloneOptions {
@@ -18,11 +19,6 @@ export interface ModuleCloneOptions {
   detachBuffers?: boolean;
   /** Accepted for TorchOpt compatibility and ignored (there is one device). */
   device?: unknown;
-}
-
-function isPlainObject(x: object): boolean {
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
 }
 
 /**

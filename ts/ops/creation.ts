@@ -5,6 +5,7 @@ import { type Generator, getDefaultGenerator } from '../tensor/generator';
 import { numelOf } from '../tensor/shape';
 import { type NestedArray, Tensor } from '../tensor/tensor';
 import { checkTensor } from './util';
+import { isPlainObject } from '../objects';
 
 /** Options accepted by creation functions. */
 export interface TensorOptions {
@@ -20,13 +21,6 @@ export interface TensorOptions {
 export interface RandomOptions extends TensorOptions {
   /** Generator to draw from (default: the global one, seeded by `manualSeed`). */
   generator?: Generator;
-}
-
-/** True for `{ … }` literals (and null-prototype objects): not arrays, typed arrays or tensors. */
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 const OPTION_KEYS: Record<string, readonly string[]> = {

@@ -7,14 +7,9 @@ import { typeError } from '../errors';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { type TreeSpec, unflatten } from '../tree/tree';
 import type { FlatContext, FlatTransformation, GradientTransformation, Leaf, OptState, UpdateOptions } from './types';
+import { isPlainObject } from '../objects';
 
 const FLAT = Symbol('metagrad.optim.flat');
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-}
 
 /** The leaves of a tree (tensors and nulls) in `tree.flatten` order, and its spec. */
 export function flattenLeaves(tree: unknown): [Leaf[], TreeSpec] {

@@ -4,6 +4,7 @@
  */
 import { typeError } from '../errors';
 import { type Tensor, isTensor } from '../tensor/tensor';
+import { isPlainObject } from '../objects';
 
 /** A tree whose leaves are tensors. */
 export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree } | unknown;
@@ -34,12 +35,6 @@ export type TreeSpec =
     /** The value. */
     value: unknown;
   };
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-}
 
 /** The tensors of a tree in order (depth first, arrays by index, objects by key insertion order) and its spec. */
 export function flatten(tree: unknown): [Tensor[], TreeSpec] {

@@ -9,7 +9,7 @@ import { grad } from '../../autograd/engine';
 import { enableGrad, isGradEnabled, noGrad } from '../../autograd/grad-mode';
 import { recordMulti } from '../../autograd/node';
 import { NumericalError } from '../../errors';
-import { sub } from '../../ops/elementwise';
+import { add, sub } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
 import { zerosOf } from '../../ops/util';
 import type { Tensor } from '../../tensor/tensor';
@@ -99,7 +99,7 @@ function checkSolved(matvec: FlatMatVec, b: readonly Tensor[], x0: Tensor[], inf
     if (round < 3) {
       const d = noGrad(() => flatten(solve((v) => matvec(v as Tensor[]), res.map(detach)))[0]);
       if (d.length === x.length && d.every((t) => norm([t]) < Number.POSITIVE_INFINITY)) {
-        const refined = noGrad(() => x.map((xi, i) => xi.add(d[i])));
+        const refined = noGrad(() => x.map((xi, i) => add(xi, d[i])));
         const rres = residualOf(refined);
         const rrn = norm(rres);
         if (rrn < before) {

@@ -13,6 +13,7 @@ import { flattenLeaves } from '../flat';
 import { readOptions, scalar } from '../options';
 import type { GradientTransformation, OptState, Scalar } from '../types';
 import { applyUpdates } from '../update';
+import { isPlainObject } from '../../objects';
 
 /** A tree of parameter tensors (arrays and plain objects of tensors). */
 export type ParamTree = Tensor | readonly ParamTree[] | { readonly [key: string]: ParamTree };
@@ -54,12 +55,6 @@ export interface OptimizerStateDict {
 export interface ZeroGradOptions {
   /** Set `.grad` to null (default true, as PyTorch 2) instead of filling it with zeros. */
   setToNone?: boolean;
-}
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
 }
 
 function isGroupList(x: unknown): x is readonly Record<string, unknown>[] {

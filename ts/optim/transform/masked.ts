@@ -7,6 +7,7 @@ import { typeError } from '../../errors';
 import { type TreeSpec } from '../../tree/tree';
 import { checkState, flatOf, fromFlat, listSpec, unflattenLeaves } from '../flat';
 import type { FlatContext, FlatTransformation, GradientTransformation, Leaf, OptState } from '../types';
+import { isPlainObject } from '../../objects';
 
 /** A mask: a tree of booleans like the parameters, or a function of the parameters/updates tree returning one. */
 export type Mask = unknown;
@@ -15,12 +16,6 @@ export type Mask = unknown;
 export interface MaskedState {
   /** The inner transformation's state (over the masked-in leaves only). */
   innerState: OptState;
-}
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
 }
 
 /** One boolean per leaf of `spec`, read from a mask tree (a boolean covers a whole subtree). */

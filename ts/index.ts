@@ -22,7 +22,8 @@ export {
   tanh, sigmoid, relu, softplus, maximum, minimum, clamp, gt, lt, ge, le, eq, where,
 } from './ops/elementwise';
 export { sum, mean, max, min, logsumexp, type ValuesIndices, type Dims } from './ops/reduce';
-export { reshape, view, flatten, permute, transpose, t, unsqueeze, squeeze, expand } from './ops/shape';
+export { reshape, view, flatten, permute, transpose, t, unsqueeze, squeeze } from './ops/shape';
+export { expand } from './ops/broadcast';
 export { cat, stack, narrow, slice, select, index, indexSelect } from './ops/indexing';
 export { matmul, softmax, logSoftmax } from './ops/matmul';
 export { to } from './ops/cast';

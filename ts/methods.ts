@@ -10,6 +10,7 @@ import * as ip from './ops/inplace';
 import * as mm from './ops/matmul';
 import * as rd from './ops/reduce';
 import * as sh from './ops/shape';
+import { expand } from './ops/broadcast';
 import type { DType } from './tensor/dtype';
 import type { Generator } from './tensor/generator';
 import { type BackwardOptions, Tensor, type TensorLike } from './tensor/tensor';
@@ -143,7 +144,7 @@ install({
   permute(...d: (number | readonly number[])[]) { return sh.permute(this, ...d); },
   unsqueeze(d: number) { return sh.unsqueeze(this, d); },
   squeeze(d?: number) { return sh.squeeze(this, d); },
-  expand(...s: (number | readonly number[])[]) { return sh.expand(this, ...s); },
+  expand(...s: (number | readonly number[])[]) { return expand(this, ...s); },
   index(i: number) { return ix.index(this, i); },
   slice(s?: number, e?: number, st?: number, d?: number) { return ix.slice(this, s, e, st, d); },
   select(d: number, i: number) { return ix.select(this, d, i); },

@@ -10,7 +10,7 @@ import { checkFinite, rangeError, typeError } from '../errors';
 import { fill_, normal_ as tensorNormal_, uniform_ as tensorUniform_ } from '../ops/inplace';
 import { checkTensor } from '../ops/util';
 import type { Generator } from '../tensor/generator';
-import { type Tensor, isTensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 
 /** Options naming the generator to draw from (default: the global one). */
 export interface InitRandomOptions {

@@ -9,7 +9,7 @@ import { BinaryOp, UnaryOp, binaryInto, unaryInto } from '../tensor/kernels/elem
 import { broadcastShapes, broadcastStrides, numelOf } from '../tensor/shape';
 import type { Tensor, TensorLike } from '../tensor/tensor';
 import { to } from './cast';
-import { sumTo } from './reduce';
+import { sumTo } from './broadcast';
 import { binaryOperands, checkTensor, wrap } from './util';
 
 // ---- unary ---------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ import { broadcastShapes, fmtShape, normalizeDim, numelOf } from '../tensor/shap
 import type { Tensor } from '../tensor/tensor';
 import { to } from './cast';
 import { exp, mul, sub } from './elementwise';
-import { sum, sumTo } from './reduce';
-import { broadcastTo, reshapeRecorded, squeeze, transpose, unsqueeze } from './shape';
+import { sumTo } from './broadcast';
+import { sum } from './reduce';
+import { broadcastTo } from './broadcast';
+import { reshapeRecorded, squeeze, transpose, unsqueeze } from './shape';
 import { binaryOperands, checkTensor, wrap } from './util';
 
 /**

@@ -1,12 +1,13 @@
-/** Reductions: sum, mean, max/min (over a dim or everything), logsumexp, and sumTo for broadcasting backward. */
+/** Reductions: sum, mean, max/min (over a dim or everything), logsumexp. */
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
-import { ReduceOp, argReduceInto, reduceInto } from '../tensor/kernels/reduce';
-import { normalizeDim, numelOf, sameShape } from '../tensor/shape';
+import { ReduceOp, argReduceInto, reduceAxes } from '../tensor/kernels/reduce';
+import { normalizeDim, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import { add, eq, div, exp, log, mul, sub } from './elementwise';
-import { broadcastTo, reshape } from './shape';
+import { broadcastTo } from './broadcast';
+import { reshape } from './shape';
 import { checkTensor, wrap } from './util';
 
 /** Dims argument: one dim, a list, or undefined for all. */
@@ -25,21 +26,7 @@ function normalizeDims(fn: string, dims: Dims, ndim: number): number[] {
 
 /** Raw reduction of `dims` (sorted) with keepdim shape; no autograd. */
 function reduceRaw(fn: string, op: ReduceOp, a: Tensor, dims: number[]): { data: Float32Array | Float64Array; keptShape: number[] } {
-  let data = a.data;
-  const shape = a.shape.slice();
-  // Reduce from the last dim so earlier dims keep their positions.
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const d = dims[i];
-    const outer = numelOf(shape.slice(0, d));
-    const len = shape[d];
-    const inner = numelOf(shape.slice(d + 1));
-    const out = allocate(a.dtype, outer * inner, fn);
-    reduceInto(op, data, out, outer, len, inner);
-    data = out;
-    shape[d] = 1;
-  }
-  if (dims.length === 0) data = data.slice();
-  return { data, keptShape: shape };
+  return reduceAxes(fn, op, a.data, a.shape, dims);
 }
 
 /** The shape after reducing `dims` with or without keepdim. */
@@ -144,16 +131,5 @@ export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
   return record('LogsumexpBackward0', [a], out, (g) => [
     mul(broadcastTo(reshape(g, raw.keptShape), a.shape), exp(sub(a, reshape(out, raw.keptShape)))),
   ], [out]);
-}
-
-/** Sums a broadcast gradient back to `shape` (the backward of broadcasting). */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  const dims: number[] = [];
-  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  let r = sum(g, dims, true);
-  if (lead > 0 || !sameShape(r.shape, shape)) r = reshape(r, shape.slice());
-  return r;
 }
 

@@ -1,13 +1,11 @@
-/** Shape ops: reshape/view, transpose/permute, unsqueeze/squeeze, expand. Forward and backward side by side. */
+/** Shape ops: reshape/view, transpose/permute, unsqueeze/squeeze (views, no arithmetic). Forward and backward side by side. */
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
-import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { permuteInto } from '../tensor/kernels/layout';
-import { broadcastStrides, fmtShape, inferShape, normalizeDim, numelOf, sameShape } from '../tensor/shape';
+import { fmtShape, inferShape, normalizeDim, numelOf, sameShape } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
 import { checkTensor, wrap } from './util';
-import { sumTo } from './reduce';
 
 /** Accepts `f(2, 3)` and `f([2, 3])`. */
 export function shapeArgs(fn: string, args: readonly (number | readonly number[])[]): number[] {
@@ -108,35 +106,3 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
   return reshapeRecorded(a, [...a.shape.slice(0, d), ...a.shape.slice(d + 1)], 'SqueezeBackward1');
 }
 
-/** Broadcasts to `shape` (-1 keeps a dimension), materialising the copy. */
-export function expand(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
-  const fn = 'expand';
-  checkTensor(fn, 'input', a);
-  const want = shapeArgs(fn, shape);
-  if (want.length < a.ndim) throw rangeError(fn, 'shape', `at least ${a.ndim} dimensions`, want);
-  const off = want.length - a.ndim;
-  const target = want.map((s, i) => {
-    const own = i >= off ? a.shape[i - off] : 1;
-    if (s === -1) {
-      if (i < off) throw rangeError(fn, 'shape', 'no -1 in a new leading dimension', want);
-      return own;
-    }
-    if (s < 0) throw rangeError(fn, 'shape', 'sizes >= 0, or -1 to keep a dimension', want);
-    if (own !== 1 && own !== s) {
-      throw new RangeError(`${fn}: cannot expand shape ${fmtShape(a.shape)} to ${fmtShape(want)} (dimension ${i}: ${own} vs ${s})`);
-    }
-    return s;
-  });
-  if (sameShape(target, a.shape)) return a;
-  return broadcastTo(a, target);
-}
-
-/** Materialises `a` broadcast to `shape` (already checked compatible). */
-export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
-  if (sameShape(a.shape, shape)) return a;
-  const data = allocate(a.dtype, numelOf(shape), 'expand');
-  const one = allocate(a.dtype, 1);
-  one[0] = 1;
-  binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);
-  return record('ExpandBackward0', [a], wrap(data, shape), (g) => [sumTo(g, a.shape)]);
-}

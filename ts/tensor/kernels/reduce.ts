@@ -1,5 +1,7 @@
 /** Reductions of a buffer viewed as [outer, len, inner] along the middle axis. */
+import { allocate } from '../dtype';
 import { type FloatArray, ReduceOp, native } from '../native';
+import { numelOf } from '../shape';
 import { useNative } from './dispatch';
 
 export { ReduceOp };
@@ -58,4 +60,27 @@ export function argReduceInto(
       indices[o * inner + i] = at;
     }
   }
+}
+
+/**
+ * Reduces `a` (of `shape`) over `dims` (sorted), one axis at a time from the last so the earlier
+ * ones keep their positions; returns the values and the keepdim shape. `fn` names the op in an
+ * allocation error.
+ */
+export function reduceAxes(fn: string, op: ReduceOp, a: FloatArray, shape: readonly number[], dims: readonly number[]): { data: FloatArray; keptShape: number[] } {
+  let data = a;
+  const kept = shape.slice();
+  const dtype = a instanceof Float64Array ? 'float64' : 'float32';
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const d = dims[i];
+    const outer = numelOf(kept.slice(0, d));
+    const len = kept[d];
+    const inner = numelOf(kept.slice(d + 1));
+    const out = allocate(dtype, outer * inner, fn) as FloatArray;
+    reduceInto(op, data, out, outer, len, inner);
+    data = out;
+    kept[d] = 1;
+  }
+  if (dims.length === 0) data = data.slice();
+  return { data, keptShape: kept };
 }

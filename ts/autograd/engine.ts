@@ -7,6 +7,7 @@ import { NoGraphError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, checkAttached, isTensor } from '../tensor/tensor';
+import { addGrads, castGrad, copyGrad, detachGrad } from './accumulate';
 import { withGradMode } from './grad-mode';
 import { type Edge, Node } from './node';
 
@@ -71,7 +72,7 @@ function resolveGradOutputs(fn: string, outputs: Tensor[], given: GradOptions['g
       throw new RangeError(`${fn}: gradOutputs[${i}] has shape ${fmtShape(g.shape)} but output ${i} has shape ${fmtShape(o.shape)}`);
     }
     // As PyTorch's validate_outputs: a gradient takes its output's dtype, so leaves get grads of their own dtype.
-    return g.dtype === o.dtype ? g : g.to(o.dtype);
+    return castGrad(g, o.dtype);
   });
 }
 
@@ -87,12 +88,12 @@ class Buffers {
       this.nodes.set(node, slot);
     }
     const prev = slot[nr];
-    slot[nr] = prev ? prev.add(g) : g;
+    slot[nr] = prev ? addGrads(prev, g) : g;
   }
 
   addLeaf(leaf: Tensor, g: Tensor): void {
     const prev = this.leaves.get(leaf);
-    this.leaves.set(leaf, prev ? prev.add(g) : g);
+    this.leaves.set(leaf, prev ? addGrads(prev, g) : g);
   }
 }
 
@@ -284,14 +285,14 @@ export function backward(
   });
   const { buffers, captured } = run(outs, rootGrads, targets, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph });
   const store = (t: Tensor, g: Tensor): void => {
-    const value = createGraph ? g : g.detach();
+    const value = createGraph ? g : detachGrad(g);
     if (t.grad) {
-      t.grad = withGradMode(createGraph, () => (t.grad as Tensor).add(value));
+      t.grad = withGradMode(createGraph, () => addGrads(t.grad as Tensor, value));
       return;
     }
     // A fresh buffer, as PyTorch's AccumulateGrad clones: gradients of different leaves (and the
     // caller's `gradient`) may share storage, and `.grad` is later written in place (zero_, optimizers).
-    t.grad = createGraph ? withGradMode(true, () => g.clone()) : new Tensor(g.data.slice(), g.shape);
+    t.grad = createGraph ? withGradMode(true, () => copyGrad(g)) : new Tensor(g.data.slice(), g.shape);
   };
   for (const [leaf, g] of buffers.leaves) store(leaf, g);
   if (targets) {

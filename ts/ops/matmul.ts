@@ -10,6 +10,7 @@ import { sumTo } from './broadcast';
 import { sum } from './reduce';
 import { broadcastTo } from './broadcast';
 import { reshapeRecorded, squeeze, transpose, unsqueeze } from './shape';
+import { detach } from './inplace';
 import { binaryOperands, checkTensor, wrap } from './util';
 
 /**
@@ -65,7 +66,7 @@ export function mmT(a: Tensor, b: Tensor, transA: boolean, transB: boolean, name
 }
 
 function expandData(t: Tensor, shape: number[]): Float32Array | Float64Array {
-  return broadcastTo(t.detach(), shape).data;
+  return broadcastTo(detach(t), shape).data;
 }
 
 /** Matrix product with torch.matmul's rules for 1-d operands and batch broadcasting. */
@@ -107,7 +108,7 @@ function softmaxAlong(fn: string, a: Tensor, dim: number, log: boolean): Tensor 
   if (a.ndim > 0 && d !== a.ndim - 1) {
     // The kernel works on the last dim: compute on a transposed constant copy; the rule below
     // is written for any dim, so one node is recorded (PyTorch's name, no transpose nodes).
-    y = transpose(softmaxAlong(fn, transpose(a.detach(), d, a.ndim - 1), -1, log), d, a.ndim - 1);
+    y = transpose(softmaxAlong(fn, transpose(detach(a), d, a.ndim - 1), -1, log), d, a.ndim - 1);
   } else {
     const cols = a.ndim === 0 ? 1 : a.shape[a.ndim - 1];
     const rows = cols === 0 ? 0 : a.numel / cols;

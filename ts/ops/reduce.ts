@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor/tensor';
 import { add, eq, div, exp, log, mul, sub } from './elementwise';
 import { broadcastTo } from './broadcast';
 import { reshape } from './shape';
+import { detach } from './inplace';
 import { checkTensor, wrap } from './util';
 
 /** Dims argument: one dim, a list, or undefined for all. */
@@ -96,7 +97,7 @@ function fullExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor): Te
   const out = wrap(data, []);
   // Ties share the gradient evenly, as in PyTorch's amax/amin.
   return record(op === ReduceOp.Max ? 'MaxBackward1' : 'MinBackward1', [a], out, (g) => {
-    const m = eq(a, out.detach());
+    const m = eq(a, detach(out));
     return [mul(div(m, sum(m)), g)];
   });
 }
@@ -126,7 +127,7 @@ export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
   for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) m.data[i] = 0;
   // Forward on constants; one recorded node (PyTorch's LogsumexpBackward0) whose rule
   // g·exp(a − out) reads the connected output, so higher derivatives stay exact.
-  const kept = add(log(sum(exp(sub(a.detach(), m)), dims, true)), m);
+  const kept = add(log(sum(exp(sub(detach(a), m)), dims, true)), m);
   const out = wrap(kept.data, outShape(raw.keptShape, dims, keepdim));
   return record('LogsumexpBackward0', [a], out, (g) => [
     mul(broadcastTo(reshape(g, raw.keptShape), a.shape), exp(sub(a, reshape(out, raw.keptShape)))),

@@ -12,6 +12,7 @@ import { MetagradError, typeError } from '../../errors';
 import { grad as funcGrad } from '../../func/transforms';
 import { solveNormalCg } from '../../linear-solve/index';
 import { Module, type ModuleMembers } from '../../nn/module';
+import { clone, detach } from '../../ops/inplace';
 import { Parameter } from '../../nn/parameter';
 import { fmtShape, sameShape } from '../../tensor/shape';
 import { type Tensor, isTensor } from '../../tensor/tensor';
@@ -181,7 +182,7 @@ export class ImplicitMetaGradientModule extends Module {
     const innerNames = inner.map(([n]) => n);
     // Start every solve from fresh leaves holding the current values: the user's optimizer works on
     // leaves, and no graph from an earlier solve stays reachable (repeated solves must not leak).
-    for (const [n, t] of inner) this.setParameter(n, new Parameter(t.detach().clone()));
+    for (const [n, t] of inner) this.setParameter(n, new Parameter(clone(detach(t))));
     const call: SolveCall = { innerNames, meta, userSolve };
     const [solution, output] = this.rootWrapper()(
       innerNames.map((n) => this.getParameter(n) as Tensor),

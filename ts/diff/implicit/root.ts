@@ -9,7 +9,7 @@ import { grad } from '../../autograd/engine';
 import { enableGrad, isGradEnabled, noGrad, withGradMode } from '../../autograd/grad-mode';
 import { type Node, recordMulti } from '../../autograd/node';
 import { NoGraphError, NumericalError, typeError } from '../../errors';
-import { neg } from '../../ops/elementwise';
+import { neg, sub } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
 import { zerosOf, wrap } from '../../ops/util';
 import { fmtShape, sameShape } from '../../tensor/shape';
@@ -324,7 +324,7 @@ export function customFixedPoint(fixedPointFn: OptimalityFn, opts: CustomRootOpt
     const [txs, spec] = flatten(tx);
     const [xs] = flatten(x);
     if (txs.length !== xs.length) throw new TypeError(`customFixedPoint: the fixed-point function returned ${txs.length} tensor(s) for a solution of ${xs.length}`);
-    return unflatten(spec, txs.map((t, i) => t.sub(xs[i])));
+    return unflatten(spec, txs.map((t, i) => sub(t, xs[i])));
   };
   return rootWrapper('customFixedPoint', F as OptimalityFn, opts);
 }

@@ -21,6 +21,16 @@ export interface CommonSolveOptions<T = unknown> {
   init?: T;
 }
 
+/** A linear operator on trees: v ↦ A v. */
+export type MatVec = (v: unknown) => unknown;
+
+/**
+ * Any function solving matvec(x) = b for x: what implicit differentiation accepts as `solve`. The
+ * factories' {@link LinearSolver}s are such functions; a hand-written one may report its outcome
+ * through `options.onInfo`.
+ */
+export type SolveFunction = (matvec: MatVec, b: unknown, options?: SolveCallOptions) => unknown;
+
 /**
  * A linear solver `solve(matvec, b, opts?) -> x` with x such that matvec(x) ≈ b, as TorchOpt's
  * `torchopt.linear_solve` returns. It runs inside `noGrad` (values only) or with grad mode on (the

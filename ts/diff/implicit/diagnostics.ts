@@ -2,17 +2,11 @@
  * Diagnostics of the backward linear solves of implicit differentiation: the last solve's info,
  * and a once-per-site warning when a solve stopped before reaching its tolerance.
  */
+import type { SolveInfo } from '../../linalg/info';
 import type { Tensor } from '../../tensor/tensor';
 
-/** What a linear solve reports. */
-export interface SolveInfo {
-  /** Iterations run. */
-  iterations: number;
-  /** Final residual norm ‖A x − b‖. */
-  residualNorm: number;
-  /** Whether the requested tolerance was met. */
-  converged: boolean;
-}
+/** What a linear solve reports: the linear-solve layer's {@link linalg.SolveInfo}. */
+export type { SolveInfo } from '../../linalg/info';
 
 /** A backward solve's info, with where it came from. */
 export interface BackwardSolveInfo extends SolveInfo {
@@ -62,7 +56,7 @@ export function lastSolveInfo(): BackwardSolveInfo | null {
 
 /** Records a backward solve's info and warns once per site when it did not converge. @internal */
 export function reportSolve(
-  info: BackwardSolveInfo & { error?: string },
+  info: BackwardSolveInfo,
   onSolve?: (info: BackwardSolveInfo) => void,
   warn = true,
   key: object = {},

@@ -23,7 +23,7 @@ export type FlatMatVec = (v: Tensor[]) => Tensor[];
 /** Where a solve reports to, and how it names itself in errors. */
 export interface SolveContext {
   site: string;
-  report: (info: SolveInfo & { error?: string }) => void;
+  report: (info: SolveInfo) => void;
 }
 
 function checkFinite(ctx: SolveContext, what: string, ts: readonly Tensor[], info: SolveInfo | null): void {
@@ -152,7 +152,7 @@ export function solveLinear(matvec: FlatMatVec, b: Tensor[], solve: LinearSolver
     checkFinite(ctx, 'solution', x0, info);
     x = checkSolved(matvec, b, x0, info, solve, ctx);
   } catch (e) {
-    const base: SolveInfo = info ?? { iterations: 0, residualNorm: Number.NaN, converged: false };
+    const base: SolveInfo = info ?? { solver: kindOf(solve), iterations: 0, residualNorm: Number.NaN, tolerance: Number.NaN, converged: false };
     ctx.report({ ...base, converged: false, error: (base as { error?: string }).error ?? (e instanceof Error ? e.message : String(e)) });
     throw e;
   }

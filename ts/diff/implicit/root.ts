@@ -16,7 +16,7 @@ import { fmtShape, sameShape } from '../../tensor/shape';
 import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { solveNormalCg } from '../../linear-solve/index';
-import { type BackwardSolveInfo, norm, reportSolve, warnOnce } from './diagnostics';
+import { type BackwardSolveInfo, type SolveInfo, norm, reportSolve, warnOnce } from './diagnostics';
 import { type FlatMatVec, solveLinear, transposeOf } from './linear-solve-op';
 import type { LinearSolver } from './types';
 
@@ -217,7 +217,7 @@ function rootVjpFlat(
   const rootResidual = norm(fs);
   const ctx = {
     site,
-    report: (info: { iterations: number; residualNorm: number; converged: boolean; error?: string }) =>
+    report: (info: SolveInfo) =>
       reportSolve({ ...info, site, rootResidual }, r.onSolve, r.warn, r),
   };
   const u = solveLinear(matvecT, v.map((t) => neg(t)), r.solve, ctx);
@@ -387,7 +387,7 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     const fThetaT = withGradMode(createGraph, () => jvpTheta(ts));
     const A = transposeOf(vjpX, xIn);
     const rootResidual = norm(fs);
-    const ctx = { site: 'rootJvp', report: (info: { iterations: number; residualNorm: number; converged: boolean }) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
+    const ctx = { site: 'rootJvp', report: (info: SolveInfo) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
     const dx = withGradMode(createGraph, () => solveLinear(A, fThetaT.map((t) => neg(t)), r.solve, ctx));
     const outer = xs.some((t) => t.requiresGrad) || p.leaves.flat().some((t) => t.requiresGrad) || ts.some((t) => t.requiresGrad);
     return unflatten(solSpec, createGraph && outer ? dx : dx.map((t) => detach(t)));

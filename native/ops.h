@@ -1,4 +1,4 @@
-// Operation codes shared with ts/tensor/native.ts (keep the numbers in sync).
+// Operation codes shared with ts/tensor/native.ts; test/op-tables.test.ts checks that the two agree.
 #pragma once
 
 namespace mg {

@@ -8,7 +8,7 @@ import { div, mul } from '../ops/elementwise';
 import type { Tensor } from '../tensor/tensor';
 import { treeAdd, treeAxpy, treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
 import { type KrylovSettings, krylovSettings } from './cg';
-import { type OnInfo, reportInfo } from './info';
+import { type OnInfo, reported } from './info';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
@@ -54,10 +54,8 @@ export function runBicgstab(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: On
   const x0 = initialOf(p, x0Name, s.x0);
   let k = 0;
   let rnorm = Number.NaN;
-  const report = (error?: string): void => {
-    reportInfo({ solver: p.fn, iterations: k, residualNorm: rnorm, tolerance: tol, converged: error === undefined && rnorm <= tol, error }, onInfo);
-  };
-  try {
+  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
+  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
     let x = x0 ?? zerosVec(p);
     let r = x0 ? treeSub(p.b, A(x0)) : p.b;
     const rhat = r;
@@ -101,12 +99,8 @@ export function runBicgstab(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: On
       rnorm = finiteOr(p, it, '‖r‖', treeNorm(r));
       rhoPrev = rho;
     }
-    report();
     return x;
-  } catch (e) {
-    if (e instanceof NumericalError) report(e.message);
-    throw e;
-  }
+  });
 }
 
 /**

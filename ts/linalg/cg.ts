@@ -7,7 +7,7 @@ import { NumericalError } from '../errors';
 import { div } from '../ops/elementwise';
 import type { Tensor } from '../tensor/tensor';
 import { treeAxpy, treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
-import { type OnInfo, reportInfo } from './info';
+import { type OnInfo, reported } from './info';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
@@ -66,10 +66,8 @@ export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, 
   const x0 = initialOf(p, x0Name, s.x0);
   let k = 0;
   let rnorm = Number.NaN;
-  const report = (error?: string): void => {
-    reportInfo({ solver: p.fn, iterations: k, residualNorm: rnorm, tolerance: tol, converged: error === undefined && rnorm <= tol, error }, onInfo);
-  };
-  try {
+  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
+  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
     let x = x0 ?? zerosVec(p);
     let r = x0 ? treeSub(p.b, A(x0)) : p.b;
     let z = M ? M(r) : r;
@@ -109,12 +107,8 @@ export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, 
       d = treeAxpy(div(gammaNext, gamma), d, z);
       gamma = gammaNext;
     }
-    report();
     return x;
-  } catch (e) {
-    if (e instanceof NumericalError) report(e.message);
-    throw e;
-  }
+  });
 }
 
 /**

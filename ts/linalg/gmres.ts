@@ -10,7 +10,7 @@ import { add, div, mul, neg, sqrt, square, sub } from '../ops/elementwise';
 import type { Tensor } from '../tensor/tensor';
 import { treeAxpy, treeNorm, treeNormT, treeScale, treeSub, treeVdotT } from '../tree/tree-math';
 import { type KrylovSettings, krylovSettings } from './cg';
-import { type OnInfo, reportInfo } from './info';
+import { type OnInfo, reported } from './info';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
@@ -85,10 +85,8 @@ export function runGmres(p: Problem, A: VecOp, s: GmresSettings, onInfo?: OnInfo
   const eps = machineEps(p);
   let k = 0;
   let rnorm = Number.NaN;
-  const report = (error?: string): void => {
-    reportInfo({ solver: p.fn, iterations: k, residualNorm: rnorm, tolerance: tol, converged: error === undefined && rnorm <= tol, error }, onInfo);
-  };
-  try {
+  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
+  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
     let x = x0 ?? zerosVec(p);
     let r = x0 ? treeSub(p.b, A(x0)) : p.b;
     rnorm = treeNorm(r);
@@ -152,12 +150,8 @@ export function runGmres(p: Problem, A: VecOp, s: GmresSettings, onInfo?: OnInfo
       rnorm = treeNorm(r);
       if (!Number.isFinite(rnorm)) throw new NumericalError(`${p.fn}: the residual became non-finite after iteration ${k} (‖r‖ = ${rnorm})`);
     }
-    report();
     return x;
-  } catch (e) {
-    if (e instanceof NumericalError) report(e.message);
-    throw e;
-  }
+  });
 }
 
 /**

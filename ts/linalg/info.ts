@@ -2,6 +2,7 @@
  * What every iterative solver reports about its last run, delivered through the `onInfo` option
  * and kept for {@link lastSolveInfo}.
  */
+import { NumericalError } from '../errors';
 
 /** Outcome of one linear solve. */
 export interface SolveInfo {
@@ -36,4 +37,25 @@ export function reportInfo(info: SolveInfo, onInfo?: OnInfo): SolveInfo {
   last = frozen;
   if (onInfo) onInfo(frozen);
   return frozen;
+}
+
+/**
+ * Runs an iterative solve's `body` and reports its outcome once: when it returns (converged when
+ * the residual norm is within `tol`) or when it throws a NumericalError (reported with the error,
+ * then rethrown). `state` reads the iteration count and residual norm at that moment. @internal
+ */
+export function reported<T>(solver: string, tol: number, onInfo: OnInfo | undefined, state: () => [number, number], body: () => T): T {
+  const report = (error?: string): void => {
+    const [iterations, residualNorm] = state();
+    reportInfo({ solver, iterations, residualNorm, tolerance: tol, converged: error === undefined && residualNorm <= tol, error }, onInfo);
+  };
+  let x: T;
+  try {
+    x = body();
+  } catch (e) {
+    if (e instanceof NumericalError) report(e.message);
+    throw e;
+  }
+  report();
+  return x;
 }

@@ -11,7 +11,7 @@ import { fmtShape } from '../tensor/shape';
 import { isTensor } from '../tensor/tensor';
 import { flatten, unflatten } from '../tree/tree';
 import { treeAxpy, treeNorm, treeScale, treeSub, treeVdot } from '../tree/tree-math';
-import { type OnInfo, reportInfo } from './info';
+import { type OnInfo, reported } from './info';
 import {
   type LinearOperator, type MatrixTree, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf,
   toTree, toleranceOf,
@@ -105,10 +105,8 @@ export function runNs(p: Problem, A: VecOp, s: NsSettings, onInfo?: OnInfo, x0Na
   const alpha = s.alpha ?? autoAlpha(p, A);
   let k = 0;
   let rnorm = Number.NaN;
-  const report = (error?: string): void => {
-    reportInfo({ solver: p.fn, iterations: k, residualNorm: rnorm, tolerance: tol, converged: error === undefined && rnorm <= tol, error }, onInfo);
-  };
-  try {
+  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
+  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
     let v = x0 ? treeSub(p.b, A(x0)) : p.b;
     let x = x0 ? treeAxpy(alpha, v, x0) : treeScale(v, alpha);
     let done = false;
@@ -133,12 +131,8 @@ export function runNs(p: Problem, A: VecOp, s: NsSettings, onInfo?: OnInfo, x0Na
       // x holds every term: its residual is the next term, one more product.
       rnorm = noGrad(() => treeNorm(treeSub(v, A(v), alpha)));
     }
-    report();
     return x;
-  } catch (e) {
-    if (e instanceof NumericalError) report(e.message);
-    throw e;
-  }
+  });
 }
 
 /**

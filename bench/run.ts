@@ -3,7 +3,7 @@
  * (progress goes to stderr).
  *
  *   npm run bench                               # everything (a few minutes)
- *   npm run bench -- --only mlp,meta            # some groups: overhead, matmul, mlp, meta, dispatch, steady
+ *   npm run bench -- --only mlp,meta            # some groups: overhead, matmul, mlp, meta, unrolled, dispatch, steady
  *   npm run bench -- --repeats 15               # more repeats per median (default 7)
  *   npm run bench -- --write-readme             # also replace README.md's "## Benchmarks" section
  */
@@ -18,9 +18,10 @@ import { meta } from './meta';
 import { mlp } from './mlp';
 import { overhead } from './overhead';
 import { steady } from './steady-loops';
+import { unrolledGroup } from './unrolled';
 import { renderTable } from './table';
 
-const GROUPS: Record<string, BenchGroup> = { overhead, matmul, mlp, meta, dispatch, steady };
+const GROUPS: Record<string, BenchGroup> = { overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady };
 
 interface Args {
   only: string[];

@@ -27,7 +27,7 @@ export async function unrolledGroup(ctx: BenchContext): Promise<Table[]> {
   const ms: number[] = [];
   for (const K of [10, 100, 1000]) {
     ctx.log(`unrolled: ${K} steps`);
-    const t = measure(() => unrolled(K, x, y), { repeats: K >= 1000 ? Math.min(ctx.repeats, 3) : ctx.repeats, minRepeatMs: 50, warmupMs: K >= 1000 ? 0 : 300 });
+    const t = measure(() => unrolled(K, x, y), { repeats: K >= 1000 ? Math.min(ctx.repeats, 3) : ctx.repeats, minRepeatMs: 50, warmupMs: 300 });
     ms.push(t.median);
     rows.push([`${K}`, fmt(t.median), K === 10 ? '—' : `${fmt(t.median / ms[ms.length - 2])}×`]);
   }

@@ -1,18 +1,19 @@
 /**
  * Where each kernel runs: in JavaScript for small tensors (an N-API call costs a fraction of a
  * microsecond), natively above a size threshold. All thresholds live here, measured with
- * `npm run bench -- --only dispatch` on the reference machine (see README): the native call wins
- * from ~64 elements for transcendental unary ops, reductions and softmax, from ~256 for binary
- * ops (their stride arrays cost a little) and from m·k·n ≈ 128 for matmul.
+ * `npm run bench -- --only dispatch` on the reference machine (see README; last on 2026-12-01,
+ * after tanh/sigmoid/log were vectorised): the native call wins from ~64 elements (the smallest
+ * size measured) for unary ops, reductions and softmax, from ~512 for binary ops (their stride
+ * arrays cost a little) and from m·k·n ≈ 216 for matmul.
  */
 
 /** Minimum element count (or, for matmul, m·k·n) from which the native kernel is used. */
 export const NATIVE_THRESHOLD = {
   unary: 64,
-  binary: 256,
+  binary: 512,
   reduce: 64,
   softmax: 64,
-  matmul: 128,
+  matmul: 216,
 } as const;
 
 let forced: 'js' | 'native' | null = null;

@@ -98,10 +98,16 @@ class Buffers {
 }
 
 let lastVisited = 0;
+let runs = 0;
 
 /** Nodes the last backward pass visited (to test that traversal stops at its targets). @internal */
 export function lastTraversalSize(): number {
   return lastVisited;
+}
+
+/** Backward passes run by this process so far (the benchmark counts them per meta-gradient). @internal */
+export function backwardRuns(): number {
+  return runs;
 }
 
 /**
@@ -165,6 +171,7 @@ function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opt
     }
   }
   lastVisited = order.length;
+  runs++;
   const needed = (n: Node): boolean => leads.get(n) === true || targetOutputs.has(n);
 
   // Dependencies among needed nodes.

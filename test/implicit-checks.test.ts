@@ -189,3 +189,30 @@ describe('messages of implicit differentiation', () => {
     assert.equal(lastSolveInfo()?.site, 'customFixedPoint(halve)');
   });
 });
+
+describe('backward solve: a hand-written solver that reports nothing', () => {
+  const B = mg.tensor([[3, 1], [1, 2]], f64);
+  const F = (x: mg.Tensor, th: mg.Tensor) => B.matmul(x).sub(th);
+  const inner = (_x0: mg.Tensor, th: mg.Tensor) => mg.linalg.solve(B, th);
+
+  it('is judged by its true residual: exact → converged, two Jacobi sweeps → approximate (warned once), garbage → raised', async () => {
+    // The backward hands solvers flat lists of tensors (one per solution leaf).
+    const exact: mg.diff.implicit.LinearSolver = (_matvec, b) => [mg.linalg.solve(B, (b as mg.Tensor[])[0])]; // Bᵀ = B
+    const th = mg.tensor([1, 2], { ...f64, requiresGrad: true });
+    const [g] = mg.autograd.grad(customRoot(F, { argnums: 1, solve: exact })(inner)(mg.zeros([2], f64), th).sum(), th);
+    assertClose(g, denseSolve([[3, 1], [1, 2]], [1, 1]), 1e-12);
+    assert.equal(lastSolveInfo()?.converged, true);
+    // Two Jacobi sweeps on B u = b: close, not exact.
+    const jacobi: mg.diff.implicit.LinearSolver = (matvec, b) => {
+      const bt = (b as mg.Tensor[])[0];
+      let u = mg.zerosLike(bt);
+      for (let k = 0; k < 2; k++) u = u.add(bt.sub((matvec([u]) as mg.Tensor[])[0]).div(mg.tensor([3, 2], f64)));
+      return [u];
+    };
+    const ws = await warningsOf(() => mg.autograd.grad(customRoot(F, { argnums: 1, solve: jacobi })(inner)(mg.zeros([2], f64), th).sum(), th));
+    assert.equal(lastSolveInfo()?.converged, false);
+    assert.equal(ws.filter((w) => w.code === 'METAGRAD_SOLVE_NOT_CONVERGED').length, 1);
+    const garbage: mg.diff.implicit.LinearSolver = (_matvec, b) => [(b as mg.Tensor[])[0].mul(-100)];
+    assert.throws(() => mg.autograd.grad(customRoot(F, { argnums: 1, solve: garbage })(inner)(mg.zeros([2], f64), th).sum(), th), /worse than x = 0/);
+  });
+});

@@ -52,7 +52,8 @@ tar -xzf "$tgz" -C "$work" package/package.json "$prebuild"
 node -e '
   const p = require(process.argv[1]);
   const s = p.scripts || {};
-  for (const k of ["preinstall", "install", "postinstall"]) if (s[k]) throw new Error(`install script ${k}: ${s[k]}`);
+  // prepare too: it never runs for a tarball install, but npm lists it for install-script review.
+  for (const k of ["preinstall", "install", "postinstall", "prepare"]) if (s[k]) throw new Error(`install script ${k}: ${s[k]}`);
   if (p.gypfile !== false) throw new Error("gypfile must be false: npm would run node-gyp on install");
 ' "$work/package/package.json" || fail 'the packed package.json would compile on install'
 if command -v readelf >/dev/null && [ "$(uname -s)" = Linux ]; then

@@ -55,6 +55,9 @@ describe('root check: the solver must return a root', () => {
     const solver = customFixedPoint(T, { argnums: 1 })(iterate);
     const th = mg.tensor(1, { ...f64, requiresGrad: true });
     assert.throws(() => solver(mg.tensor(0.1, f64), th), /customFixedPoint\(iterate\): the solver's result is not a root/);
+    // Far beyond 1e154, where squaring overflows: still a finite residual, not "non-finite".
+    const huge = customFixedPoint(T, { argnums: 1 })((_x0: mg.Tensor, _th: mg.Tensor) => mg.tensor([1e200, -3e180], f64));
+    assert.throws(() => huge(mg.zeros([2], f64), th), (e: Error) => /‖F\(x\*, θ\)‖ = 2\.000e\+200 for ‖x\*‖ = 1\.000e\+200/.test(e.message));
   });
 
   it('a NaN solution is refused even when F is linear (whose Jacobian alone would give a finite gradient)', () => {

@@ -145,12 +145,26 @@ export function treeVdot(a: unknown, b: unknown): number {
   return acc;
 }
 
-/** Euclidean norm over all leaves as a number (values only, float64 accumulation). */
+/**
+ * Euclidean norm over all leaves as a number (values only, float64 accumulation). Entries too
+ * large to square (beyond ~1e154) are handled by rescaling, so a finite tree has a finite norm.
+ */
 export function treeNorm(a: unknown): number {
   const [la] = flatten(a);
   let acc = 0;
   for (const t of la) acc += dotRaw(t, t);
-  return Math.sqrt(acc);
+  if (acc !== Number.POSITIVE_INFINITY) return Math.sqrt(acc); // NaN stays NaN
+  let scale = 0;
+  for (const t of la) for (let i = 0; i < t.data.length; i++) scale = Math.max(scale, Math.abs(t.data[i]));
+  if (!Number.isFinite(scale)) return scale;
+  let s = 0;
+  for (const t of la) {
+    for (let i = 0; i < t.data.length; i++) {
+      const v = t.data[i] / scale;
+      s += v * v;
+    }
+  }
+  return scale * Math.sqrt(s);
 }
 
 /**

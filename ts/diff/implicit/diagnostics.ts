@@ -3,7 +3,6 @@
  * and a once-per-site warning when a solve stopped before reaching its tolerance.
  */
 import type { SolveInfo } from '../../linalg/info';
-import type { Tensor } from '../../tensor/tensor';
 
 /** What a linear solve reports: the linear-solve layer's {@link linalg.SolveInfo}. */
 export type { SolveInfo } from '../../linalg/info';
@@ -29,25 +28,6 @@ export function warnOnce(key: object, code: string, message: string): void {
   process.emitWarning(message, { code });
 }
 
-/** Euclidean norm over all elements of the tensors, without overflow for large entries. @internal */
-export function norm(ts: readonly Tensor[]): number {
-  let scale = 0;
-  for (const t of ts) {
-    for (let i = 0; i < t.data.length; i++) {
-      const a = Math.abs(t.data[i]);
-      if (!(a <= scale)) scale = a; // NaN propagates
-    }
-  }
-  if (scale === 0 || !Number.isFinite(scale)) return scale;
-  let s = 0;
-  for (const t of ts) {
-    for (let i = 0; i < t.data.length; i++) {
-      const a = t.data[i] / scale;
-      s += a * a;
-    }
-  }
-  return scale * Math.sqrt(s);
-}
 
 /** The info of the most recent backward linear solve of implicit differentiation (null before any). */
 export function lastSolveInfo(): BackwardSolveInfo | null {

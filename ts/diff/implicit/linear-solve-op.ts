@@ -14,7 +14,8 @@ import { detach } from '../../ops/inplace';
 import { zerosOf } from '../../ops/util';
 import type { Tensor } from '../../tensor/tensor';
 import { flatten } from '../../tree/tree';
-import { type SolveInfo, norm } from './diagnostics';
+import type { SolveInfo } from './diagnostics';
+import { treeNorm } from '../../tree/tree-math';
 import type { LinearSolver } from './types';
 
 /** A linear operator on flat lists of tensors. */
@@ -80,11 +81,11 @@ function checkSolved(
   solve: LinearSolver,
   ctx: SolveContext,
 ): { x: Tensor[]; info: SolveInfo } {
-  const bn = norm(b);
+  const bn = treeNorm(b);
   const residualOf = (x: Tensor[]): Tensor[] => noGrad(() => matvec(x).map((ax, i) => sub(b[i], ax)));
   let x = x0;
   let res = residualOf(x);
-  let rn = norm(res);
+  let rn = treeNorm(res);
   const kind = kindOf(solve);
   const stats = `‖A x − b‖ = ${rn.toExponential(3)} for ‖b‖ = ${bn.toExponential(3)}`;
   if (!Number.isFinite(rn)) {
@@ -110,10 +111,10 @@ function checkSolved(
     const before = rn;
     if (round < 3) {
       const d = noGrad(() => flatten(solve((v) => matvec(v as Tensor[]), res.map(detach)))[0]);
-      if (d.length === x.length && d.every((t) => norm([t]) < Number.POSITIVE_INFINITY)) {
+      if (d.length === x.length && d.every((t) => treeNorm([t]) < Number.POSITIVE_INFINITY)) {
         const refined = noGrad(() => x.map((xi, i) => add(xi, d[i])));
         const rres = residualOf(refined);
-        const rrn = norm(rres);
+        const rrn = treeNorm(rres);
         if (rrn < before) {
           x = refined;
           res = rres;

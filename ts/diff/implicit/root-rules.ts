@@ -15,7 +15,8 @@ import { zerosOf } from '../../ops/util';
 import { fmtShape, sameShape } from '../../tensor/shape';
 import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
-import { type SolveInfo, norm, reportSolve, warnOnce } from './diagnostics';
+import { type SolveInfo, reportSolve, warnOnce } from './diagnostics';
+import { treeNorm } from '../../tree/tree-math';
 import { type FlatMatVec, solveLinear, transposeOf } from './linear-solve-op';
 import type { LinearSolver } from './types';
 import { type AnyFn, type OptimalityFn, type Resolved, resolveOptions } from './root-options';
@@ -88,8 +89,8 @@ export function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: 
  */
 export function checkIsRoot(site: string, r: Resolved, x: readonly Tensor[], fs: readonly Tensor[]): void {
   if (r.checkRoot === false) return;
-  const xn = norm(x);
-  const fn = norm(fs);
+  const xn = treeNorm(x);
+  const fn = treeNorm(fs);
   let problem: string | null = null;
   if (!Number.isFinite(xn)) problem = 'the solver returned a solution with non-finite entries (NaN or ±Infinity)';
   else if (!Number.isFinite(fn)) problem = `the optimality function is not finite at the solution (‖F(x*, θ)‖ = ${fn})`;
@@ -137,7 +138,7 @@ export function rootVjpFlat(
       stopAt,
     }) as Tensor[];
   };
-  const rootResidual = norm(fs);
+  const rootResidual = treeNorm(fs);
   const ctx = {
     site,
     report: (info: SolveInfo) =>
@@ -216,7 +217,7 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     const jvpTheta = transposeOf(vjpTheta, fs);
     const fThetaT = withGradMode(createGraph, () => jvpTheta(ts));
     const A = transposeOf(vjpX, xIn);
-    const rootResidual = norm(fs);
+    const rootResidual = treeNorm(fs);
     const ctx = { site: 'rootJvp', report: (info: SolveInfo) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
     const dx = withGradMode(createGraph, () => solveLinear(A, fThetaT.map((t) => neg(t)), r.solve, ctx));
     const outer = xs.some((t) => t.requiresGrad) || p.leaves.flat().some((t) => t.requiresGrad) || ts.some((t) => t.requiresGrad);

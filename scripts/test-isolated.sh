@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the test suite in a clone of this repository in an unrelated temporary folder, with no
-# ../shared (or anything else of this checkout's surroundings) beside it: the suite must read only
-# files of the repository. The built addon, dist/ and node_modules are linked in, not rebuilt.
+# Runs the test suite in a clone of this repository in an unrelated temporary folder, with none of
+# this checkout's surroundings (sibling folders) beside it: the suite must read only files of the
+# repository. The built addon, dist/ and node_modules are linked in, not rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -7,6 +7,7 @@
  */
 import { NumericalError } from '../errors';
 import { add, div, mul, neg, sqrt, square, sub } from '../ops/elementwise';
+import { machineEpsilon } from '../tensor/dtype';
 import type { Tensor } from '../tensor/tensor';
 import { treeAxpy, treeNorm, treeNormT, treeScale, treeSub, treeVdotT } from '../tree/tree-math';
 import { type KrylovSettings, krylovSettings } from './cg';
@@ -49,7 +50,7 @@ export function gmresSettings(fn: string, o: Record<string, unknown>, x0Name = '
 }
 
 function machineEps(p: Problem): number {
-  return p.b.some((t) => t.dtype === 'float32') ? 1.1920929e-7 : 2.220446049250313e-16;
+  return machineEpsilon(p.b.some((t) => t.dtype === 'float32') ? 'float32' : 'float64');
 }
 
 /** One Arnoldi step's new Hessenberg column, orthogonalising `w` against `V` in place of the caller. */

@@ -22,16 +22,15 @@ export function scalarOf(value: number, dtype: DType): Tensor {
   return new Tensor(d, []);
 }
 
-/** Throws unless `x` is a Tensor. */
+/** Throws unless `x` is a Tensor whose buffer is attached. */
 export function checkTensor(fn: string, arg: string, x: unknown): Tensor {
   if (!isTensor(x)) throw typeError(fn, arg, 'a Tensor', x);
   return checkAttached(fn, arg, x);
 }
 
-
 /** Accepts a Tensor or a finite-or-not number (numbers become 0-d tensors of `dtype`). */
 export function toTensor(fn: string, arg: string, x: unknown, dtype: DType): Tensor {
-  if (isTensor(x)) return checkTensor(fn, arg, x);
+  if (isTensor(x)) return checkAttached(fn, arg, x);
   if (typeof x === 'number') return scalarOf(x, dtype);
   throw typeError(fn, arg, 'a Tensor or a number', x);
 }

@@ -25,6 +25,11 @@ export function checkDtype(fn: string, arg: string, dtype: unknown): DType {
   return dtype;
 }
 
+/** Machine epsilon of a dtype (the gap between 1 and the next larger number). */
+export function machineEpsilon(dtype: DType): number {
+  return dtype === 'float32' ? 2 ** -23 : 2 ** -52;
+}
+
 /** The largest number of elements a tensor can hold (V8's typed-array limit). */
 const MAX_ELEMENTS = 2 ** 32;
 

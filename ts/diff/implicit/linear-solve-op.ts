@@ -12,6 +12,7 @@ import { NumericalError } from '../../errors';
 import { add, sub } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
 import { zerosOf } from '../../ops/util';
+import { machineEpsilon } from '../../tensor/dtype';
 import type { Tensor } from '../../tensor/tensor';
 import { flatten } from '../../tree/tree';
 import type { SolveInfo } from './diagnostics';
@@ -63,8 +64,6 @@ function hint(kind: string): string {
   return 'add ridge regularisation, check the optimality function, or use solveDense to see the system directly';
 }
 
-const EPS = { float32: 1.1920929e-7, float64: 2.220446049250313e-16 } as const;
-
 /**
  * The system the implicit function theorem needs must be solved, whatever the solver reports:
  * normal CG "converges" on a singular system (AᵀA x = Aᵀb has a solution when A x = b has none),
@@ -100,8 +99,8 @@ function checkSolved(
   }
   if (info !== null && !info.converged) return { x, info }; // a deliberate budget: reported (and warned about) as approximate
   const { rtol, atol } = tolerancesOf(solve);
-  const dtype = b.length > 0 && b[0].dtype === 'float32' ? 'float32' : 'float64';
-  const allowed = Math.max(10 * Math.max(rtol * bn, atol), 100 * EPS[dtype] * bn);
+  const eps = machineEpsilon(b.some((t) => t.dtype === 'float32') ? 'float32' : 'float64');
+  const allowed = Math.max(10 * Math.max(rtol * bn, atol), 100 * eps * bn);
   if (info === null) {
     // A hand-written solver that reports nothing is judged by its true residual: within the
     // tolerance it has converged, otherwise its answer is approximate (and warned about once).
@@ -111,15 +110,11 @@ function checkSolved(
     const before = rn;
     if (round < 3) {
       const d = noGrad(() => flatten(solve((v) => matvec(v as Tensor[]), res.map(detach)))[0]);
-      if (d.length === x.length && d.every((t) => treeNorm([t]) < Number.POSITIVE_INFINITY)) {
+      if (d.length === x.length && Number.isFinite(treeNorm(d))) {
         const refined = noGrad(() => x.map((xi, i) => add(xi, d[i])));
-        const rres = residualOf(refined);
-        const rrn = treeNorm(rres);
-        if (rrn < before) {
-          x = refined;
-          res = rres;
-          rn = rrn;
-        }
+        const refinedRes = residualOf(refined);
+        const refinedNorm = treeNorm(refinedRes);
+        if (refinedNorm < before) [x, res, rn] = [refined, refinedRes, refinedNorm];
       }
     }
     if (round >= 3 || rn > 0.5 * before) {

@@ -205,9 +205,7 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
   const ts = tangents.flatMap((t) => flatten(t)[0]);
   const createGraph = isGradEnabled();
   return enableGrad(() => {
-    const xIn = xs.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true)));
-    const thetaIn = p.leaves.map((ls) => ls.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true))));
-    const fs = evalOptimality('rootJvp', optimalityFn, xIn, solSpec, substitute(fullArgs, r.argnums, p, thetaIn));
+    const { xIn, thetaIn, fs } = evalAtRoot('rootJvp', optimalityFn, xs, solSpec, fullArgs, r, p, createGraph);
     checkIsRoot('rootJvp', r, xIn, fs);
     const flatTheta = thetaIn.flat();
     if (ts.length !== flatTheta.length) throw new TypeError(`rootJvp: tangents have ${ts.length} tensor(s), the arguments ${flatTheta.length}`);

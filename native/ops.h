@@ -12,8 +12,9 @@ constexpr int kUnaryOpCount = 17;
 enum class BinaryOp : int {
   Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6,
   Gt = 7, Lt = 8, Ge = 9, Le = 10, Eq = 11,
+  TanhGrad = 12, SigmoidGrad = 13, ReluGrad = 14,
 };
-constexpr int kBinaryOpCount = 12;
+constexpr int kBinaryOpCount = 15;
 
 enum class ReduceOp : int { Sum = 0, Max = 1, Min = 2, Prod = 3 };
 constexpr int kReduceOpCount = 4;

@@ -347,3 +347,27 @@ describe('ops above the native dispatch thresholds (both kernel paths)', () => {
     assertClose(c, expected, 1e-12, 1e-12, 'matmul');
   });
 });
+
+describe('ops: fused activation backwards (one kernel each) stay exact to second order', () => {
+  // 4096 elements: the native kernels (the JS loops are checked against them in kernel-paths).
+  const n = 4096;
+  const x0 = Array.from({ length: n }, (_, i) => -3 + (6 * i) / (n - 1));
+  const x = (): mg.Tensor => mg.tensor(x0, { dtype: 'float64', requiresGrad: true });
+  const cases: [string, (t: mg.Tensor) => mg.Tensor, (v: number) => number, (v: number) => number][] = [
+    ['tanh', (t) => t.tanh(), (v) => 1 - Math.tanh(v) ** 2, (v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2)],
+    ['sigmoid', (t) => t.sigmoid(), (v) => { const s = 1 / (1 + Math.exp(-v)); return s * (1 - s); }, (v) => { const s = 1 / (1 + Math.exp(-v)); return s * (1 - s) * (1 - 2 * s); }],
+    ['relu', (t) => t.relu(), (v) => (v > 0 ? 1 : 0), () => 0],
+  ];
+  for (const [name, f, d1, d2] of cases) {
+    it(`${name}: first and second derivatives elementwise`, () => {
+      const t = x();
+      const [g] = mg.autograd.grad(f(t).sum(), [t], { createGraph: true });
+      assertClose(g, x0.map(d1), 1e-14, 1e-14, `${name}'`);
+      const [h] = mg.autograd.grad(g.sum(), [t], { allowUnused: true, materializeGrads: true });
+      assertClose(h, x0.map(d2), 1e-13, 1e-13, `${name}''`);
+    });
+  }
+  it('the backward of the backward is linear in the incoming gradient (tanh, gradgradcheck)', () => {
+    gradgradcheck((t) => t.tanh().mul(t), [rand64([3, 5])]);
+  });
+});

@@ -1,8 +1,9 @@
 // Unary and broadcasting binary elementwise kernels. Included only by native/variant.cc, once
-// per ISA variant. tanh, sigmoid and log run on Eigen's packet math (vectorised for the
+// per ISA variant. tanh, sigmoid, log, exp and softplus run on Eigen's packet math (vectorised for the
 // variant's ISA) in double, within an ulp or two of libm, with libm for the inputs outside the
-// range where that holds; the other transcendentals use libm (Eigen's float versions are several
-// ulps off on some ISAs); the simple ops are plain loops that the compiler vectorises.
+// range where that holds; so do exp and softplus. The other transcendentals use libm (Eigen's
+// float versions are several ulps off on some ISAs); the simple ops are plain loops that the
+// compiler vectorises.
 #pragma once
 #include <Eigen/Core>
 #include <cmath>
@@ -43,9 +44,18 @@ inline void mapPacket(const T* a, T* out, size_t n, V vec, S scalar, T lo, T hi)
     const Eigen::Index len(padded);
     PacketArr xs(x, len), ys(y, len), es(e, len), ts(t, len);
     vec(xs, ys, es, ts);
-    for (size_t i = 0; i < m; ++i) {
-      const T v = T(x[i]);
-      out[at + i] = (v >= lo && v <= hi) ? T(y[i]) : scalar(v);
+    // Two passes so the common one vectorises: convert everything, then redo the few inputs
+    // outside [lo, hi] with libm (x holds the inputs, since out may alias a).
+    T* o = out + at;
+    for (size_t i = 0; i < m; ++i) o[i] = T(y[i]);
+    // The range test is itself a vector loop (a branch per element costs as much as the math).
+    const double dlo = double(lo), dhi = double(hi);
+    int outside = 0;
+    for (size_t i = 0; i < m; ++i) outside |= int(x[i] < dlo) | int(x[i] > dhi) | int(x[i] != x[i]);
+    if (outside) {
+      for (size_t i = 0; i < m; ++i) {
+        if (!(x[i] >= dlo && x[i] <= dhi)) o[i] = scalar(T(x[i]));
+      }
     }
   }
 }
@@ -54,13 +64,20 @@ inline void mapPacket(const T* a, T* out, size_t n, V vec, S scalar, T lo, T hi)
 // there), below that Lambert's continued fraction cut after 7 levels as one rational function of
 // t = x² (Eigen's own double tanh is scalar). Within an ulp of libm; |x| is clamped at 20, where
 // tanh is ±1 in double.
-inline void tanhPacket(PacketArr& x, PacketArr& y, PacketArr& e, PacketArr& t) {
+inline void tanhPacket(PacketArr& x, PacketArr& y, PacketArr& e, PacketArr&) {
   e = (-2.0 * x.abs().min(20.0)).exp();
-  t = x * x;
-  y = (x.abs() < 0.625)
-          .select(x + (x * t * (-675675.0 + t * (-45045.0 + t * (-594.0 - t)))) /
-                          (2027025.0 + t * (945945.0 + t * (51975.0 + t * (630.0 + t)))),
-                  ((1.0 - e) / (1.0 + e)) * x.sign());
+  // The branch choice is a plain loop: Eigen 3.4's select() has no packet path, and the compiler
+  // turns this ternary into a vector blend.
+  const double* X = x.data();
+  const double* E = e.data();
+  double* Y = y.data();
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    const double xi = X[i], t = xi * xi;
+    const double small = xi + (xi * t * (-675675.0 + t * (-45045.0 + t * (-594.0 - t)))) /
+                                  (2027025.0 + t * (945945.0 + t * (51975.0 + t * (630.0 + t))));
+    const double big = std::copysign((1.0 - E[i]) / (1.0 + E[i]), xi);
+    Y[i] = std::fabs(xi) < 0.625 ? small : big;
+  }
 }
 
 // The logistic function as the scalar kernel computes it: r = 1/(1 + e), e = exp(−|x|), and e·r
@@ -68,7 +85,17 @@ inline void tanhPacket(PacketArr& x, PacketArr& y, PacketArr& e, PacketArr& t) {
 inline void sigmoidPacket(PacketArr& x, PacketArr& y, PacketArr& e, PacketArr& t) {
   e = (-x.abs()).exp();
   t = 1.0 / (1.0 + e);
-  y = (x >= 0.0).select(t, e * t);
+  const double* X = x.data();
+  const double* E = e.data();
+  const double* R = t.data();
+  double* Y = y.data();
+  for (Eigen::Index i = 0; i < x.size(); ++i) Y[i] = X[i] >= 0.0 ? R[i] : E[i] * R[i];
+}
+
+// softplus(x) = max(x, 0) + log1p(exp(−|x|)); Eigen's log1p keeps tiny terms accurate.
+inline void softplusPacket(PacketArr& x, PacketArr& y, PacketArr& e, PacketArr&) {
+  e = (-x.abs()).exp().log1p();
+  y = x.max(0.0) + e;
 }
 
 template <class T>
@@ -76,10 +103,17 @@ void unary(UnaryOp op, const T* a, T* out, size_t n) {
   constexpr T inf = std::numeric_limits<T>::infinity();
   // Below this, exp(−|x|) (sigmoid's) is denormal in double, where the packet exp flushes it.
   constexpr T sigmoidLo = T(-708);
+  // Where the packet exp in double is exact to rounding: all of float's range, double's normal one.
+  constexpr T expLo = sizeof(T) == 4 ? -std::numeric_limits<T>::max() : T(-708);
+  constexpr T expHi = sizeof(T) == 4 ? std::numeric_limits<T>::max() : T(709);
   const T zero(0), one(1);
   switch (op) {
     case UnaryOp::Neg: return mapUnary(a, out, n, [](T x) { return -x; });
-    case UnaryOp::Exp: return mapUnary(a, out, n, [](T x) { return std::exp(x); });
+    case UnaryOp::Exp:
+      // Eigen's double exp clamps its argument (to ±709.78), so results near overflow or in the
+      // denormal range go to libm.
+      return mapPacket(a, out, n, [](PacketArr& x, PacketArr& y, PacketArr&, PacketArr&) { y = x.exp(); },
+                       [](T x) { return std::exp(x); }, expLo, expHi);
     case UnaryOp::Log:
       // Normal positive numbers on the packet path; 0, negatives, denormals, ∞ and NaN to libm.
       return mapPacket(a, out, n, [](PacketArr& x, PacketArr& y, PacketArr&, PacketArr&) { y = x.log(); }, [](T x) { return std::log(x); },
@@ -97,9 +131,10 @@ void unary(UnaryOp op, const T* a, T* out, size_t n) {
     case UnaryOp::Relu:  // NaN propagates, as in PyTorch
       return mapUnary(a, out, n, [zero](T x) { return x < zero ? zero : x; });
     case UnaryOp::Softplus:
-      return mapUnary(a, out, n, [zero](T x) {
+      // exp(−|x|) is denormal in double below −708 (the packet exp flushes it): libm there.
+      return mapPacket(a, out, n, softplusPacket, [zero](T x) {
         return (x > zero ? x : zero) + std::log1p(std::exp(-std::fabs(x)));
-      });
+      }, sigmoidLo, -sigmoidLo);
     case UnaryOp::Square: return mapUnary(a, out, n, [](T x) { return x * x; });
     case UnaryOp::Sign:  // ±0 and NaN map to themselves
       return mapUnary(a, out, n, [one](T x) { return x > 0 ? one : (x < 0 ? -one : x); });
@@ -204,6 +239,13 @@ void binary(BinaryOp op, const T* a, const int64_t* as, const T* b, const int64_
     case BinaryOp::Ge: return run([](T x, T y) { return T(x >= y); });
     case BinaryOp::Le: return run([](T x, T y) { return T(x <= y); });
     case BinaryOp::Eq: return run([](T x, T y) { return T(x == y); });
+    // Fused backward rules: one pass and one buffer instead of three, in double and rounded
+    // once, as the JavaScript path computes them.
+    case BinaryOp::TanhGrad:
+      return run([](T g, T y) { return T(double(g) * (1.0 - double(y) * double(y))); });
+    case BinaryOp::SigmoidGrad:
+      return run([](T g, T y) { return T(double(g) * (double(y) * (1.0 - double(y)))); });
+    case BinaryOp::ReluGrad: return run([](T g, T x) { return x > T(0) ? g : T(0); });
   }
 }
 

@@ -100,20 +100,50 @@ export function cos(a: Tensor): Tensor {
 export function tanh(a: Tensor): Tensor {
   checkTensor('tanh', 'input', a);
   const out = unaryRaw(UnaryOp.Tanh, a);
-  return record('TanhBackward0', [a], out, (g) => [mul(g, sub(1, square(out)))], [out]);
+  return record('TanhBackward0', [a], out, (g) => [tanhBackward(g, out)], [out]);
+}
+
+/** g·(1 − y²) from tanh's output y in one kernel; differentiable again (PyTorch's tanh_backward). */
+function tanhBackward(g: Tensor, y: Tensor): Tensor {
+  return record(
+    'TanhBackwardBackward0',
+    [g, y],
+    binaryRaw('tanh', BinaryOp.TanhGrad, g, y),
+    (gg, needs) => [needs[0] ? tanhBackward(gg, y) : null, needs[1] ? mul(mul(gg, g), mul(y, -2)) : null],
+    [g, y],
+  );
 }
 
 /** Logistic sigmoid 1 / (1 + e⁻ᵃ). */
 export function sigmoid(a: Tensor): Tensor {
   checkTensor('sigmoid', 'input', a);
   const out = unaryRaw(UnaryOp.Sigmoid, a);
-  return record('SigmoidBackward0', [a], out, (g) => [mul(g, mul(out, sub(1, out)))], [out]);
+  return record('SigmoidBackward0', [a], out, (g) => [sigmoidBackward(g, out)], [out]);
+}
+
+/** g·y·(1 − y) from the sigmoid's output y in one kernel; differentiable again. */
+function sigmoidBackward(g: Tensor, y: Tensor): Tensor {
+  return record(
+    'SigmoidBackwardBackward0',
+    [g, y],
+    binaryRaw('sigmoid', BinaryOp.SigmoidGrad, g, y),
+    (gg, needs) => [needs[0] ? sigmoidBackward(gg, y) : null, needs[1] ? mul(mul(gg, g), sub(1, mul(y, 2))) : null],
+    [g, y],
+  );
 }
 
 /** max(a, 0). */
 export function relu(a: Tensor): Tensor {
   checkTensor('relu', 'input', a);
-  return record('ReluBackward0', [a], unaryRaw(UnaryOp.Relu, a), (g) => [mul(g, step(a))], [a]);
+  return record('ReluBackward0', [a], unaryRaw(UnaryOp.Relu, a), (g) => [reluBackward(g, a)], [a]);
+}
+
+/**
+ * a > 0 ? g : 0 in one kernel (PyTorch's threshold_backward): linear in g; its derivative in a is
+ * zero wherever it exists, so a gets no gradient (but, as in PyTorch, keeps the result attached).
+ */
+function reluBackward(g: Tensor, a: Tensor): Tensor {
+  return record('ThresholdBackwardBackward0', [g, a], binaryRaw('relu', BinaryOp.ReluGrad, g, a), (gg, needs) => [needs[0] ? reluBackward(gg, a) : null, null], [a]);
 }
 
 /** log(1 + eᵃ), computed stably. */

@@ -37,6 +37,12 @@ export enum UnaryOp {
 export enum BinaryOp {
   Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6,
   Gt = 7, Lt = 8, Ge = 9, Le = 10, Eq = 11,
+  /** g·(1 − y²): tanh's backward from its output y (a = g, b = y). */
+  TanhGrad = 12,
+  /** g·y·(1 − y): sigmoid's backward from its output y. */
+  SigmoidGrad = 13,
+  /** y > 0 ? g : 0: relu's backward from its input (PyTorch's threshold_backward). */
+  ReluGrad = 14,
 }
 
 /** Reduction codes (shared with native/ops.h). */

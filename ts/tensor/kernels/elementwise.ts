@@ -63,6 +63,9 @@ const BINARY_JS: Record<BinaryOp, (x: number, y: number) => number> = {
   [BinaryOp.Ge]: (x, y) => (x >= y ? 1 : 0),
   [BinaryOp.Le]: (x, y) => (x <= y ? 1 : 0),
   [BinaryOp.Eq]: (x, y) => (x === y ? 1 : 0),
+  [BinaryOp.TanhGrad]: (g, y) => g * (1 - y * y),
+  [BinaryOp.SigmoidGrad]: (g, y) => g * (y * (1 - y)),
+  [BinaryOp.ReluGrad]: (g, x) => (x > 0 ? g : 0),
 };
 
 /**

@@ -171,12 +171,12 @@ export async function dispatch(ctx: BenchContext): Promise<Table[]> {
     ctx.log(`dispatch: ${s.label}`);
     const js: number[] = [];
     const nat: number[] = [];
-    s.sizes.forEach((_, i) => {
+    for (let i = 0; i < s.sizes.length; i++) {
       const call = s.make(i);
-      const [tj, tn] = compare([forced(s.kind, false, call), forced(s.kind, true, call)], { repeats: ctx.repeats, minRepeatMs: 5, warmupMs: 30 });
+      const [tj, tn] = await compare([forced(s.kind, false, call), forced(s.kind, true, call)], { repeats: ctx.repeats, minRepeatMs: 5, warmupMs: 30 });
       js.push((tj as { median: number }).median);
       nat.push((tn as { median: number }).median);
-    });
+    }
     const speedup = js.map((t, i) => t / nat[i]);
     const list = perKind.get(s.kind) ?? [];
     list.push({ sizes: s.sizes, js, nat });

@@ -69,13 +69,14 @@ export async function matmul(ctx: BenchContext): Promise<Table[]> {
       // contenders: the op (allocating its result, as users call it), the kernel behind it
       // (ts/tensor/kernels/matmul.ts, whose dispatch picks the native path) into a preallocated
       // buffer, as the C++ reference does, and Eigen itself.
-      const byThreads = [1, 2].map((threads) => {
+      const byThreads: (Timing | null)[][] = [];
+      for (const threads of [1, 2]) {
         mg.setNumThreads(threads);
         const opS = sampler(() => mg.matmul(a, b), opts);
         const kernelS = sampler(() => matmulInto(a.data, b.data, out, 1, n, n, n, false, false, 0, 0), opts);
         const eigS = compiled.ok ? eigenSampler(compiled.exe, threads, n) : null;
-        return compareSamplers([opS, kernelS, eigS], ctx.repeats);
-      });
+        byThreads.push(await compareSamplers([opS, kernelS, eigS], ctx.repeats));
+      }
       mg.setNumThreads(info.threads);
       let tfFn: (() => unknown) | null = null;
       if (tfp.ok) {
@@ -96,7 +97,7 @@ export async function matmul(ctx: BenchContext): Promise<Table[]> {
       }
       // tfjs's JavaScript GEMM takes seconds at n = 1024: one timed call after one warm-up call.
       const slow = n >= 1024;
-      const [tt, tj] = compare([tfFn, jaxFn], { repeats: slow ? 1 : ctx.repeats, minRepeatMs: slow ? 0 : 20, warmupMs: slow ? 0 : 100 });
+      const [tt, tj] = await compare([tfFn, jaxFn], { repeats: slow ? 1 : ctx.repeats, minRepeatMs: slow ? 0 : 20, warmupMs: slow ? 0 : 100 });
       const pct = (x: number, y: number): string => (Number.isFinite(y) ? `${fmt((x / y) * 100, 3)}%` : 'n/a');
       const num = (x: number): string => (Number.isFinite(x) ? fmt(x) : 'n/a');
       byThreads.forEach(([op, kernel, eig], i) => {

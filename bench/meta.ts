@@ -14,8 +14,8 @@ import { compare, fmt, type Timing } from './stats';
 import type { Table } from './table';
 
 type DT = 'float32' | 'float64';
-type Params = mg.Tensor[];
-type FModel = (params: Params, x: mg.Tensor) => mg.Tensor;
+export type Params = mg.Tensor[];
+export type FModel = (params: Params, x: mg.Tensor) => mg.Tensor;
 
 /** Sum over leaves of ½‖φ − θ‖² (times λ). */
 function proximal(params: Params, meta: Params, lambda: number): mg.Tensor {
@@ -31,7 +31,7 @@ function proximal(params: Params, meta: Params, lambda: number): mg.Tensor {
  * A customRoot-wrapped inner solver: `steps` of SGD on MSE + (λ/2)‖φ − θ‖², differentiated with
  * respect to θ (argument 1) by `solve`.
  */
-function innerSolver(fmodel: FModel, steps: number, lr: number, lambda: number, solve: mg.diff.implicit.LinearSolver) {
+export function innerSolver(fmodel: FModel, steps: number, lr: number, lambda: number, solve: mg.diff.implicit.LinearSolver) {
   const objective = (params: Params, meta: Params, x: mg.Tensor, y: mg.Tensor): mg.Tensor =>
     mg.nn.functional.mseLoss(fmodel(params, x), y).add(proximal(params, meta, lambda));
   // Fixed inner budgets, as the peers' programs run them, stop short of the root (the tutorial's
@@ -55,10 +55,10 @@ function innerSolver(fmodel: FModel, steps: number, lr: number, lambda: number, 
 }
 
 /** Detached copies that require grad: the inner solver's starting point. */
-const clone = (params: Params): Params => params.map((p) => p.detach().clone().requiresGrad_(true));
+export const clone = (params: Params): Params => params.map((p) => p.detach().clone().requiresGrad_(true));
 
 /** Builds a module with `dtype` parameters (nn layers use the default dtype). */
-function withDtype<T>(dtype: DT, f: () => T): T {
+export function withDtype<T>(dtype: DT, f: () => T): T {
   const saved = mg.getDefaultDtype();
   mg.setDefaultDtype(dtype);
   try {
@@ -81,7 +81,7 @@ interface Case {
   check: () => string;
 }
 
-const NORMAL_CG_5 = (): mg.diff.implicit.LinearSolver => mg.linearSolve.solveNormalCg({ maxiter: 5, atol: 0 });
+export const NORMAL_CG_5 = (): mg.diff.implicit.LinearSolver => mg.linearSolve.solveNormalCg({ maxiter: 5, atol: 0 });
 
 function tutorialCase(dtype: DT): Case {
   // The notebook's float32 data (PyTorch's generator draws different float64 numbers), cast.
@@ -192,7 +192,7 @@ export async function meta(ctx: BenchContext): Promise<Table[]> {
       for (const dtype of ['float32', 'float64'] as const) {
         const c = make(dtype);
         ctx.log(`meta: ${c.name} ${dtype}`);
-        const times = compare([c.metaGrad, c.forward, c.backward], { repeats: ctx.repeats, minRepeatMs: 50, warmupMs: 1000 });
+        const times = await compare([c.metaGrad, c.forward, c.backward], { repeats: ctx.repeats, minRepeatMs: 50, warmupMs: 1000 });
         rows.push([c.name, dtype, ...times.map((t) => fmt((t as Timing).median)), c.check()]);
       }
     }

@@ -11,12 +11,12 @@ import { loadJax, loadTf } from './peers';
 import { compare, fmt, fmtRatio, type Timing } from './stats';
 import type { Table } from './table';
 
-const BATCH = 256;
-const IN = 64;
-const HIDDEN = 128;
+export const BATCH = 256;
+export const IN = 64;
+export const HIDDEN = 128;
 
 /** Problem data as plain float64 arrays (converted per library and dtype). */
-interface Problem {
+export interface Problem {
   x: Float64Array;
   y: Float64Array;
   /** W1 [IN, HIDDEN], b1 [HIDDEN], W2 [HIDDEN, 1], b2 [1]. */
@@ -25,9 +25,9 @@ interface Problem {
   v: Float64Array[];
 }
 
-const SHAPES = [[IN, HIDDEN], [HIDDEN], [HIDDEN, 1], [1]];
+export const SHAPES = [[IN, HIDDEN], [HIDDEN], [HIDDEN, 1], [1]];
 
-function problem(): Problem {
+export function problem(): Problem {
   mg.manualSeed(42);
   const f64 = { dtype: 'float64' as const };
   const data = (t: mg.Tensor): Float64Array => t.data as Float64Array;
@@ -45,11 +45,11 @@ function problem(): Problem {
   };
 }
 
-type DT = 'float32' | 'float64';
+export type DT = 'float32' | 'float64';
 const cast = (a: Float64Array, dtype: DT): Float32Array | Float64Array => (dtype === 'float32' ? Float32Array.from(a) : a.slice());
 
 /** What one library computes: [loss, grads] and the HVP, as flat float64 arrays for the check. */
-interface Impl {
+export interface Impl {
   grad: () => unknown;
   hvp: () => unknown;
   /** Results of one call each, for the agreement check: [loss, ...grads] and hvp. */
@@ -57,7 +57,7 @@ interface Impl {
   dispose?: () => void;
 }
 
-function metagradImpl(p: Problem, dtype: DT): Impl {
+export function metagradImpl(p: Problem, dtype: DT): Impl {
   const opt = { dtype };
   const t = (a: Float64Array, shape: number[]): mg.Tensor => mg.tensor(cast(a, dtype), { ...opt, shape } as mg.TensorOptions);
   const x = t(p.x, [BATCH, IN]);
@@ -170,7 +170,7 @@ async function jaxImpl(p: Problem, dtype: DT, jitted: boolean): Promise<Impl | s
 }
 
 /** Largest absolute difference relative to the largest reference magnitude. */
-function relErr(got: number[], ref: number[]): number {
+export function relErr(got: number[], ref: number[]): number {
   if (got.length !== ref.length) return Infinity;
   let num = 0;
   let den = 0;
@@ -210,7 +210,7 @@ export async function mlp(ctx: BenchContext): Promise<Table[]> {
       const checks = [check(tfI, 'tfjs', which), check(jit, 'jax-jit', which), check(eager, 'jax', which)];
       // A peer that throws is reported, not timed; one whose numbers disagree is timed and flagged.
       const fnOf = (impl: Impl | string, i: number): (() => unknown) | null => (typeof impl !== 'string' && !checks[i].text.includes('fails') ? impl[which] : null);
-      const [tm, tt, tj, te] = compare([m[which], fnOf(tfI, 0), fnOf(jit, 1), fnOf(eager, 2)], { repeats: ctx.repeats, minRepeatMs: 30, warmupMs: 1000 });
+      const [tm, tt, tj, te] = await compare([m[which], fnOf(tfI, 0), fnOf(jit, 1), fnOf(eager, 2)], { repeats: ctx.repeats, minRepeatMs: 30, warmupMs: 1000 });
       const ms = (t: Timing | null, impl: Impl | string, i: number): string => {
         if (typeof impl === 'string') return `n/a (${impl})`;
         if (!t) return 'fails';

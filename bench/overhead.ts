@@ -55,7 +55,7 @@ export async function overhead(ctx: BenchContext): Promise<Table[]> {
   const out: string[][] = [];
   for (const r of rows) {
     ctx.log(`overhead: ${r.name}`);
-    const [tm, tt, tj] = compare([r.mg, r.tf, r.jax], { repeats: ctx.repeats, minRepeatMs: 10, warmupMs: 400 });
+    const [tm, tt, tj] = await compare([r.mg, r.tf, r.jax], { repeats: ctx.repeats, minRepeatMs: 10, warmupMs: 400 });
     const us = (t: typeof tm, peer: typeof tfp | typeof jxp): string => (t ? fmt(t.median * 1e3) : peer.ok ? '—' : 'n/a');
     out.push([r.name, us(tm, tfp), us(tt, tfp), us(tj, jxp)]);
   }

@@ -7,6 +7,7 @@
  *   npm run bench -- --repeats 15               # more repeats per median (default 7)
  *   npm run bench -- --write-readme             # also replace README.md's "## Benchmarks" section
  */
+import { measuredBuild } from './use-dist';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +19,11 @@ import { meta } from './meta';
 import { mlp } from './mlp';
 import { overhead } from './overhead';
 import { steady } from './steady-loops';
+import { sideBySide } from './side-by-side';
 import { unrolledGroup } from './unrolled';
 import { renderTable } from './table';
 
-const GROUPS: Record<string, BenchGroup> = { overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady };
+const GROUPS: Record<string, BenchGroup> = { overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady, peers: sideBySide };
 
 interface Args {
   only: string[];
@@ -70,7 +72,7 @@ function header(args: Args): string {
   return [
     `- Date: ${new Date().toISOString().slice(0, 10)}; machine: ${cpu}, \`nproc\` = ${availableParallelism()}, Node ${process.version}.`,
     `- metagrad native backend (\`mg.backendInfo()\`): active ISA **${info.isa}** (compiled: ${info.compiledIsas.join(', ')}), Eigen ${info.eigen}, ${info.threads} threads, ${info.compiler}.`,
-    `- Command: \`${cmd}\` (medians of ${args.repeats} repeats).`,
+    `- Command: \`${cmd}\` (medians of ${args.repeats} repeats); measures ${measuredBuild}.`,
   ].join('\n');
 }
 

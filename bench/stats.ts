@@ -81,20 +81,25 @@ export function sampler(fn: () => unknown, opts: Omit<MeasureOptions, 'repeats'>
 
 /**
  * Takes `repeats` samples from each sampler, interleaved round by round; `null` entries are
- * skipped (and returned as null). Samplers may time anything, e.g. another process.
+ * skipped (and returned as null). Samplers may time anything, e.g. another process (then they
+ * return a promise).
  */
-export function compareSamplers(samplers: readonly (Sampler | null)[], repeats: number): (Timing | null)[] {
+export async function compareSamplers(samplers: readonly (AsyncSampler | null)[], repeats: number): Promise<(Timing | null)[]> {
   const samples = samplers.map((): number[] => []);
   for (let r = 0; r < repeats; r++) {
-    samplers.forEach((s, i) => {
-      if (s) samples[i].push(s());
-    });
+    for (let i = 0; i < samplers.length; i++) {
+      const s = samplers[i];
+      if (s) samples[i].push(await s());
+    }
   }
   return samplers.map((s, i) => (s ? timing(samples[i], (s as { inner?: number }).inner ?? 1) : null));
 }
 
+/** A sampler that may wait, e.g. for another process that times its own calls. */
+export type AsyncSampler = () => number | Promise<number>;
+
 /** Times several functions, interleaving their repeats; `null` entries are skipped (and returned as null). */
-export function compare(fns: readonly ((() => unknown) | null)[], opts: MeasureOptions): (Timing | null)[] {
+export function compare(fns: readonly ((() => unknown) | null)[], opts: MeasureOptions): Promise<(Timing | null)[]> {
   return compareSamplers(fns.map((f) => (f ? sampler(f, opts) : null)), opts.repeats);
 }
 

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
-import { lastTraversalSize } from '../ts/autograd/engine';
+import { backwardRuns, lastTraversalSize, plansBuilt } from '../ts/autograd/engine';
 import { assertClose, gradcheck, numericJacobian, rand64 } from './helpers/check';
 
 const f64 = { dtype: 'float64' } as const;
@@ -454,4 +454,31 @@ describe('autograd engine: traversal stops at the targets', () => {
     assert.equal(new Set(sizes.slice(1)).size, 1, `visited per step: ${sizes.join(', ')}`);
     assert.ok(sizes[39] < 40, `${sizes[39]} nodes visited`);
   });
+
+  it('a retained graph differentiated again replays its plan, with the same gradients', () => {
+    const x = mg.tensor([0.3, -1.2, 2.0], { dtype: 'float64', requiresGrad: true });
+    const w = mg.tensor([1.5, 0.5, -0.25], { dtype: 'float64', requiresGrad: true });
+    const y = x.mul(w).tanh().mul(x).sum();
+    const p0 = plansBuilt();
+    const first = mg.autograd.grad(y, [x, w], { retainGraph: true });
+    assert.equal(plansBuilt() - p0, 1);
+    const r0 = backwardRuns();
+    for (let i = 0; i < 5; i++) {
+      const again = mg.autograd.grad(y, [x, w], { retainGraph: true });
+      again.forEach((g, j) => assert.deepEqual(Array.from(g.data), Array.from(first[j].data)));
+    }
+    assert.equal(backwardRuns() - r0, 5);
+    assert.equal(plansBuilt() - p0, 1, 'no new plan for the same roots and targets');
+    // Other targets are planned separately; the gradient of x alone is the same numbers.
+    const [gx] = mg.autograd.grad(y, [x], { retainGraph: true });
+    assert.deepEqual(Array.from(gx.data), Array.from(first[0].data));
+    assert.equal(plansBuilt() - p0, 2);
+    // Closed form: d/dx Σ x·tanh(wx) = tanh(wx) + x·w·(1 − tanh²(wx)).
+    Array.from(x.data).forEach((xi, i) => {
+      const wi = w.data[i];
+      const t = Math.tanh(wi * xi);
+      assert.ok(Math.abs(first[0].data[i] - (t + xi * wi * (1 - t * t))) < 1e-14);
+    });
+  });
+
 });

@@ -76,31 +76,11 @@ function resolveGradOutputs(fn: string, outputs: Tensor[], given: GradOptions['g
   });
 }
 
-/** Gradient storage for one run: per node output, per leaf. */
-class Buffers {
-  readonly nodes = new Map<Node, (Tensor | null)[]>();
-  readonly leaves = new Map<Tensor, Tensor>();
-
-  addNode(node: Node, nr: number, g: Tensor): void {
-    let slot = this.nodes.get(node);
-    if (!slot) {
-      slot = new Array<Tensor | null>(node.numOutputs).fill(null);
-      this.nodes.set(node, slot);
-    }
-    const prev = slot[nr];
-    slot[nr] = prev ? addGrads(prev, g) : g;
-  }
-
-  addLeaf(leaf: Tensor, g: Tensor): void {
-    const prev = this.leaves.get(leaf);
-    this.leaves.set(leaf, prev ? addGrads(prev, g) : g);
-  }
-}
-
 let lastVisited = 0;
 let runs = 0;
+let plans = 0;
 
-/** Nodes the last backward pass visited (to test that traversal stops at its targets). @internal */
+/** Nodes the last planned backward pass visited (to test that traversal stops at its targets). @internal */
 export function lastTraversalSize(): number {
   return lastVisited;
 }
@@ -110,130 +90,358 @@ export function backwardRuns(): number {
   return runs;
 }
 
+/** Backward plans built so far (a replayed plan does not count). @internal */
+export function plansBuilt(): number {
+  return plans;
+}
+
+/** Where an edge's gradient goes in a plan: a node slot (≥ 0), a leaf slot (≤ −2) or nowhere (−1). */
+const NOWHERE = -1;
+const leafCode = (i: number): number => -2 - i;
+
 /**
- * Runs backward from `roots` with `rootGrads`. `targets` (leaves or non-leaf tensors) restricts the
- * traversal to what reaches them; when null every leaf that requires grad is a target.
- * Returns the gradient buffers and the captured gradients of non-leaf targets.
+ * One backward pass worked out ahead of running it: which nodes run, in which order, and where
+ * each of their input gradients goes. Built from the graph and the targets alone (no values), so a
+ * graph differentiated again with the same roots and targets (every matvec of a backward linear
+ * solve) replays it instead of walking and counting again.
  */
-function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opts: RunOptions) {
-  const buffers = new Buffers();
-  const targetLeaves = new Set<Tensor>();
-  const targetOutputs = new Map<Node, Set<number>>();
-  if (targets) {
-    for (const t of targets) {
-      if (t.gradFn === null) targetLeaves.add(t);
-      else {
-        const node = t.gradFn as Node;
-        if (!targetOutputs.has(node)) targetOutputs.set(node, new Set());
-        targetOutputs.get(node)?.add(t.outputNr);
-      }
+interface Plan {
+  /** What the plan was built for (identity), to recognise it again. */
+  readonly rootKeys: readonly object[];
+  readonly rootNrs: readonly number[];
+  readonly targetKeys: readonly object[] | null;
+  readonly targetNrs: readonly number[] | null;
+  readonly stopAt: readonly object[] | undefined;
+  /** Nodes in execution order (the order a dependency-counting ready stack pops them). */
+  readonly nodes: Node[];
+  /** Per node: whether its backward runs (it leads to a target), and which inputs need gradients. */
+  readonly active: boolean[];
+  readonly needs: boolean[][];
+  /** Per node, per input edge: destination slot (see {@link NOWHERE}, {@link leafCode}). */
+  readonly routes: Int32Array[];
+  /** Leaves that receive gradients, by leaf slot. */
+  readonly leaves: Tensor[];
+  /** Per root: its destination slot. */
+  readonly rootSlots: Int32Array;
+  /** Per target: the slot whose gradient it is (leaf code, or node slot with `targetOutputNr`). */
+  readonly targetSlots: Int32Array | null;
+  /** Nodes whose output gradients are captured for non-leaf targets. */
+  readonly captureAt: boolean[];
+  visited: number;
+}
+
+function keyOf(t: Tensor): object {
+  return t.gradFn ?? t;
+}
+
+function sameKeys(a: readonly object[] | null, b: readonly object[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameNrs(a: readonly number[] | null, b: readonly number[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Plans kept per root node of retained graphs (on the node itself, so they die with the graph). */
+const PLANS_PER_ROOT = 4;
+
+function cachedPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly object[] | undefined): Plan | null {
+  const list = (roots[0].gradFn as Node | null)?._plans as Plan[] | null | undefined;
+  if (!list) return null;
+  const rootKeys = roots.map(keyOf);
+  const targetKeys = targets?.map(keyOf) ?? null;
+  for (const p of list) {
+    if (
+      sameKeys(p.rootKeys, rootKeys) &&
+      sameNrs(p.rootNrs, roots.map((r) => r.outputNr)) &&
+      sameKeys(p.targetKeys, targetKeys) &&
+      (targets === null || sameNrs(p.targetNrs, targets.map((t) => t.outputNr))) &&
+      sameKeys(p.stopAt ?? [], stopAt ?? [])
+    ) {
+      return p;
     }
   }
-  // Gradients of non-leaf targets, by (node, output number).
-  const captured = new Map<Node, Map<number, Tensor>>();
+  return null;
+}
+
+function keepPlan(roots: Tensor[], p: Plan): void {
+  const node = roots[0].gradFn as Node | null;
+  if (node === null) return;
+  const list = (node._plans ?? []) as Plan[];
+  list.unshift(p);
+  if (list.length > PLANS_PER_ROOT) list.length = PLANS_PER_ROOT;
+  node._plans = list;
+}
+
+/**
+ * Plans a backward pass from `roots` to `targets` (leaves or non-leaf tensors; null: every leaf
+ * that requires grad). Traversal stops below the lowest target node and at `stopAt`.
+ */
+function buildPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly object[] | undefined): Plan {
+  const stamp = ++plans;
+  const targetLeaves = new Set<Tensor>();
   // Nodes numbered below every target cannot lead to one: the traversal stops there, so a pass
   // that asks for the gradient of a recent non-leaf (an unrolled step's parameters) costs what the
   // graph above it costs, not the whole history below. Leaf targets (or none given) rule out nothing.
-  let minTopo = Number.POSITIVE_INFINITY;
-  if (targets === null || targetLeaves.size > 0) minTopo = 0;
-  else for (const node of targetOutputs.keys()) minTopo = Math.min(minTopo, node.topo);
-
-  // Which nodes lead to a target (memoised, iterative to survive deep graphs).
-  const leads = new Map<Node, boolean>();
-  for (const n of opts.stopAt ?? []) leads.set(n as Node, false);
+  let minTopo = targets === null ? 0 : Number.POSITIVE_INFINITY;
+  if (targets) {
+    for (const t of targets) {
+      if (t.gradFn === null) {
+        targetLeaves.add(t);
+        minTopo = 0;
+      } else {
+        const n = t.gradFn as Node;
+        n._targetStamp = stamp;
+        if (n.topo < minTopo) minTopo = n.topo;
+      }
+    }
+  }
+  const isTarget = (n: Node): boolean => n._targetStamp === stamp;
+  for (const n of (stopAt ?? []) as Node[]) {
+    n._stamp = stamp;
+    n._done = true;
+    n._leads = false;
+    n._deps = 0;
+    n._slot = -1;
+  }
   const edgeLeads = (e: Edge): boolean => {
     if (e === null) return false;
-    if ('leaf' in e) return targets === null ? true : targetLeaves.has(e.leaf);
-    return leads.get(e.node) === true || targetOutputs.has(e.node);
+    if ('leaf' in e) return targets === null || targetLeaves.has(e.leaf);
+    const n = e.node;
+    return (n._stamp === stamp && n._leads) || isTarget(n);
   };
-  const rootNodes = roots.map((r) => r.gradFn as Node | null);
-  const order: Node[] = []; // post-order: children before parents
-  const visiting = new Set<Node>();
-  for (const start of rootNodes) {
-    if (start === null || leads.has(start)) continue;
-    const stack: [Node, number][] = [[start, 0]];
-    visiting.add(start);
+  // Depth-first post-order from the roots: a node leads to a target when one of its edges does.
+  let visited = 0;
+  const stack: Node[] = [];
+  const cursor: number[] = [];
+  for (const r of roots) {
+    const start = r.gradFn as Node | null;
+    if (start === null || start._stamp === stamp) continue;
+    start._stamp = stamp;
+    start._done = false;
+    start._leads = false;
+    start._deps = 0;
+    start._slot = -1;
+    stack.push(start);
+    cursor.push(0);
     while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      const [node, i] = top;
+      const top = stack.length - 1;
+      const node = stack[top];
+      const i = cursor[top];
       if (i < node.next.length) {
-        top[1]++;
+        cursor[top] = i + 1;
         const e = node.next[i];
-        if (e !== null && 'node' in e && e.node.topo >= minTopo && !leads.has(e.node) && !visiting.has(e.node)) {
-          visiting.add(e.node);
-          stack.push([e.node, 0]);
+        if (e !== null && 'node' in e && e.node.topo >= minTopo && e.node._stamp !== stamp) {
+          const c = e.node;
+          c._stamp = stamp;
+          c._done = false;
+          c._leads = false;
+          c._deps = 0;
+          c._slot = -1;
+          stack.push(c);
+          cursor.push(0);
         }
       } else {
         stack.pop();
-        leads.set(node, node.next.some(edgeLeads));
-        order.push(node);
+        cursor.pop();
+        let leads = false;
+        for (const e of node.next) {
+          if (edgeLeads(e)) {
+            leads = true;
+            break;
+          }
+        }
+        node._leads = leads;
+        node._done = true;
+        visited++;
       }
     }
   }
-  lastVisited = order.length;
-  runs++;
-  const needed = (n: Node): boolean => leads.get(n) === true || targetOutputs.has(n);
-
-  // Dependencies among needed nodes.
-  const deps = new Map<Node, number>();
-  for (const n of order) {
-    if (!needed(n) || leads.get(n) !== true) continue;
-    for (const e of n.next) if (e !== null && 'node' in e && needed(e.node)) deps.set(e.node, (deps.get(e.node) ?? 0) + 1);
+  // A node runs when it leads to a target or is one (its gradient is captured); nodes never
+  // reached (stamp differs) are not needed.
+  const needed = (n: Node): boolean => (n._stamp === stamp && n._leads) || (isTarget(n) && n._stamp === stamp);
+  // Dependencies among needed nodes (counted from the nodes that pass gradients on, reached again
+  // from the roots), then the order a ready stack runs them in.
+  const collect: Node[] = [];
+  for (const r of roots) {
+    const n = r.gradFn as Node | null;
+    if (n !== null && n._stamp === stamp && n._slot === -1) {
+      n._slot = -2;
+      collect.push(n);
+    }
   }
-
-  roots.forEach((r, i) => {
-    if (r.gradFn === null) {
-      if (targets === null ? r.requiresGrad : targetLeaves.has(r)) buffers.addLeaf(r, rootGrads[i]);
-    } else buffers.addNode(r.gradFn as Node, r.outputNr, rootGrads[i]);
-  });
-
+  while (collect.length > 0) {
+    const n = collect.pop() as Node;
+    if (!n._leads) continue;
+    for (const e of n.next) {
+      if (e === null || !('node' in e)) continue;
+      const c = e.node;
+      if (c._stamp !== stamp || !needed(c)) continue;
+      c._deps++;
+      if (c._slot === -1) {
+        c._slot = -2;
+        collect.push(c);
+      }
+    }
+  }
+  const order: Node[] = [];
   const ready: Node[] = [];
-  const seen = new Set<Node>();
-  for (const n of rootNodes) {
-    if (n !== null && needed(n) && !deps.get(n) && !seen.has(n)) {
-      seen.add(n);
+  for (const r of roots) {
+    const n = r.gradFn as Node | null;
+    if (n !== null && n._stamp === stamp && needed(n) && n._deps === 0 && n._slot === -2) {
+      n._slot = -3;
       ready.push(n);
     }
   }
+  while (ready.length > 0) {
+    const node = ready.pop() as Node;
+    node._slot = order.length;
+    order.push(node);
+    if (!node._leads) continue;
+    for (const e of node.next) {
+      if (e === null || !('node' in e)) continue;
+      const c = e.node;
+      if (c._stamp !== stamp || !needed(c)) continue;
+      if (--c._deps === 0) ready.push(c);
+    }
+  }
+
+  const leaves: Tensor[] = [];
+  const leafSlot = new Map<Tensor, number>();
+  const leafTo = (t: Tensor): number => {
+    let i = leafSlot.get(t);
+    if (i === undefined) {
+      i = leaves.length;
+      leaves.push(t);
+      leafSlot.set(t, i);
+    }
+    return leafCode(i);
+  };
+  const slotOf = (n: Node): number => (n._stamp === stamp && n._slot >= 0 ? n._slot : NOWHERE);
+  const active: boolean[] = new Array<boolean>(order.length);
+  const needs: boolean[][] = new Array<boolean[]>(order.length);
+  const routes: Int32Array[] = new Array<Int32Array>(order.length);
+  const captureAt: boolean[] = new Array<boolean>(order.length);
+  for (let k = 0; k < order.length; k++) {
+    const n = order[k];
+    active[k] = n._leads;
+    captureAt[k] = isTarget(n);
+    const m = n.next.length;
+    const nd = new Array<boolean>(m);
+    const route = new Int32Array(m).fill(NOWHERE);
+    for (let j = 0; j < m; j++) {
+      const e = n.next[j];
+      nd[j] = n._leads && edgeLeads(e);
+      if (!nd[j] || e === null) continue;
+      route[j] = 'leaf' in e ? leafTo(e.leaf) : slotOf(e.node);
+    }
+    needs[k] = nd;
+    routes[k] = route;
+  }
+  const rootSlots = Int32Array.from(roots, (r) => {
+    if (r.gradFn === null) return (targets === null ? r.requiresGrad : targetLeaves.has(r)) ? leafTo(r) : NOWHERE;
+    return slotOf(r.gradFn as Node);
+  });
+  const targetSlots = targets
+    ? Int32Array.from(targets, (t) => {
+        if (t.gradFn !== null) return slotOf(t.gradFn as Node);
+        const i = leafSlot.get(t);
+        return i === undefined ? NOWHERE : leafCode(i);
+      })
+    : null;
+  lastVisited = visited;
+  return {
+    rootKeys: roots.map(keyOf),
+    rootNrs: roots.map((r) => r.outputNr),
+    targetKeys: targets?.map(keyOf) ?? null,
+    targetNrs: targets?.map((t) => t.outputNr) ?? null,
+    stopAt,
+    nodes: order,
+    active,
+    needs,
+    routes,
+    leaves,
+    rootSlots,
+    targetSlots,
+    captureAt,
+    visited,
+  };
+}
+
+/** What a backward pass produced: gradients by leaf slot, and per target. */
+interface RunResult {
+  plan: Plan;
+  leafGrads: (Tensor | null)[];
+  /** Gradient of each target (aligned with the targets given), undefined when none reached it. */
+  targetGrads: (Tensor | undefined)[];
+}
+
+/**
+ * Runs backward from `roots` with `rootGrads` to `targets` (see {@link buildPlan}), replaying a
+ * cached plan when the graph is retained and was planned for the same roots and targets before.
+ */
+function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opts: RunOptions): RunResult {
+  runs++;
+  let plan = opts.retainGraph ? cachedPlan(roots, targets, opts.stopAt) : null;
+  if (plan === null) {
+    plan = buildPlan(roots, targets, opts.stopAt);
+    if (opts.retainGraph) keepPlan(roots, plan);
+  } else lastVisited = plan.visited;
+  const { nodes, routes } = plan;
+  const slots: ((Tensor | null)[] | undefined)[] = new Array(nodes.length);
+  const leafGrads: (Tensor | null)[] = new Array<Tensor | null>(plan.leaves.length).fill(null);
+  const captured: ((Tensor | null)[] | undefined)[] = new Array(nodes.length);
+  const deliver = (to: number, nr: number, g: Tensor): void => {
+    if (to >= 0) {
+      let s = slots[to];
+      if (s === undefined) {
+        s = new Array<Tensor | null>(nodes[to].numOutputs).fill(null);
+        slots[to] = s;
+      }
+      const prev = s[nr];
+      s[nr] = prev ? addGrads(prev, g) : g;
+    } else if (to !== NOWHERE) {
+      const i = -2 - to;
+      const prev = leafGrads[i];
+      leafGrads[i] = prev ? addGrads(prev, g) : g;
+    }
+  };
+  for (let i = 0; i < roots.length; i++) deliver(plan.rootSlots[i], roots[i].outputNr, rootGrads[i]);
 
   withGradMode(opts.createGraph, () => {
-    while (ready.length > 0) {
-      const node = ready.pop() as Node;
-      const grads = buffers.nodes.get(node) ?? new Array<Tensor | null>(node.numOutputs).fill(null);
-      buffers.nodes.delete(node);
-      const outs = targetOutputs.get(node);
-      if (outs) {
-        const got = new Map<number, Tensor>();
-        for (const nr of outs) if (grads[nr]) got.set(nr, grads[nr] as Tensor);
-        captured.set(node, got);
-      }
-      const active = leads.get(node) === true && grads.some((g) => g !== null);
-      if (active) {
-        const needs = node.next.map((e) => edgeLeads(e));
-        const results = node.apply(grads, needs);
-        if (!opts.retainGraph) node.release();
-        node.next.forEach((e, i) => {
-          const g = results[i];
-          if (!needs[i] || e === null || g === null || g === undefined) return;
-          const want = 'leaf' in e ? e.leaf.shape : e.node.outputShapes[e.outputNr];
-          if (!sameShape(g.shape, want)) {
-            throw new NoGraphError(
-              `${opts.fn}: ${node.name} returned a gradient of shape ${fmtShape(g.shape)} for input ${i}, which has shape ${fmtShape(want)}`,
-            );
-          }
-          if ('leaf' in e) buffers.addLeaf(e.leaf, g);
-          else buffers.addNode(e.node, e.outputNr, g);
-        });
-      }
-      for (const e of node.next) {
-        if (e === null || !('node' in e) || !needed(e.node) || leads.get(node) !== true) continue;
-        const left = (deps.get(e.node) ?? 0) - 1;
-        deps.set(e.node, left);
-        if (left === 0) ready.push(e.node);
+    for (let k = 0; k < nodes.length; k++) {
+      const node = nodes[k];
+      const grads = slots[k] ?? new Array<Tensor | null>(node.numOutputs).fill(null);
+      slots[k] = undefined;
+      if (plan.captureAt[k]) captured[k] = grads;
+      if (!plan.active[k] || !grads.some((g) => g !== null)) continue;
+      const results = node.apply(grads, plan.needs[k]);
+      if (!opts.retainGraph) node.release();
+      const route = routes[k];
+      for (let i = 0; i < route.length; i++) {
+        const g = results[i];
+        if (route[i] === NOWHERE || g === null || g === undefined) continue;
+        const e = node.next[i] as Exclude<Edge, null>;
+        const want = 'leaf' in e ? e.leaf.shape : e.node.outputShapes[e.outputNr];
+        if (!sameShape(g.shape, want)) {
+          throw new NoGraphError(`${opts.fn}: ${node.name} returned a gradient of shape ${fmtShape(g.shape)} for input ${i}, which has shape ${fmtShape(want)}`);
+        }
+        deliver(route[i], 'leaf' in e ? 0 : e.outputNr, g);
       }
     }
   });
-  return { buffers, captured };
+  const targetGrads = (targets ?? []).map((t, i) => {
+    const to = (plan.targetSlots as Int32Array)[i];
+    if (to === NOWHERE) return undefined;
+    if (to < 0) return leafGrads[-2 - to] ?? undefined;
+    return captured[to]?.[t.outputNr] ?? undefined;
+  });
+  return { plan, leafGrads, targetGrads };
 }
 
 function checkOutputs(fn: string, outputs: Tensor[]): void {
@@ -261,9 +469,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   checkOutputs(fn, outs);
   const createGraph = opts.createGraph ?? false;
   const rootGrads = resolveGradOutputs(fn, outs, opts.gradOutputs);
-  const { buffers, captured } = run(outs, rootGrads, ins, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph, stopAt: opts.stopAt });
+  const { targetGrads } = run(outs, rootGrads, ins, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph, stopAt: opts.stopAt });
   return ins.map((t, i) => {
-    const g = t.gradFn === null ? buffers.leaves.get(t) : captured.get(t.gradFn as Node)?.get(t.outputNr);
+    const g = targetGrads[i];
     if (g) return g;
     if (opts.materializeGrads) return new Tensor(allocate(t.dtype, t.numel), t.shape);
     if (!opts.allowUnused) {
@@ -290,7 +498,7 @@ export function backward(
   targets?.forEach((t, i) => {
     if (!t.requiresGrad) throw new NoGraphError(`${fn}: inputs[${i}] does not require grad`);
   });
-  const { buffers, captured } = run(outs, rootGrads, targets, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph });
+  const { plan, leafGrads, targetGrads } = run(outs, rootGrads, targets, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph });
   const store = (t: Tensor, g: Tensor): void => {
     const value = createGraph ? g : detachGrad(g);
     if (t.grad) {
@@ -301,13 +509,17 @@ export function backward(
     // caller's `gradient`) may share storage, and `.grad` is later written in place (zero_, optimizers).
     t.grad = createGraph ? withGradMode(true, () => copyGrad(g)) : new Tensor(g.data.slice(), g.shape);
   };
-  for (const [leaf, g] of buffers.leaves) store(leaf, g);
-  if (targets) {
-    for (const t of targets) {
-      if (t.gradFn !== null) {
-        const g = captured.get(t.gradFn as Node)?.get(t.outputNr);
-        if (g) store(t, g);
-      }
+  plan.leaves.forEach((leaf, i) => {
+    const g = leafGrads[i];
+    if (g) store(leaf, g);
+  });
+  // Non-leaf targets (their .grad, as retainGrad would keep it), each once.
+  const stored = new Set<Tensor>();
+  targets?.forEach((t, i) => {
+    const g = targetGrads[i];
+    if (t.gradFn !== null && g && !stored.has(t)) {
+      stored.add(t);
+      store(t, g);
     }
-  }
+  });
 }

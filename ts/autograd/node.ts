@@ -36,6 +36,24 @@ export class Node implements GradFn {
   readonly topo: number;
   private backwardFn: BackwardFn | null;
   private saved: Saved[];
+  /**
+   * Scratch fields of the engine's planner (ts/autograd/engine.ts), valid while `_stamp` equals the
+   * plan being built: planning never runs user code, so one set of fields per node suffices and no
+   * per-pass maps are needed. @internal
+   */
+  _stamp = 0;
+  /** @internal */
+  _targetStamp = 0;
+  /** @internal */
+  _done = false;
+  /** @internal */
+  _leads = false;
+  /** @internal */
+  _deps = 0;
+  /** @internal */
+  _slot = -1;
+  /** Backward plans kept for this node as a root of retained graphs (engine.ts). @internal */
+  _plans: unknown[] | null = null;
 
   constructor(
     readonly name: string,

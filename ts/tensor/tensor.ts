@@ -65,7 +65,9 @@ export class Tensor {
       throw new RangeError(`Tensor: argument 'shape' must hold the data's ${data.length} elements, got ${fmtShape(shape)} (${numelOf(shape)} elements)`);
     }
     this.data = data;
-    this.shape = Object.freeze(shape.slice());
+    // Shapes are immutable, so a frozen one (another tensor's: most ops keep their input's shape)
+    // is shared rather than copied and frozen again.
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.dtype = dtypeOf(data);
     this._requiresGrad = requiresGrad;
     this._version = version ?? { value: 0 };

@@ -27,7 +27,7 @@ export class Node implements GradFn {
   /** Edges to the inputs, aligned with the op's inputs. */
   readonly next: Edge[];
   /** Shapes of the outputs (to check gradient shapes and make zeros). */
-  readonly outputShapes: number[][];
+  readonly outputShapes: (readonly number[])[];
   /**
    * Topological number: 1 + the largest of the input nodes' (leaves count 0). A path from a node
    * to another only goes down in this number, so a backward pass never needs to visit a node
@@ -62,13 +62,24 @@ export class Node implements GradFn {
     backward: BackwardFn,
     saved: Tensor[],
   ) {
-    this.next = inputs.map((t) => edgeTo(t));
+    // Plain loops: a node is built for every recorded op, so this is on the hot path.
+    const next: Edge[] = new Array<Edge>(inputs.length);
     let topo = 0;
-    for (const e of this.next) if (e !== null && 'node' in e && e.node.topo > topo) topo = e.node.topo;
+    for (let i = 0; i < inputs.length; i++) {
+      const e = edgeTo(inputs[i]);
+      next[i] = e;
+      if (e !== null && 'node' in e && e.node.topo > topo) topo = e.node.topo;
+    }
+    this.next = next;
     this.topo = topo + 1;
-    this.outputShapes = outputs.map((o) => o.shape.slice());
+    // Tensor shapes are frozen, so they are kept, not copied.
+    const shapes: (readonly number[])[] = new Array<readonly number[]>(outputs.length);
+    for (let i = 0; i < outputs.length; i++) shapes[i] = outputs[i].shape;
+    this.outputShapes = shapes;
     this.backwardFn = backward;
-    this.saved = saved.map((t) => ({ tensor: t, version: t._version.value }));
+    const kept: Saved[] = new Array<Saved>(saved.length);
+    for (let i = 0; i < saved.length; i++) kept[i] = { tensor: saved[i], version: saved[i]._version.value };
+    this.saved = kept;
   }
 
   /** Number of outputs. */

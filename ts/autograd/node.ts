@@ -17,6 +17,9 @@ export type Edge = { node: Node; outputNr: number } | { leaf: Tensor } | null;
  */
 export type BackwardFn = (grads: (Tensor | null)[], needs: boolean[]) => (Tensor | null)[];
 
+/** Backward rule of a one-output op: called with that output's gradient. */
+export type SingleBackwardFn = (grad: Tensor, needs: boolean[]) => (Tensor | null)[];
+
 interface Saved {
   tensor: Tensor;
   version: number;
@@ -34,7 +37,9 @@ export class Node implements GradFn {
    * numbered below its lowest target (PyTorch's topological_nr).
    */
   readonly topo: number;
-  private backwardFn: BackwardFn | null;
+  private backwardFn: BackwardFn | SingleBackwardFn | null;
+  /** True when `backwardFn` takes the one output's gradient (no wrapper closure per node). */
+  private readonly single: boolean;
   private saved: Saved[];
   /**
    * Scratch fields of the engine's planner (ts/autograd/engine.ts), valid while `_stamp` equals the
@@ -59,9 +64,11 @@ export class Node implements GradFn {
     readonly name: string,
     inputs: (Tensor | null)[],
     outputs: Tensor[],
-    backward: BackwardFn,
+    backward: BackwardFn | SingleBackwardFn,
     saved: Tensor[],
+    single = false,
   ) {
+    this.single = single;
     // Plain loops: a node is built for every recorded op, so this is on the hot path.
     const next: Edge[] = new Array<Edge>(inputs.length);
     let topo = 0;
@@ -104,7 +111,7 @@ export class Node implements GradFn {
         );
       }
     }
-    return this.backwardFn(grads, needs);
+    return this.single ? (this.backwardFn as SingleBackwardFn)(grads[0] as Tensor, needs) : (this.backwardFn as BackwardFn)(grads, needs);
   }
 
   /** Frees the backward closure and saved tensors (after a backward without retainGraph). */
@@ -139,7 +146,7 @@ export function record(
   saved: Tensor[] = [],
 ): Tensor {
   if (!needsRecording(inputs)) return output;
-  const node = new Node(name, inputs, [output], (grads, needs) => backward(grads[0] as Tensor, needs), saved);
+  const node = new Node(name, inputs, [output], backward, saved, true);
   output.gradFn = node;
   output.outputNr = 0;
   return output;

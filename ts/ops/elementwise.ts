@@ -5,8 +5,8 @@
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
-import { BinaryOp, UnaryOp, binaryInto, unaryInto } from '../tensor/kernels/elementwise';
-import { broadcastShapes, broadcastStrides, numelOf } from '../tensor/shape';
+import { BinaryOp, UnaryOp, binaryInto, binarySameInto, unaryInto } from '../tensor/kernels/elementwise';
+import { broadcastShapes, broadcastStrides, numelOf, sameShape } from '../tensor/shape';
 import type { Tensor, TensorLike } from '../tensor/tensor';
 import { to } from './cast';
 import { sumTo } from './broadcast';
@@ -160,6 +160,11 @@ export function step(a: Tensor): Tensor {
 // ---- binary --------------------------------------------------------------------------------
 
 function binaryRaw(fn: string, op: BinaryOp, x: Tensor, y: Tensor): Tensor {
+  if (x.shape === y.shape || sameShape(x.shape, y.shape)) {
+    const same = allocate(x.dtype, x.numel, fn);
+    binarySameInto(op, x.data, y.data, same);
+    return wrap(same, x.shape);
+  }
   const shape = broadcastShapes(fn, x.shape, y.shape);
   const out = allocate(x.dtype, numelOf(shape), fn);
   binaryInto(op, x.data, broadcastStrides(x.shape, shape), y.data, broadcastStrides(y.shape, shape), out, shape);

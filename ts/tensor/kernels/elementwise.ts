@@ -68,6 +68,19 @@ const BINARY_JS: Record<BinaryOp, (x: number, y: number) => number> = {
   [BinaryOp.ReluGrad]: (g, x) => (x > 0 ? g : 0),
 };
 
+const UNIT_STRIDE = Int32Array.of(1);
+
+/** out[i] = op(a[i], b[i]) for operands of one shape (the common case, without stride bookkeeping). */
+export function binarySameInto(op: BinaryOp, a: FloatArray, b: FloatArray, out: FloatArray): void {
+  const n = out.length;
+  if (useNative('binary', n)) {
+    native.binary(op, a, UNIT_STRIDE, b, UNIT_STRIDE, out, Int32Array.of(n));
+    return;
+  }
+  const f = BINARY_JS[op];
+  for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
+}
+
 /**
  * Broadcasting binary op: out has `outShape`; a and b are read with element strides
  * (0 on broadcast dimensions). All three share a dtype.

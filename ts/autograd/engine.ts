@@ -23,19 +23,12 @@ export interface GradOptions {
   allowUnused?: boolean;
   /** Return zeros instead of null for unused inputs (functorch's behaviour). */
   materializeGrads?: boolean;
-  /**
-   * Nodes the traversal must not pass through (their inputs get nothing). Implicit
-   * differentiation uses it to take partial derivatives at a solution that is itself a node output.
-   * @internal
-   */
-  stopAt?: readonly object[];
 }
 
 interface RunOptions {
   fn: string;
   createGraph: boolean;
   retainGraph: boolean;
-  stopAt?: readonly object[];
 }
 
 function asTensorList(fn: string, arg: string, x: unknown): Tensor[] {
@@ -111,7 +104,6 @@ interface Plan {
   readonly rootNrs: readonly number[];
   readonly targetKeys: readonly object[] | null;
   readonly targetNrs: readonly number[] | null;
-  readonly stopAt: readonly object[] | undefined;
   /** Nodes in execution order (the order a dependency-counting ready stack pops them). */
   readonly nodes: Node[];
   /** Per node: whether its backward runs (it leads to a target), and which inputs need gradients. */
@@ -150,7 +142,7 @@ function sameNrs(a: readonly number[] | null, b: readonly number[] | null): bool
 /** Plans kept per root node of retained graphs (on the node itself, so they die with the graph). */
 const PLANS_PER_ROOT = 4;
 
-function cachedPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly object[] | undefined): Plan | null {
+function cachedPlan(roots: Tensor[], targets: Tensor[] | null): Plan | null {
   const list = (roots[0].gradFn as Node | null)?._plans as Plan[] | null | undefined;
   if (!list) return null;
   const rootKeys = roots.map(keyOf);
@@ -160,8 +152,7 @@ function cachedPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly 
       sameKeys(p.rootKeys, rootKeys) &&
       sameNrs(p.rootNrs, roots.map((r) => r.outputNr)) &&
       sameKeys(p.targetKeys, targetKeys) &&
-      (targets === null || sameNrs(p.targetNrs, targets.map((t) => t.outputNr))) &&
-      sameKeys(p.stopAt ?? [], stopAt ?? [])
+      (targets === null || sameNrs(p.targetNrs, targets.map((t) => t.outputNr)))
     ) {
       return p;
     }
@@ -180,9 +171,9 @@ function keepPlan(roots: Tensor[], p: Plan): void {
 
 /**
  * Plans a backward pass from `roots` to `targets` (leaves or non-leaf tensors; null: every leaf
- * that requires grad). Traversal stops below the lowest target node and at `stopAt`.
+ * that requires grad). Traversal stops below the lowest target node.
  */
-function buildPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly object[] | undefined): Plan {
+function buildPlan(roots: Tensor[], targets: Tensor[] | null): Plan {
   const stamp = ++plans;
   const targetLeaves = new Set<Tensor>();
   // Nodes numbered below every target cannot lead to one: the traversal stops there, so a pass
@@ -202,13 +193,6 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly o
     }
   }
   const isTarget = (n: Node): boolean => n._targetStamp === stamp;
-  for (const n of (stopAt ?? []) as Node[]) {
-    n._stamp = stamp;
-    n._done = true;
-    n._leads = false;
-    n._deps = 0;
-    n._slot = -1;
-  }
   const edgeLeads = (e: Edge): boolean => {
     if (e === null) return false;
     if ('leaf' in e) return targets === null || targetLeaves.has(e.leaf);
@@ -223,7 +207,6 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly o
     const start = r.gradFn as Node | null;
     if (start === null || start._stamp === stamp) continue;
     start._stamp = stamp;
-    start._done = false;
     start._leads = false;
     start._deps = 0;
     start._slot = -1;
@@ -239,7 +222,6 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly o
         if (e !== null && 'node' in e && e.node.topo >= minTopo && e.node._stamp !== stamp) {
           const c = e.node;
           c._stamp = stamp;
-          c._done = false;
           c._leads = false;
           c._deps = 0;
           c._slot = -1;
@@ -257,7 +239,6 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly o
           }
         }
         node._leads = leads;
-        node._done = true;
         visited++;
       }
     }
@@ -360,7 +341,6 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null, stopAt: readonly o
     rootNrs: roots.map((r) => r.outputNr),
     targetKeys: targets?.map(keyOf) ?? null,
     targetNrs: targets?.map((t) => t.outputNr) ?? null,
-    stopAt,
     nodes: order,
     active,
     needs,
@@ -387,9 +367,9 @@ interface RunResult {
  */
 function run(roots: Tensor[], rootGrads: Tensor[], targets: Tensor[] | null, opts: RunOptions): RunResult {
   runs++;
-  let plan = opts.retainGraph ? cachedPlan(roots, targets, opts.stopAt) : null;
+  let plan = opts.retainGraph ? cachedPlan(roots, targets) : null;
   if (plan === null) {
-    plan = buildPlan(roots, targets, opts.stopAt);
+    plan = buildPlan(roots, targets);
     if (opts.retainGraph) keepPlan(roots, plan);
   } else lastVisited = plan.visited;
   const { nodes, routes } = plan;
@@ -469,7 +449,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   checkOutputs(fn, outs);
   const createGraph = opts.createGraph ?? false;
   const rootGrads = resolveGradOutputs(fn, outs, opts.gradOutputs);
-  const { targetGrads } = run(outs, rootGrads, ins, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph, stopAt: opts.stopAt });
+  const { targetGrads } = run(outs, rootGrads, ins, { fn, createGraph, retainGraph: opts.retainGraph ?? createGraph });
   return ins.map((t, i) => {
     const g = targetGrads[i];
     if (g) return g;

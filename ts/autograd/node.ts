@@ -50,8 +50,6 @@ export class Node implements GradFn {
   /** @internal */
   _targetStamp = 0;
   /** @internal */
-  _done = false;
-  /** @internal */
   _leads = false;
   /** @internal */
   _deps = 0;

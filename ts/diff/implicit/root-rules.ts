@@ -7,10 +7,10 @@
  */
 import { grad } from '../../autograd/engine';
 import { enableGrad, isGradEnabled, withGradMode } from '../../autograd/grad-mode';
-import type { Node } from '../../autograd/node';
 import { NumericalError, typeError } from '../../errors';
 import { neg } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
+import { reshapeRecorded } from '../../ops/shape';
 import { zerosOf } from '../../ops/util';
 import { fmtShape, sameShape } from '../../tensor/shape';
 import type { Tensor } from '../../tensor/tensor';
@@ -71,13 +71,17 @@ export interface RootEval {
 }
 
 /**
- * Evaluates F at (x, θ) with gradient recording on. With `createGraph` the outer graph is kept
- * (x and θ themselves are the leaves where they require grad, so higher orders connect); without
- * it fresh leaves keep F's graph small and self-contained.
+ * Evaluates F at (x, θ) with gradient recording on, on stand-ins for x and θ at which the partial
+ * derivatives are taken. With `createGraph` a stand-in of a tensor that requires grad is an
+ * identity view of it, so higher orders connect to the outer graph while nothing recorded before
+ * (the solution's own implicit node, whose inputs are θ, not the views) leads to the stand-ins:
+ * a backward pass to them never re-enters it. Otherwise fresh leaves keep F's graph small and
+ * self-contained.
  */
 export function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: TreeSpec, args: unknown[], r: Resolved, p: Params, createGraph: boolean): RootEval {
-  const xIn = x.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true)));
-  const thetaIn = p.leaves.map((ls) => ls.map((t) => (createGraph && t.requiresGrad ? t : detach(t).requiresGrad_(true))));
+  const stand = (t: Tensor): Tensor => (createGraph && t.requiresGrad ? reshapeRecorded(t, t.shape as number[]) : detach(t).requiresGrad_(true));
+  const xIn = x.map(stand);
+  const thetaIn = p.leaves.map((ls) => ls.map(stand));
   const fs = enableGrad(() => evalOptimality(site, F, xIn, solSpec, substitute(args, r.argnums, p, thetaIn)));
   return { xIn, thetaIn, fs };
 }
@@ -121,7 +125,6 @@ export function rootVjpFlat(
   r: Resolved,
   p: Params,
   v: Tensor[],
-  stopAt: Node[],
   atRoot?: RootEval,
 ): Tensor[][] {
   const createGraph = isGradEnabled();
@@ -135,7 +138,6 @@ export function rootVjpFlat(
       retainGraph: true,
       allowUnused: true,
       materializeGrads: true,
-      stopAt,
     }) as Tensor[];
   };
   const rootResidual = treeNorm(fs);
@@ -154,7 +156,6 @@ export function rootVjpFlat(
         retainGraph: createGraph || atRoot !== undefined,
         allowUnused: true,
         materializeGrads: true,
-        stopAt,
       }) as Tensor[]);
   let k = 0;
   return thetaIn.map((ls) => ls.map(() => gs[k++]));
@@ -186,7 +187,7 @@ export function rootVjp(optimalityFn: OptimalityFn, solution: unknown, args: unk
   const x = xs.map((t) => detach(t));
   const atRoot = evalAtRoot('rootVjp', optimalityFn, x, solSpec, fullArgs, r, p, false);
   checkIsRoot('rootVjp', r, x, atRoot.fs);
-  const per = rootVjpFlat('rootVjp', optimalityFn, x, solSpec, fullArgs, r, p, vs, [], atRoot);
+  const per = rootVjpFlat('rootVjp', optimalityFn, x, solSpec, fullArgs, r, p, vs, atRoot);
   return per.map((ls, i) => unflatten(p.specs[i], ls));
 }
 

@@ -7,7 +7,7 @@
  * rules are in root-rules.ts, the options in root-options.ts.
  */
 import { isGradEnabled, noGrad } from '../../autograd/grad-mode';
-import { type Node, recordMulti } from '../../autograd/node';
+import { recordMulti } from '../../autograd/node';
 import { NoGraphError, typeError } from '../../errors';
 import { sub } from '../../ops/elementwise';
 import { zerosOf, wrap } from '../../ops/util';
@@ -66,14 +66,12 @@ function rootWrapper(kind: string, optimalityFn: OptimalityFn, opts: CustomRootO
           atRoot = evalAtRoot(site, optimalityFn, outs, solSpec, args, r, p, false);
           checkIsRoot(site, r, outs, atRoot.fs);
         }
-        let self: Node | null = null;
         recordMulti('ImplicitRootBackward0', flatTheta, outs, (grads, needs) => {
           const v = grads.map((g, i) => g ?? zerosOf(outs[i].shape, outs[i].dtype));
-          const per = rootVjpFlat(site, optimalityFn, outs, solSpec, args, r, p, v, self ? [self] : [], atRoot);
+          const per = rootVjpFlat(site, optimalityFn, outs, solSpec, args, r, p, v, atRoot);
           const flat = per.flat();
           return flat.map((g, i) => (needs[i] ? g : null));
         });
-        self = outs[0].gradFn as Node;
       }
       const sol = unflatten(solSpec, outs);
       return r.hasAux ? [sol, aux] : sol;

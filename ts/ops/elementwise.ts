@@ -5,7 +5,7 @@
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
-import { BinaryOp, UnaryOp, binaryInto, binarySameInto, unaryInto } from '../tensor/kernels/elementwise';
+import { BinaryOp, UnaryOp, binaryInto, binaryScalarInto, binarySameInto, unaryInto } from '../tensor/kernels/elementwise';
 import { broadcastShapes, broadcastStrides, numelOf, sameShape } from '../tensor/shape';
 import type { Tensor, TensorLike } from '../tensor/tensor';
 import { to } from './cast';
@@ -164,6 +164,17 @@ function binaryRaw(fn: string, op: BinaryOp, x: Tensor, y: Tensor): Tensor {
     const same = allocate(x.dtype, x.numel, fn);
     binarySameInto(op, x.data, y.data, same);
     return wrap(same, x.shape);
+  }
+  // One element against a tensor of at least its rank: the result has the tensor's shape.
+  if (y.numel === 1 && y.shape.length <= x.shape.length) {
+    const out = allocate(x.dtype, x.numel, fn);
+    binaryScalarInto(op, x.data, y.data, out, false);
+    return wrap(out, x.shape);
+  }
+  if (x.numel === 1 && x.shape.length <= y.shape.length) {
+    const out = allocate(x.dtype, y.numel, fn);
+    binaryScalarInto(op, y.data, x.data, out, true);
+    return wrap(out, y.shape);
   }
   const shape = broadcastShapes(fn, x.shape, y.shape);
   const out = allocate(x.dtype, numelOf(shape), fn);

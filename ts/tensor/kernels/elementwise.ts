@@ -81,6 +81,26 @@ export function binarySameInto(op: BinaryOp, a: FloatArray, b: FloatArray, out: 
   for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
 }
 
+const ZERO_STRIDE = Int32Array.of(0);
+
+/**
+ * out[i] = op(a[i], s[0]) (or op(s[0], a[i]) with `scalarFirst`): one operand broadcast from a
+ * single element, as every tensor-times-number op is.
+ */
+export function binaryScalarInto(op: BinaryOp, a: FloatArray, s: FloatArray, out: FloatArray, scalarFirst: boolean): void {
+  const n = out.length;
+  if (useNative('binary', n)) {
+    const shape = Int32Array.of(n);
+    if (scalarFirst) native.binary(op, s, ZERO_STRIDE, a, UNIT_STRIDE, out, shape);
+    else native.binary(op, a, UNIT_STRIDE, s, ZERO_STRIDE, out, shape);
+    return;
+  }
+  const f = BINARY_JS[op];
+  const v = s[0];
+  if (scalarFirst) for (let i = 0; i < n; i++) out[i] = f(v, a[i]);
+  else for (let i = 0; i < n; i++) out[i] = f(a[i], v);
+}
+
 /**
  * Broadcasting binary op: out has `outShape`; a and b are read with element strides
  * (0 on broadcast dimensions). All three share a dtype.

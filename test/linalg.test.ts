@@ -508,6 +508,42 @@ describe('linear solves under grad mode', () => {
     });
   }
 
+  for (const [name, make] of [
+    ['solveGmres (2 restart cycles of 2 steps)', () => linearSolve.solveGmres({ restart: 2, maxiter: 50, rtol: 1e-13 })],
+    ['solveNormalCg', () => linearSolve.solveNormalCg({ rtol: 1e-14 })],
+    ['solveDense', () => linearSolve.solveDense()],
+  ] as const) {
+    it(`${name}: second derivatives by the implicit rule, ∂²(1ᵀ ∂L/∂b)/∂A = −(A⁻ᵀw)(A⁻¹1)ᵀ`, () => {
+      const A = nonsym(4).requiresGrad_();
+      const b = mg.randn([4], f64).requiresGrad_();
+      const w = mg.randn([4], f64);
+      const x = (make as () => linearSolve.LinearSolver<unknown>)()((v: mg.Tensor) => A.matmul(v), b);
+      const [gb] = mg.autograd.grad(x.mul(w).sum(), [b], { createGraph: true }) as mg.Tensor[];
+      const [gA] = mg.autograd.grad(gb.sum(), [A]) as mg.Tensor[];
+      const u = gaussSolve(transposeOf(matOf(A)), vecOf(w));
+      const v = gaussSolve(matOf(A), [1, 1, 1, 1]);
+      assertClose(gA, u.flatMap((ui) => v.map((vj) => -ui * vj)), 1e-7, 1e-6, name);
+    });
+  }
+
+  it('a solve is differentiated through one implicit rule, not through its iterations (graph size independent of maxiter)', () => {
+    const A = spd(6).requiresGrad_();
+    const b = mg.randn([6], f64);
+    const nodes = (t: mg.Tensor): number => {
+      const seen = new Set<unknown>();
+      const stack = [t.gradFn as unknown as { next: ({ node: unknown } | null)[] } | null];
+      while (stack.length > 0) {
+        const n = stack.pop();
+        if (!n || seen.has(n)) continue;
+        seen.add(n);
+        for (const e of n.next) if (e && 'node' in e) stack.push(e.node as typeof n);
+      }
+      return seen.size;
+    };
+    const sizes = [2, 6, 30].map((maxiter) => nodes(linearSolve.solveCg({ maxiter, rtol: 0 })((v: mg.Tensor) => A.matmul(v), b)));
+    assert.equal(new Set(sizes).size, 1, `graph sizes ${sizes.join(', ')}`);
+  });
+
   it('inside noGrad the result carries no graph even when the matvec closes over grad-requiring tensors', () => {
     const A = spd(3).requiresGrad_();
     const b = mg.randn([3], f64);

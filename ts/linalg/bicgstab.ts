@@ -1,7 +1,7 @@
 /**
  * BiCGSTAB for general (non-symmetric) A x = b, on trees (van der Vorst's recurrence, as JAX and
- * scipy, with right preconditioning). Scalars are 0-d tensors, so the result is differentiable
- * when grad mode is on.
+ * scipy, with right preconditioning). The iterations run on values; with grad mode on the result
+ * is differentiable by the implicit rule of ts/linalg/implicit-solve.ts.
  */
 import { NumericalError } from '../errors';
 import { div, mul } from '../ops/elementwise';
@@ -13,6 +13,7 @@ import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
 } from './operator';
+import { solveImplicitly } from './implicit-solve';
 import { callback, checkOptions } from './options';
 
 /** Options of {@link bicgstab}. */
@@ -118,5 +119,5 @@ export function bicgstab<T>(A: LinearOperator<T>, b: T, options?: BicgstabOption
   const s = krylovSettings(fn, o);
   const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
   const p = problemOf(fn, b);
-  return toTree<T>(p, runBicgstab(p, operatorOf(p, 'A', A), s, onInfo));
+  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runBicgstab(q, op, transposed ? { ...s, x0: undefined } : s, onInfo)));
 }

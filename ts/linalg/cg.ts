@@ -1,7 +1,7 @@
 /**
  * Conjugate gradient for A x = b with A symmetric positive definite (JAX / scipy semantics), on
- * trees. The scalars of the recurrence are 0-d tensors, so with grad mode on the iterations are
- * recorded and x is differentiable in everything A and b depend on.
+ * trees. The iterations run on values; with grad mode on x is differentiable in everything A and b
+ * depend on, by the implicit rule of ts/linalg/implicit-solve.ts (exact, whatever the iteration count).
  */
 import { NumericalError } from '../errors';
 import { div } from '../ops/elementwise';
@@ -12,6 +12,7 @@ import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
 } from './operator';
+import { solveImplicitly } from './implicit-solve';
 import { callback, checkOptions, nonNegative, operatorOption, positiveInt, treeOption } from './options';
 
 /** Options of {@link cg}. */
@@ -128,5 +129,5 @@ export function cg<T>(A: LinearOperator<T>, b: T, options?: CgOptions<T>): T {
   const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
   const p = problemOf(fn, b);
   const Aop = operatorOf(p, 'A', A);
-  return toTree<T>(p, runCg(p, Aop, s, onInfo));
+  return toTree<T>(p, solveImplicitly(p, Aop, (q, op, transposed) => runCg(q, op, transposed ? { ...s, x0: undefined } : s, onInfo)));
 }

@@ -2,8 +2,8 @@
  * Restarted GMRES for general (non-symmetric) A x = b, on trees. Arnoldi with modified
  * Gram–Schmidt (one re-orthogonalisation pass when cancellation is severe), Givens rotations for
  * the small least-squares problem, right preconditioning (A M y = r, x += M y) so the monitored
- * residual is the true one. Scalars are 0-d tensors, so the result is differentiable when grad
- * mode is on.
+ * residual is the true one. The iterations run on values; with grad mode on the result is
+ * differentiable by the implicit rule of ts/linalg/implicit-solve.ts.
  */
 import { NumericalError } from '../errors';
 import { add, div, mul, neg, sqrt, square, sub } from '../ops/elementwise';
@@ -16,6 +16,7 @@ import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
 } from './operator';
+import { solveImplicitly } from './implicit-solve';
 import { callback, checkOptions, positiveInt } from './options';
 
 /** Options of {@link gmres}. */
@@ -170,5 +171,5 @@ export function gmres<T>(A: LinearOperator<T>, b: T, options?: GmresOptions<T>):
   const s = gmresSettings(fn, o);
   const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
   const p = problemOf(fn, b);
-  return toTree<T>(p, runGmres(p, operatorOf(p, 'A', A), s, onInfo));
+  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runGmres(q, op, transposed ? { ...s, x0: undefined } : s, onInfo)));
 }

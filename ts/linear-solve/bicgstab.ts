@@ -2,6 +2,7 @@
 import { runBicgstab } from '../linalg/bicgstab';
 import type { OnInfo } from '../linalg/info';
 import { operatorOf, problemOf, toTree } from '../linalg/operator';
+import { solveImplicitly } from '../linalg/implicit-solve';
 import { type LinearSolver, makeSolver, withRidge } from './common';
 import { type ResolvedCgOptions, type SolveCgOptions, krylovOf, resolveCgOptions } from './cg';
 
@@ -11,6 +12,7 @@ export function solveBicgstab<T = unknown>(options?: SolveCgOptions<T>): LinearS
   const r = resolveCgOptions(kind, options);
   return makeSolver(kind, r, (matvec, b, onInfo: OnInfo | undefined) => {
     const p = problemOf(kind, b);
-    return toTree(p, runBicgstab(p, operatorOf(p, 'matvec', withRidge(matvec, r.ridge)), krylovOf(r), onInfo, 'init'));
+    const A = operatorOf(p, 'matvec', withRidge(matvec, r.ridge));
+    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runBicgstab(q, op, krylovOf(r, transposed), onInfo, 'init')));
   });
 }

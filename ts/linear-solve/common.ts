@@ -33,8 +33,10 @@ export type SolveFunction = (matvec: MatVec, b: unknown, options?: SolveCallOpti
 
 /**
  * A linear solver `solve(matvec, b, opts?) -> x` with x such that matvec(x) ≈ b, as TorchOpt's
- * `torchopt.linear_solve` returns. It runs inside `noGrad` (values only) or with grad mode on (the
- * iterations are then recorded and x is differentiable in what matvec and b depend on).
+ * `torchopt.linear_solve` returns. Its iterations run on values; with grad mode on x is
+ * differentiable in what matvec and b depend on by the implicit function theorem on A x = b (one
+ * rule for every solver, ts/linalg/implicit-solve.ts: exact whatever the iteration budget, and to
+ * any order), not by differentiating the iterations.
  */
 export interface LinearSolver<O> {
   <T>(matvec: (x: T) => T, b: T, options?: SolveCallOptions): T;

@@ -1,9 +1,11 @@
 /** `solveDense`: materialise the full matrix of (A + ridge·I) and solve it by LU, Cholesky or QR. */
 import type { OnInfo } from '../linalg/info';
 import { checkOptions, oneOf } from '../linalg/options';
+import { solveImplicitly } from '../linalg/implicit-solve';
+import { operatorOf, problemOf, toTree } from '../linalg/operator';
 import { DENSE_METHODS, type DenseMethod } from '../linalg/solve';
 import { type CommonSolveOptions, type LinearSolver, commonOptions, makeSolver, withRidge } from './common';
-import { runDense } from './materialize';
+import { runDenseVec } from './materialize';
 
 /** Options of {@link solveDense}. */
 export interface SolveDenseOptions<T = unknown> extends CommonSolveOptions<T> {
@@ -33,6 +35,9 @@ export function solveDense<T = unknown>(options?: SolveDenseOptions<T>): LinearS
   const o = checkOptions(kind, options, ['ridge', 'init', 'method']);
   const { ridge, init } = commonOptions(kind, o);
   const method = oneOf(kind, 'method', o.method, DENSE_METHODS, 'lu');
-  return makeSolver(kind, { ridge, init, method }, (matvec, b, onInfo: OnInfo | undefined) =>
-    runDense(kind, withRidge(matvec, ridge), b, method, onInfo));
+  return makeSolver(kind, { ridge, init, method }, (matvec, b, onInfo: OnInfo | undefined) => {
+    const p = problemOf(kind, b);
+    const A = operatorOf(p, 'matvec', withRidge(matvec, ridge));
+    return toTree(p, solveImplicitly(p, A, (q, op) => runDenseVec(kind, q, op, method, onInfo)));
+  });
 }

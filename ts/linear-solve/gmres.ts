@@ -2,6 +2,7 @@
 import { type GmresSettings, gmresSettings, runGmres } from '../linalg/gmres';
 import type { OnInfo } from '../linalg/info';
 import { operatorOf, problemOf, toTree } from '../linalg/operator';
+import { solveImplicitly } from '../linalg/implicit-solve';
 import { checkOptions } from '../linalg/options';
 import { type LinearSolver, commonOptions, makeSolver, withRidge } from './common';
 import type { SolveCgOptions } from './cg';
@@ -39,6 +40,7 @@ export function solveGmres<T = unknown>(options?: SolveGmresOptions<T>): LinearS
   const resolved: ResolvedGmresOptions = { ridge, init, rtol: s.rtol, atol: s.atol, restart: s.restart, maxiter: s.maxiter, M: s.M };
   return makeSolver(kind, resolved, (matvec, b, onInfo: OnInfo | undefined) => {
     const p = problemOf(kind, b);
-    return toTree(p, runGmres(p, operatorOf(p, 'matvec', withRidge(matvec, ridge)), s, onInfo, 'init'));
+    const A = operatorOf(p, 'matvec', withRidge(matvec, ridge));
+    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runGmres(q, op, transposed ? { ...s, x0: undefined } : s, onInfo, 'init')));
   });
 }

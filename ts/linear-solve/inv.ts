@@ -2,9 +2,10 @@
 import type { OnInfo } from '../linalg/info';
 import { NS_OPTIONS, nsSettings, runNs } from '../linalg/ns';
 import { operatorOf, problemOf, toTree } from '../linalg/operator';
+import { solveImplicitly } from '../linalg/implicit-solve';
 import { boolean, checkOptions } from '../linalg/options';
 import { type CommonSolveOptions, type LinearSolver, commonOptions, makeSolver, withRidge } from './common';
-import { runDense } from './materialize';
+import { runDenseVec } from './materialize';
 
 /** Options of {@link solveInv}. */
 export interface SolveInvOptions<T = unknown> extends CommonSolveOptions<T> {
@@ -59,9 +60,9 @@ export function solveInv<T = unknown>(options?: SolveInvOptions<T>): LinearSolve
   const s = nsSettings(kind, o, 'init');
   const resolved: ResolvedInvOptions = { ridge, init, ns: useNs, maxiter: s.maxiter, alpha: s.alpha, rtol: s.rtol, atol: s.atol };
   return makeSolver(kind, resolved, (matvec, b, onInfo: OnInfo | undefined) => {
-    const A = withRidge(matvec, ridge);
-    if (!useNs) return runDense(kind, A, b, 'lu', onInfo);
     const p = problemOf(kind, b);
-    return toTree(p, runNs(p, operatorOf(p, 'matvec', A), s, onInfo, 'init'));
+    const A = operatorOf(p, 'matvec', withRidge(matvec, ridge));
+    if (!useNs) return toTree(p, solveImplicitly(p, A, (q, op) => runDenseVec(kind, q, op, 'lu', onInfo)));
+    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runNs(q, op, transposed ? { ...s, x0: undefined } : s, onInfo, 'init')));
   });
 }

@@ -6,7 +6,7 @@
 import { noGrad } from '../autograd/grad-mode';
 import { NumericalError } from '../errors';
 import { reportInfo, type OnInfo } from '../linalg/info';
-import { type Problem, leavesLike, problemOf, toTree } from '../linalg/operator';
+import { type Problem, type Vec, type VecOp } from '../linalg/operator';
 import { type DenseMethod, denseSolve } from '../linalg/solve';
 import { to } from '../ops/cast';
 import { cat, narrow, stack } from '../ops/indexing';
@@ -17,17 +17,16 @@ import { zerosOf } from '../ops/util';
 import { type DType, promoteTypes } from '../tensor/dtype';
 import type { Tensor } from '../tensor/tensor';
 import { treeNorm } from '../tree/tree-math';
-import type { AnyMatvec } from './common';
 
 function flatOf(v: Tensor[], dtype: DType): Tensor {
   return to(cat(v.map((t) => reshape(t, [t.numel]))), dtype);
 }
 
 /**
- * The n×n matrix of `matvec` over b's elements in flatten order (column j = matvec(e_j)), in the
- * promoted dtype of b's leaves. Differentiable in what matvec closes over when grad mode is on.
+ * The n×n matrix of the operator over b's elements in flatten order (column j = A e_j), in the
+ * promoted dtype of b's leaves.
  */
-export function materialize(p: Problem, matvec: AnyMatvec, dtype: DType): Tensor {
+export function materialize(p: Problem, A: VecOp, dtype: DType): Tensor {
   const cols: Tensor[] = [];
   let leaf = 0;
   let offset = 0;
@@ -35,23 +34,23 @@ export function materialize(p: Problem, matvec: AnyMatvec, dtype: DType): Tensor
     while (j - offset >= p.b[leaf].numel) offset += p.b[leaf++].numel;
     const unit = p.b.map((t) => zerosOf(t.shape, t.dtype));
     unit[leaf].data[j - offset] = 1;
-    cols.push(flatOf(leavesLike(p, 'matvec(x)', matvec(toTree(p, unit))), dtype));
+    cols.push(flatOf(A(unit), dtype));
   }
   return stack(cols, 1);
 }
 
 /**
- * Solves matvec(x) = b by materialising the full matrix and factorising it with `method`.
- * Reports iterations 0 and the residual of the dense system. @internal
+ * Solves A x = p.b on values by materialising the full matrix and factorising it with `method`
+ * (differentiated by the caller's implicit rule). Reports iterations 0 and the residual of the
+ * dense system. @internal
  */
-export function runDense(kind: string, matvec: AnyMatvec, b: unknown, method: DenseMethod, onInfo: OnInfo | undefined): unknown {
-  const p = problemOf(kind, b);
+export function runDenseVec(kind: string, p: Problem, op: VecOp, method: DenseMethod, onInfo: OnInfo | undefined): Vec {
   if (p.n === 0) {
     reportInfo({ solver: kind, iterations: 0, residualNorm: 0, tolerance: Number.POSITIVE_INFINITY, converged: true }, onInfo);
-    return toTree(p, p.b.map((t) => zerosOf(t.shape, t.dtype)));
+    return p.b.map((t) => zerosOf(t.shape, t.dtype));
   }
   const dtype = p.b.map((t) => t.dtype).reduce(promoteTypes);
-  const A = materialize(p, matvec, dtype);
+  const A = materialize(p, op, dtype);
   const bf = flatOf(p.b, dtype);
   let x: Tensor;
   try {
@@ -65,9 +64,9 @@ export function runDense(kind: string, matvec: AnyMatvec, b: unknown, method: De
   const residualNorm = noGrad(() => treeNorm(sub(matmul(A, x), bf)));
   reportInfo({ solver: kind, iterations: 0, residualNorm, tolerance: Number.POSITIVE_INFINITY, converged: Number.isFinite(residualNorm) }, onInfo);
   let off = 0;
-  return toTree(p, p.b.map((t) => {
+  return p.b.map((t) => {
     const part = to(reshape(narrow(x, 0, off, t.numel), t.shape), t.dtype);
     off += t.numel;
     return part;
-  }));
+  });
 }

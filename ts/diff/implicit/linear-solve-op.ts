@@ -1,17 +1,15 @@
 /**
- * A linear solve that autograd can differentiate to any order: x = A⁻¹ b with A given as a
- * matrix-free operator that may close over tensors requiring grad. The solver runs on values only;
- * differentiability comes from the implicit function theorem applied to A x − b = 0:
- * x̃ = x − S(A x − b), where S is an op whose value is taken as 0 (the residual is solved away)
- * and whose vector-Jacobian product is another such solve with Aᵀ. So dx = A⁻¹(db − dA·x) exactly.
+ * The backward linear solves of implicit differentiation: any user-chosen solver (a factory's or
+ * hand-written) run on values, then checked — finite, and the system really solved (true residual,
+ * refinement) — and reported, before the linear-solve layer's implicit rule
+ * (ts/linalg/implicit-solve.ts) makes the result differentiable to any order.
  */
-import { grad } from '../../autograd/engine';
-import { enableGrad, isGradEnabled, noGrad } from '../../autograd/grad-mode';
-import { recordMulti } from '../../autograd/node';
+import { noGrad } from '../../autograd/grad-mode';
 import { NumericalError } from '../../errors';
+import { type ValueSolve, solveImplicitly } from '../../linalg/implicit-solve';
+import { problemOf } from '../../linalg/operator';
 import { add, sub } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
-import { zerosOf } from '../../ops/util';
 import { machineEpsilon } from '../../tensor/dtype';
 import type { Tensor } from '../../tensor/tensor';
 import { flatten } from '../../tree/tree';
@@ -129,49 +127,28 @@ function checkSolved(
   return { x, info };
 }
 
-/**
- * The transpose of a linear operator, as the vector-Jacobian product of v ↦ A v (exact for
- * linear maps, and itself differentiable when recorded).
- */
-export function transposeOf(matvec: FlatMatVec, like: readonly Tensor[]): FlatMatVec {
-  const z = like.map((t) => zerosOf(t.shape, t.dtype).requiresGrad_(true));
-  const m = enableGrad(() => matvec(z));
-  const live = m.map((t, i) => [t, i] as const).filter(([t]) => t.requiresGrad);
-  return (w: Tensor[]) => {
-    if (live.length === 0) return like.map((t) => zerosOf(t.shape, t.dtype));
-    return grad(
-      live.map(([t]) => t),
-      z,
-      { gradOutputs: live.map(([, i]) => w[i]), createGraph: isGradEnabled(), retainGraph: true, allowUnused: true, materializeGrads: true },
-    ) as Tensor[];
-  };
-}
-
 /** Solves A x = b (flat lists) with `solve`; differentiable in b and in A's tensors when grad mode is on. */
 export function solveLinear(matvec: FlatMatVec, b: Tensor[], solve: LinearSolver, ctx: SolveContext): Tensor[] {
-  let info: SolveInfo | null = null;
-  let x: Tensor[];
-  // Reported once the result is checked, so a solve that is about to raise does not also warn.
-  try {
-    const x0 = noGrad(() => flatten(solve((v) => matvec(v as Tensor[]), b.map(detach), { onInfo: (i) => (info = i) }))[0]);
-    if (x0.length !== b.length) {
-      throw new NumericalError(`${ctx.site}: the linear solver returned ${x0.length} tensors for a right-hand side of ${b.length}`);
+  // The values-only solve, checked and refined; the linear-solve layer's implicit rule makes the
+  // result differentiable (its backward solves go through this same function, checks included).
+  const checked: ValueSolve = (q, A) => {
+    let info: SolveInfo | null = null;
+    let x: Tensor[];
+    // Reported once the result is checked, so a solve that is about to raise does not also warn.
+    try {
+      const x0 = flatten(solve((v) => A(v as Tensor[]), q.b.map(detach), { onInfo: (i) => (info = i) }))[0];
+      if (x0.length !== q.b.length) {
+        throw new NumericalError(`${ctx.site}: the linear solver returned ${x0.length} tensors for a right-hand side of ${q.b.length}`);
+      }
+      checkFinite(ctx, 'solution', x0, info);
+      ({ x, info } = checkSolved(A, q.b, x0, info, solve, ctx));
+    } catch (e) {
+      const base: SolveInfo = info ?? { solver: kindOf(solve), iterations: 0, residualNorm: Number.NaN, tolerance: Number.NaN, converged: false };
+      ctx.report({ ...base, converged: false, error: (base as { error?: string }).error ?? (e instanceof Error ? e.message : String(e)) });
+      throw e;
     }
-    checkFinite(ctx, 'solution', x0, info);
-    ({ x, info } = checkSolved(matvec, b, x0, info, solve, ctx));
-  } catch (e) {
-    const base: SolveInfo = info ?? { solver: kindOf(solve), iterations: 0, residualNorm: Number.NaN, tolerance: Number.NaN, converged: false };
-    ctx.report({ ...base, converged: false, error: (base as { error?: string }).error ?? (e instanceof Error ? e.message : String(e)) });
-    throw e;
-  }
-  ctx.report(info as SolveInfo);
-  if (!isGradEnabled()) return x;
-  const residual = matvec(x).map((ax, i) => sub(ax, b[i]));
-  if (!residual.some((r) => r.requiresGrad)) return x;
-  const zeros = x.map((t) => zerosOf(t.shape, t.dtype));
-  const corrections = recordMulti('LinearSolveBackward0', residual, zeros, (grads) => {
-    const g = grads.map((gi, i) => gi ?? zerosOf(x[i].shape, x[i].dtype));
-    return solveLinear(transposeOf(matvec, x), g, solve, ctx);
-  });
-  return x.map((xi, i) => sub(xi, corrections[i]));
+    ctx.report(info as SolveInfo);
+    return x;
+  };
+  return solveImplicitly(problemOf(ctx.site, b), matvec, checked);
 }

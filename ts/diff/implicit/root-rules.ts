@@ -17,7 +17,8 @@ import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { type SolveInfo, reportSolve, warnOnce } from './diagnostics';
 import { treeNorm } from '../../tree/tree-math';
-import { type FlatMatVec, solveLinear, transposeOf } from './linear-solve-op';
+import { type FlatMatVec, solveLinear } from './linear-solve-op';
+import { transposeOp } from '../../linalg/implicit-solve';
 import type { LinearSolver } from './types';
 import { type AnyFn, type OptimalityFn, type Resolved, resolveOptions } from './root-options';
 
@@ -213,9 +214,9 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     // (∂F/∂θ)ᵀ w and (∂F/∂x)ᵀ w as linear maps; their transposes give the forward products.
     const vjpTheta: FlatMatVec = (w) => grad(fs, flatTheta, { gradOutputs: w, createGraph: isGradEnabled(), retainGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
     const vjpX: FlatMatVec = (w) => grad(fs, xIn, { gradOutputs: w, createGraph: isGradEnabled(), retainGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
-    const jvpTheta = transposeOf(vjpTheta, fs);
+    const jvpTheta = transposeOp(vjpTheta, fs);
     const fThetaT = withGradMode(createGraph, () => jvpTheta(ts));
-    const A = transposeOf(vjpX, xIn);
+    const A = transposeOp(vjpX, xIn);
     const rootResidual = treeNorm(fs);
     const ctx = { site: 'rootJvp', report: (info: SolveInfo) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
     const dx = withGradMode(createGraph, () => solveLinear(A, fThetaT.map((t) => neg(t)), r.solve, ctx));

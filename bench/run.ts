@@ -3,7 +3,7 @@
  * (progress goes to stderr).
  *
  *   npm run bench                               # everything (a few minutes)
- *   npm run bench -- --only mlp,meta            # some groups: overhead, matmul, mlp, meta, unrolled, dispatch, steady
+ *   npm run bench -- --only mlp,meta            # some groups: peers, overhead, matmul, mlp, meta, unrolled, dispatch, steady
  *   npm run bench -- --repeats 15               # more repeats per median (default 7)
  *   npm run bench -- --write-readme             # also replace README.md's "## Benchmarks" section
  */
@@ -23,7 +23,7 @@ import { sideBySide } from './side-by-side';
 import { unrolledGroup } from './unrolled';
 import { renderTable } from './table';
 
-const GROUPS: Record<string, BenchGroup> = { overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady, peers: sideBySide };
+const GROUPS: Record<string, BenchGroup> = { peers: sideBySide, overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady };
 
 interface Args {
   only: string[];
@@ -77,13 +77,21 @@ function header(args: Args): string {
 }
 
 /** Fixed text above the generated tables in README.md. */
-const README_PREFACE = `\`npm run bench\` prints the tables below as markdown (progress goes to stderr); \`--only
-overhead,matmul,mlp,meta,dispatch\` runs some groups, \`--repeats N\` sets the repeats per median and
-\`--write-readme\` replaces this section with the run's tables. Peers are devDependencies used only
-here: TensorFlow.js with its pure-JavaScript CPU backend (\`@tensorflow/tfjs\`, not tfjs-node) and
-jax-js on its WebAssembly device (\`@jax-js/jax\`). The Eigen reference is bench/native-gemm.cc,
-compiled at bench time with \`g++ -O3 -march=native -fopenmp\` (its columns are skipped, with a
-note, when g++ or Eigen is missing).
+const README_PREFACE = `\`npm run bench\` builds \`dist/\` and prints the tables below as markdown (progress goes to
+stderr); \`--only peers,overhead,matmul,mlp,meta,unrolled,dispatch,steady\` runs some groups,
+\`--repeats N\` sets the repeats per median and \`--write-readme\` replaces this section with the
+run's tables. It times the compiled library, as users run it (the TypeScript sources through tsx
+are about twice as slow per op; \`METAGRAD_BENCH_SOURCE=1\` times them instead).
+
+The "peers" group compares with PyTorch/TorchOpt and JAX/JAXopt, each in a long-lived Python
+process (bench/python/peer.py) driven over stdin/stdout: install them outside the repository
+(\`python3 -m venv ../peers && ../peers/bin/pip install torch torchopt jax jaxopt optax\`; the
+interpreter is \`$METAGRAD_BENCH_PYTHON\`, else \`../peers/bin/python\`, else \`python3\`). Without
+them the group prints its metagrad column and says why the others are empty. The other groups'
+JavaScript peers are devDependencies: TensorFlow.js with its pure-JavaScript CPU backend
+(\`@tensorflow/tfjs\`, not tfjs-node) and jax-js on its WebAssembly device (\`@jax-js/jax\`). The
+Eigen reference is bench/native-gemm.cc, compiled at bench time with \`g++ -O3 -march=native
+-fopenmp\` (its columns are skipped, with a note, when g++ or Eigen is missing).
 
 Every number is a median over repeats, each repeat averaging enough calls to last ≥ 5–50 ms
 after a warm-up; contenders of one row run interleaved, round by round, so background load hits

@@ -193,7 +193,7 @@ export async function dispatch(ctx: BenchContext): Promise<Table[]> {
         'Columns are the size the threshold counts: elements, or m·k·n for matmul (n = 4, 5, 6, 8, 10, 13, 16, 20, 25, 32, 40). Each cell is the ratio of the medians of interleaved repeats of the same kernel function forced to each path.',
         '"crossover": smallest size from which native wins at every larger size; "threshold": the value in ts/tensor/kernels/dispatch.ts during this run.',
         `Threshold per kind minimising the summed log-slowdown over its ops, dtypes and sizes: ${best.join(', ')}.`,
-        'tanh\'s native path is the vectorised kernel (Eigen packet exp in double, native/kernels/elementwise.h); its JS path is Math.tanh per element.',
+        'tanh\'s native path is the vectorised kernel (Eigen packet exp, in float lanes for float32 and double lanes for float64, native/kernels/elementwise.h); its JS path is Math.tanh per element.',
       ],
     },
   ];

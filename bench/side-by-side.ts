@@ -221,7 +221,7 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
 function recordTargets(ctx: BenchContext, w: Workload, m: number, torch: Timing | null): void {
   if (!torch) return;
   const r = torch.median / m;
-  if (w.kind === 'mlp_grad' || w.kind === 'mlp_hvp') ctx.target(`${w.label} (${w.dtype}) at least as fast as PyTorch`, fmtRatio(r), r >= 1);
+  if (w.kind === 'mlp_grad' || w.kind === 'mlp_hvp') ctx.target(`${w.label}: at least as fast as PyTorch`, fmtRatio(r), r >= 1);
   if (w.kind === 'unrolled') ctx.target(`${w.label}: faster than TorchOpt`, fmtRatio(r), r > 1);
   if (w.kind === 'tutorial') ctx.target('TorchOpt tutorial meta-gradient ≥ 15× faster than TorchOpt', fmtRatio(r), r >= 15);
   if (w.kind === 'imaml') ctx.target('iMAML task ≥ 10× faster than TorchOpt', fmtRatio(r), r >= 10);

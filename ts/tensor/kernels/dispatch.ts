@@ -1,17 +1,18 @@
 /**
  * Where each kernel runs: in JavaScript for small tensors (an N-API call costs a fraction of a
  * microsecond), natively above a size threshold. All thresholds live here, measured with
- * `npm run bench -- --only dispatch` on the reference machine (see README; last on 2026-12-01,
- * after tanh/sigmoid/log were vectorised): the native call wins from ~64 elements (the smallest
- * size measured) for unary ops, reductions and softmax, from ~512 for binary ops (their stride
- * arrays cost a little) and from m·k·n ≈ 216 for matmul.
+ * `npm run bench -- --only dispatch` on the reference machine against the compiled library (see
+ * README; last on 2026-12-02, after the transcendental kernels were vectorised): the native call
+ * wins from ~64 elements (the smallest size measured) for unary ops and softmax, from ~128 for
+ * reductions, from ~256 for binary ops (their stride arrays cost a little) and from m·k·n ≈ 216
+ * for matmul.
  */
 
 /** Minimum element count (or, for matmul, m·k·n) from which the native kernel is used. */
 export const NATIVE_THRESHOLD = {
   unary: 64,
-  binary: 512,
-  reduce: 64,
+  binary: 256,
+  reduce: 128,
   softmax: 64,
   matmul: 216,
 } as const;

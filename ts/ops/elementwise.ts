@@ -4,7 +4,7 @@
  */
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
-import { allocate } from '../tensor/dtype';
+import { allocate, allocateUninitialized } from '../tensor/dtype';
 import { BinaryOp, UnaryOp, binaryInto, binaryScalarInto, binarySameInto, unaryInto } from '../tensor/kernels/elementwise';
 import { broadcastShapes, broadcastStrides, numelOf, sameShape } from '../tensor/shape';
 import type { Tensor, TensorLike } from '../tensor/tensor';
@@ -15,7 +15,7 @@ import { binaryOperands, checkTensor, wrap } from './util';
 // ---- unary ---------------------------------------------------------------------------------
 
 function unaryRaw(op: UnaryOp, a: Tensor): Tensor {
-  const out = allocate(a.dtype, a.numel);
+  const out = allocateUninitialized(a.dtype, a.numel);
   unaryInto(op, a.data, out);
   return wrap(out, a.shape);
 }
@@ -161,23 +161,23 @@ export function step(a: Tensor): Tensor {
 
 function binaryRaw(fn: string, op: BinaryOp, x: Tensor, y: Tensor): Tensor {
   if (x.shape === y.shape || sameShape(x.shape, y.shape)) {
-    const same = allocate(x.dtype, x.numel, fn);
+    const same = allocateUninitialized(x.dtype, x.numel, fn);
     binarySameInto(op, x.data, y.data, same);
     return wrap(same, x.shape);
   }
   // One element against a tensor of at least its rank: the result has the tensor's shape.
   if (y.numel === 1 && y.shape.length <= x.shape.length) {
-    const out = allocate(x.dtype, x.numel, fn);
+    const out = allocateUninitialized(x.dtype, x.numel, fn);
     binaryScalarInto(op, x.data, y.data, out, false);
     return wrap(out, x.shape);
   }
   if (x.numel === 1 && x.shape.length <= y.shape.length) {
-    const out = allocate(x.dtype, y.numel, fn);
+    const out = allocateUninitialized(x.dtype, y.numel, fn);
     binaryScalarInto(op, y.data, x.data, out, true);
     return wrap(out, y.shape);
   }
   const shape = broadcastShapes(fn, x.shape, y.shape);
-  const out = allocate(x.dtype, numelOf(shape), fn);
+  const out = allocateUninitialized(x.dtype, numelOf(shape), fn);
   binaryInto(op, x.data, broadcastStrides(x.shape, shape), y.data, broadcastStrides(y.shape, shape), out, shape);
   return wrap(out, shape);
 }

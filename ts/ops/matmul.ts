@@ -1,6 +1,6 @@
 /** Matrix products (batched, broadcasting like torch.matmul) and (log-)softmax. */
 import { record } from '../autograd/node';
-import { allocate } from '../tensor/dtype';
+import { allocate, allocateUninitialized } from '../tensor/dtype';
 import { matmulInto, softmaxInto } from '../tensor/kernels/matmul';
 import { broadcastShapes, fmtShape, normalizeDim, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
@@ -38,7 +38,8 @@ export function mmT(a: Tensor, b: Tensor, transA: boolean, transB: boolean, name
   const batch = numelOf(batchShape);
   const aBatch = numelOf(a.shape.slice(0, -2));
   const bBatch = numelOf(b.shape.slice(0, -2));
-  const out = allocate(a.dtype, batch * m * n, 'matmul');
+  // Every element is written by the product unless the inner dimension is empty (zeros then).
+  const out = ka > 0 ? allocateUninitialized(a.dtype, batch * m * n, 'matmul') : allocate(a.dtype, batch * m * n, 'matmul');
   const outShape = [...batchShape, m, n];
   if (batch === aBatch && batch === bBatch) {
     matmulInto(a.data, b.data, out, batch, m, ka, n, transA, transB, m * ka, ka * n);

@@ -47,6 +47,26 @@ export function allocate(dtype: DType, n: number, fn = 'allocate'): TypedArray {
   }
 }
 
+/** From this many bytes an output buffer is worth allocating without zero-filling. */
+const UNINITIALIZED_FROM_BYTES = 4096;
+
+/**
+ * Like {@link allocate} but the values are unspecified: for outputs that a kernel overwrites
+ * entirely. From 4 KiB the buffer is Node's uninitialised allocation (`Buffer.allocUnsafeSlow`,
+ * a dedicated ArrayBuffer, never a shared pool slab), which skips zero-filling and costs about a
+ * third of a zeroed one at 128 KiB; smaller buffers are ordinary (zeroed) typed arrays.
+ */
+export function allocateUninitialized(dtype: DType, n: number, fn = 'allocate'): TypedArray {
+  const bytes = n * (dtype === 'float64' ? 8 : 4);
+  if (!(bytes >= UNINITIALIZED_FROM_BYTES) || !(n <= MAX_ELEMENTS)) return allocate(dtype, n, fn);
+  try {
+    const buf = Buffer.allocUnsafeSlow(bytes);
+    return dtype === 'float64' ? new Float64Array(buf.buffer, buf.byteOffset, n) : new Float32Array(buf.buffer, buf.byteOffset, n);
+  } catch {
+    return allocate(dtype, n, fn); // reports the failure with the usual message
+  }
+}
+
 /**
  * True for a typed array whose ArrayBuffer was transferred away (postMessage, structuredClone
  * with transfer): it then reads as empty. Only arrays of length 0 can be detached, so the check

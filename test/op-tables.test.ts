@@ -5,6 +5,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as mg from '../ts/index';
+import * as el from '../ts/ops/elementwise';
 import { BinaryOp, ReduceOp, SolveMethod, UnaryOp } from '../ts/tensor/native';
 
 const header = fs.readFileSync(path.join(__dirname, '..', 'native', 'ops.h'), 'utf8');
@@ -30,6 +32,30 @@ describe('operation codes: native/ops.h and ts/tensor/native.ts agree', () => {
       const n = new RegExp(`constexpr int ${count} = (\\d+);`).exec(header);
       assert.ok(n, `${count} in native/ops.h`);
       assert.equal(Number(n[1]), Object.keys(cpp).length, `${count} counts the enum`);
+    });
+  }
+});
+
+describe('elementwise ops: the package index and the Tensor methods list every op', () => {
+  // What the op file exports is the one list; the index's export list and the method table in
+  // ts/methods.ts are checked against it here. `step` is internal (a constant mask), `where` a
+  // free function with the condition first.
+  const notMethods = new Set(['where']);
+  const internal = new Set(['step']);
+  const x = mg.tensor([0.25, -1.5, 2], { dtype: 'float64' });
+  const y = mg.tensor([1.5, 0.5, -0.75], { dtype: 'float64' });
+  for (const [name, op] of Object.entries(el)) {
+    if (internal.has(name)) continue;
+    it(name, () => {
+      assert.equal((mg as unknown as Record<string, unknown>)[name], op, `mg.${name} is the op`);
+      if (notMethods.has(name)) return;
+      const method = (mg.Tensor.prototype as unknown as Record<string, (...a: unknown[]) => mg.Tensor>)[name];
+      assert.equal(typeof method, 'function', `Tensor.prototype.${name}`);
+      // The method computes the op (binary ops with y, clamp with bounds, unary ops alone).
+      const args = (op as (...a: unknown[]) => unknown).length >= 2 ? (name === 'clamp' ? [-1, 1] : [y]) : [];
+      const viaOp = (op as (...a: unknown[]) => mg.Tensor)(x, ...args);
+      const viaMethod = method.apply(x, args);
+      assert.deepEqual(Array.from(viaMethod.data), Array.from(viaOp.data));
     });
   }
 });

@@ -83,8 +83,11 @@ interface Case {
 
 export const NORMAL_CG_5 = (): mg.diff.implicit.LinearSolver => mg.linearSolve.solveNormalCg({ maxiter: 5, atol: 0 });
 
-function tutorialCase(dtype: DT): Case {
-  // The notebook's float32 data (PyTorch's generator draws different float64 numbers), cast.
+/**
+ * The TorchOpt tutorial's problem: its float32 data (PyTorch's generator draws different float64
+ * numbers, so they are cast), Linear(4→1) from ones and zeros, and the customRoot inner solver.
+ */
+export function tutorialProblem(dtype: DT): { x: mg.Tensor; y: mg.Tensor; fmodel: FModel; meta: Params; solver: ReturnType<typeof innerSolver> } {
   mg.manualSeed(0);
   const x0 = mg.randn([20, 4]);
   const w = mg.randn([4, 1]);
@@ -98,7 +101,11 @@ function tutorialCase(dtype: DT): Case {
   });
   const [fm, meta] = mg.func.makeFunctional(model);
   const fmodel: FModel = (p, xx) => fm(p, xx) as mg.Tensor;
-  const solver = innerSolver(fmodel, 100, 2e-2, 1, NORMAL_CG_5());
+  return { x, y, fmodel, meta, solver: innerSolver(fmodel, 100, 2e-2, 1, NORMAL_CG_5()) };
+}
+
+function tutorialCase(dtype: DT): Case {
+  const { x, y, fmodel, meta, solver } = tutorialProblem(dtype);
   const outer = (): mg.Tensor => fmodel(solver(clone(meta), meta, x, y), x).mean();
   const metaGrad = (): mg.Tensor[] => mg.autograd.grad(outer(), meta);
   const retained = outer();

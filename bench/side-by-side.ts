@@ -7,7 +7,7 @@
  */
 import * as mg from '../ts/index';
 import type { BenchContext } from './context';
-import { clone, type FModel, innerSolver, NORMAL_CG_5, type Params } from './meta';
+import { clone, type FModel, innerSolver, NORMAL_CG_5, tutorialProblem } from './meta';
 import { BATCH, type DT, HIDDEN, IN, metagradImpl, problem, relErr, SHAPES } from './mlp';
 import { type PeerTensor, type PythonFramework, PythonPeer } from './python-peer';
 import { type AsyncSampler, compareSamplers, fmt, fmtRatio, sampler, type Timing } from './stats';
@@ -76,20 +76,7 @@ function unrolledWorkload(K: number): Workload {
 }
 
 function tutorialWorkload(): Workload {
-  // The TorchOpt notebook's data (see bench/meta.ts), float32.
-  mg.manualSeed(0);
-  const xs = mg.randn([20, 4]);
-  const w = mg.randn([4, 1]);
-  const b0 = mg.randn([1]);
-  const ys = xs.matmul(w).add(b0).add(mg.randn([20, 1]).mul(0.5));
-  const model = new mg.nn.Linear(4, 1);
-  mg.noGrad(() => {
-    mg.nn.init.ones_(model.weight);
-    mg.nn.init.zeros_(model.bias as mg.Tensor);
-  });
-  const [fm, meta] = mg.func.makeFunctional(model);
-  const fmodel: FModel = (ps, xx) => fm(ps, xx) as mg.Tensor;
-  const solver = innerSolver(fmodel, 100, 2e-2, 1, NORMAL_CG_5());
+  const { x: xs, y: ys, fmodel, meta, solver } = tutorialProblem('float32');
   const run = (): number[] => flat(mg.autograd.grad(fmodel(solver(clone(meta), meta, xs, ys), xs).mean(), meta));
   const [W, b] = meta.map((q) => q.detach());
   return { label: 'TorchOpt tutorial meta-gradient (100 SGD steps + 5 normal CG)', kind: 'tutorial', dtype: 'float32', tensors: peerTensors({ xs, ys, W, b }), run, result: run, tol: 1e-3 };

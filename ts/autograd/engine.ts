@@ -203,15 +203,18 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null): Plan {
   let visited = 0;
   const stack: Node[] = [];
   const cursor: number[] = [];
+  const enter = (n: Node): void => {
+    n._stamp = stamp;
+    n._leads = false;
+    n._deps = 0;
+    n._slot = -1;
+    stack.push(n);
+    cursor.push(0);
+  };
   for (const r of roots) {
     const start = r.gradFn as Node | null;
     if (start === null || start._stamp === stamp) continue;
-    start._stamp = stamp;
-    start._leads = false;
-    start._deps = 0;
-    start._slot = -1;
-    stack.push(start);
-    cursor.push(0);
+    enter(start);
     while (stack.length > 0) {
       const top = stack.length - 1;
       const node = stack[top];
@@ -219,15 +222,7 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null): Plan {
       if (i < node.next.length) {
         cursor[top] = i + 1;
         const e = node.next[i];
-        if (e !== null && 'node' in e && e.node.topo >= minTopo && e.node._stamp !== stamp) {
-          const c = e.node;
-          c._stamp = stamp;
-          c._leads = false;
-          c._deps = 0;
-          c._slot = -1;
-          stack.push(c);
-          cursor.push(0);
-        }
+        if (e !== null && 'node' in e && e.node.topo >= minTopo && e.node._stamp !== stamp) enter(e.node);
       } else {
         stack.pop();
         cursor.pop();

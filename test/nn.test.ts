@@ -438,6 +438,66 @@ describe('nn.functional', () => {
 });
 
 describe('makeFunctional / functionalCall', () => {
+  it('the member table behind the array form follows structural changes (replaced, added and tied parameters, arrays of modules)', () => {
+    class Stack extends nn.Module {
+      layers: nn.Module[] = [];
+      scale = 1;
+      override forward(x: mg.Tensor): mg.Tensor {
+        let h = x;
+        for (const l of this.layers) h = (l as nn.Linear).forward(h);
+        return h.mul(this.scale);
+      }
+    }
+    const withDefault = <T>(f: () => T): T => {
+      const saved = mg.getDefaultDtype();
+      mg.setDefaultDtype('float64');
+      try {
+        return f();
+      } finally {
+        mg.setDefaultDtype(saved);
+      }
+    };
+    const net = new Stack();
+    const a = withDefault(() => new nn.Linear(2, 2));
+    net.layers.push(a);
+    const x = t64([[0.2, -0.4]]);
+    const call = (): number[] => Array.from(functionalCall(net, net.parameters().map((p) => p.add(1)), x).data);
+    const direct = (): number[] => {
+      const saved = net.parameters().map((p) => Array.from(p.data));
+      mg.noGrad(() => net.parameters().forEach((p) => p.add_(1)));
+      const out = Array.from(net.forward(x).data);
+      mg.noGrad(() => net.parameters().forEach((p, i) => p.copy_(mg.tensor(saved[i], { dtype: 'float64', shape: [...p.shape] }))));
+      return out;
+    };
+    assert.deepEqual(call(), direct());
+    assert.equal(net.parameterSlots(), net.parameterSlots(), 'kept while nothing changed');
+    // A module pushed onto an array of modules: two more parameters.
+    net.layers.push(withDefault(() => new nn.Linear(2, 3)));
+    assert.equal(net.parameterSlots().params.length, 4);
+    assert.deepEqual(call(), direct());
+    // A parameter replaced by another Parameter.
+    (net.layers[1] as nn.Linear).weight = new nn.Parameter(mg.full([3, 2], 0.5, { dtype: 'float64' }));
+    assert.deepEqual(call(), direct());
+    assert.throws(() => functionalCall(net, net.parameters().slice(1), x), /got 3 parameter tensors for a module with 4 parameters/);
+    // A new property holding a parameter, on a key that held a number.
+    (net as unknown as { scale: unknown }).scale = new nn.Parameter(t64(2));
+    assert.equal(net.parameterSlots().params.length, 5);
+    assert.deepEqual(call(), direct());
+    // Tied weights: one tensor, two slots, both swapped.
+    (net.layers[1] as nn.Linear).bias = (net.layers[1] as nn.Linear).bias;
+    const l0 = net.layers[0] as nn.Linear;
+    const tied = withDefault(() => new nn.Linear(2, 2));
+    tied.weight = l0.weight;
+    net.layers.push(tied);
+    net.layers.splice(1, 1);
+    const slots = net.parameterSlots();
+    const w = slots.params.indexOf(l0.weight);
+    assert.equal(slots.slots[w].length, 2, 'the shared weight has two slots');
+    assert.deepEqual(call(), direct());
+    // Everything restored after each call.
+    assert.equal((net.layers[1] as nn.Linear).weight, l0.weight);
+  });
+
   it('functionalCall with the module’s own parameters equals forward', () => {
     const net = new Net();
     const x = t64([[0.2, -0.4], [1, 0.5]]);

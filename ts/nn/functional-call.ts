@@ -106,6 +106,35 @@ function replacements(fn: string, module: Module, params: unknown, opts: Functio
 }
 
 /**
+ * The array form, the one every functional training step takes: the given tensors go straight
+ * into the module's parameter slots (tied names included) from its member table, and back after.
+ */
+function swappedCall(fn: string, module: Module, params: readonly unknown[], args: unknown[]): never {
+  const table = module.parameterSlots();
+  if (params.length !== table.params.length) {
+    throw new RangeError(`${fn}: got ${params.length} parameter tensors for a module with ${table.params.length} parameters (${table.names.join(', ')})`);
+  }
+  for (let i = 0; i < params.length; i++) {
+    const t: unknown = params[i];
+    if (!isTensor(t)) throw typeError(fn, `params[${i}]`, `a Tensor (for '${table.names[i]}')`, t);
+    checkShape(fn, table.names[i], t, table.params[i]);
+  }
+  const restore: [Record<string, unknown>, string, unknown][] = [];
+  try {
+    for (let i = 0; i < params.length; i++) {
+      for (const [owner, key] of table.slots[i]) {
+        const self = owner as unknown as Record<string, unknown>;
+        restore.push([self, key, self[key]]);
+        self[key] = params[i];
+      }
+    }
+    return (module.forward as (...a: unknown[]) => never).apply(module, args);
+  } finally {
+    for (let i = restore.length - 1; i >= 0; i--) restore[i][0][restore[i][1]] = restore[i][2];
+  }
+}
+
+/**
  * Runs `module.forward(...inputs)` with the given parameters (and, by name, buffers) in place of
  * the module's own, then restores them. `params` is an array aligned with `module.namedParameters()`
  * or an object/Map from dotted names to tensors (a subset is allowed: the rest keep their values).
@@ -116,8 +145,9 @@ export function functionalCall<M extends Module>(module: M, params: FunctionalPa
   const fn = 'functionalCall';
   if (!(module instanceof Module)) throw typeError(fn, 'module', 'an nn.Module', module);
   if (typeof opts !== 'object' || opts === null) throw typeError(fn, 'options', 'an options object', opts);
-  const [ps, bs] = replacements(fn, module, params, opts);
   const args = Array.isArray(inputs) ? inputs : [inputs];
+  if (Array.isArray(params) && (opts.tieWeights ?? true)) return swappedCall(fn, module, params, args);
+  const [ps, bs] = replacements(fn, module, params, opts);
   const restore: (() => void)[] = [];
   try {
     for (const [name, t] of ps) {

@@ -82,6 +82,54 @@ interface ModuleInternals {
   paramSlots: Set<string>;
   /** Buffer names and whether each is persistent (part of the state dict). */
   buffers: Map<string, boolean>;
+  /** The tree's parameter slots, with the snapshot that says when they must be found again. */
+  slots: ParameterSlots | null;
+}
+
+/** One module's own properties when a {@link ParameterSlots} table was built. */
+interface OwnSnapshot {
+  module: Module;
+  keys: string[];
+  values: unknown[];
+  /** Copies of the arrays among the values (arrays of sub-modules change in place). */
+  arrays: (unknown[] | null)[];
+}
+
+/**
+ * Where the parameters of a module tree live: per unique parameter (in namedParameters() order),
+ * every (owner module, property) slot holding it (tied weights have several). @internal
+ */
+export interface ParameterSlots {
+  readonly params: readonly Tensor[];
+  readonly names: readonly string[];
+  readonly slots: readonly (readonly [Module, string])[][];
+  readonly snapshot: readonly OwnSnapshot[];
+}
+
+function snapshotOf(m: Module): OwnSnapshot {
+  const self = m as unknown as Record<string, unknown>;
+  const keys = Object.keys(m);
+  const values = keys.map((k) => self[k]);
+  return { module: m, keys, values, arrays: values.map((v) => (Array.isArray(v) ? v.slice() : null)) };
+}
+
+/** True when no module of the snapshot gained, lost or reassigned a property since. */
+function unchanged(snapshot: readonly OwnSnapshot[]): boolean {
+  for (const s of snapshot) {
+    const self = s.module as unknown as Record<string, unknown>;
+    const keys = Object.keys(s.module);
+    if (keys.length !== s.keys.length) return false;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] !== s.keys[i] || self[keys[i]] !== s.values[i]) return false;
+      const copy = s.arrays[i];
+      if (copy !== null) {
+        const now = s.values[i] as unknown[];
+        if (now.length !== copy.length) return false;
+        for (let j = 0; j < copy.length; j++) if (now[j] !== copy[j]) return false;
+      }
+    }
+  }
+  return true;
 }
 
 const INTERNALS = Symbol('metagrad.nn.Module');
@@ -116,7 +164,7 @@ export class Module {
 
   constructor() {
     Object.defineProperty(this, INTERNALS, {
-      value: { training: true, paramSlots: new Set<string>(), buffers: new Map<string, boolean>() },
+      value: { training: true, paramSlots: new Set<string>(), buffers: new Map<string, boolean>(), slots: null },
       enumerable: false,
       writable: true,
       configurable: true,
@@ -247,6 +295,30 @@ export class Module {
   /** The parameters in {@link namedParameters} order. */
   parameters(recurse = true): Tensor[] {
     return this.namedParameters({ recurse }).map(([, t]) => t);
+  }
+
+  /**
+   * The parameter slots of this tree, found by discovery once and kept while a structural check
+   * (every module's own property names and values, and its arrays' entries, unchanged) holds: what
+   * swaps parameters in and out on every call (functionalCall, the implicit module) uses it
+   * instead of rediscovering the tree each time. @internal
+   */
+  parameterSlots(): ParameterSlots {
+    const st = this[INTERNALS];
+    if (st.slots !== null && unchanged(st.slots.snapshot)) return st.slots;
+    const all = this.namedParameters({ removeDuplicate: false });
+    const unique = this.namedParameters();
+    const snapshot = this.namedModules({ removeDuplicate: true }).map(([, m]) => snapshotOf(m));
+    const slots = unique.map(([, t]) =>
+      all
+        .filter(([, u]) => u === t)
+        .map(([name]): readonly [Module, string] => {
+          const dot = name.lastIndexOf('.');
+          return [dot < 0 ? this : this.getSubmodule(name.slice(0, dot)), name.slice(dot + 1)];
+        }),
+    );
+    st.slots = { params: unique.map(([, t]) => t), names: unique.map(([n]) => n), slots, snapshot };
+    return st.slots;
   }
 
   /** `[name, tensor]` of every buffer. */

@@ -183,14 +183,17 @@ export class ImplicitMetaGradientModule extends Module {
     // Start every solve from fresh leaves holding the current values: the user's optimizer works on
     // leaves, and no graph from an earlier solve stays reachable (repeated solves must not leak).
     for (const [n, t] of inner) this.setParameter(n, new Parameter(clone(detach(t))));
-    const call: SolveCall = { innerNames, meta, userSolve };
+    // Where each inner parameter lives (tied names included), found once per solve: every
+    // optimality evaluation swaps tensors through these slots instead of resolving names.
+    const { slots } = this.parameterSlots();
+    const call: SolveCall = { innerNames, innerSlots: slots, meta, userSolve };
     const [solution, output] = this.rootWrapper()(
       innerNames.map((n) => this.getParameter(n) as Tensor),
       meta.map((e) => e.get()),
       call,
       ...inputs,
     ) as [Tensor[], unknown];
-    innerNames.forEach((n, i) => this.setParameter(n, solution[i]));
+    swapInto(call.innerSlots, solution);
     return output;
   }
 
@@ -210,7 +213,7 @@ export class ImplicitMetaGradientModule extends Module {
     if (typeof options !== 'object' || options === null) throw typeError(`${name}.implicitOptions`, 'implicitOptions', 'an options object', options);
 
     const withSwapped = <T>(call: SolveCall, params: Tensor[], metaParams: Tensor[], fn: () => T): T => {
-      const prevInner = call.innerNames.map((n, i) => this.setParameter(n, params[i]));
+      const prevInner = swapInto(call.innerSlots, params);
       const prevMeta = call.meta.map((e, i) => {
         const prev = e.get();
         e.set(metaParams[i]);
@@ -219,21 +222,21 @@ export class ImplicitMetaGradientModule extends Module {
       try {
         return fn();
       } finally {
-        call.innerNames.forEach((n, i) => this.setParameter(n, prevInner[i]));
+        swapInto(call.innerSlots, prevInner);
         call.meta.forEach((e, i) => e.set(prevMeta[i]));
       }
     };
 
-    const optimalityOf = (innerNames: string[], ins: unknown[]): Tensor[] => {
+    const optimalityOf = (call: SolveCall, ins: unknown[]): Tensor[] => {
       if (typeof hooks.optimality === 'function') return hooks.optimality.apply(this, ins);
       const objective = hooks.objective as (...a: unknown[]) => Tensor;
-      const current = innerNames.map((n) => this.getParameter(n) as Tensor);
+      const current = call.innerSlots.map(([[owner, key]]) => (owner as unknown as Record<string, Tensor>)[key]);
       return funcGrad((flat: Tensor[]) => {
-        const prev = innerNames.map((n, i) => this.setParameter(n, flat[i]));
+        const prev = swapInto(call.innerSlots, flat);
         try {
           return objective.apply(this, ins);
         } finally {
-          innerNames.forEach((n, i) => this.setParameter(n, prev[i]));
+          swapInto(call.innerSlots, prev);
         }
       })(current) as Tensor[];
     };
@@ -241,7 +244,7 @@ export class ImplicitMetaGradientModule extends Module {
     const optimalityFn = (params: Tensor[], metaParams: Tensor[], call: SolveCall, ...ins: unknown[]): Tensor[] =>
       withSwapped(call, params, metaParams, () => {
         const { innerNames } = call;
-        const out = optimalityOf(innerNames, ins);
+        const out = optimalityOf(call, ins);
         if (!Array.isArray(out) || out.length !== innerNames.length || !out.every(isTensor)) {
           throw new TypeError(
             `${name}.optimality: must return an array of ${innerNames.length} tensor(s) aligned with parameters() (${innerNames.join(', ')}), got ${Array.isArray(out) ? `an array of ${out.length}` : typeof out}`,
@@ -273,9 +276,21 @@ export class ImplicitMetaGradientModule extends Module {
   }
 }
 
+/** Puts tensors[i] into every slot of parameter i; returns what the slots held (the first of each). */
+function swapInto(slots: readonly (readonly [Module, string])[][], tensors: readonly Tensor[]): Tensor[] {
+  return slots.map((holders, i) => {
+    const [[owner0, key0]] = holders;
+    const prev = (owner0 as unknown as Record<string, Tensor>)[key0];
+    for (const [owner, key] of holders) (owner as unknown as Record<string, Tensor>)[key] = tensors[i];
+    return prev;
+  });
+}
+
 /** What one `solve` call hands to the module's (single) customRoot wrapper. */
 interface SolveCall {
   innerNames: string[];
+  /** Per inner parameter, the (module, property) slots holding it (from Module.parameterSlots). */
+  innerSlots: readonly (readonly [Module, string])[][];
   meta: { name: string; get: () => Tensor; set: (t: Tensor) => void }[];
   userSolve: (...inputs: unknown[]) => unknown;
 }

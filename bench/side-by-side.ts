@@ -142,12 +142,12 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
       mg.setNumThreads(threads === 1 ? 1 : defaultThreads);
       const peers = await Promise.all(FRAMEWORKS.map((f) => PythonPeer.start(f.id, threads)));
       peers.forEach((p, i) => {
-        if (typeof p === 'string') unavailable.push(`${FRAMEWORKS[i].title} (${threads} threads): ${p}`);
+        if (typeof p === 'string') unavailable.push(`${FRAMEWORKS[i].title} (${threads === 1 ? 'one thread' : 'default threads'}): ${p}`);
         else if (threads === 1) versions.push(`${FRAMEWORKS[i].title}: ${Object.entries(p.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       });
       const rows: string[][] = [];
       for (const w of list) {
-        ctx.log(`side-by-side (${threads} threads): ${w.label}`);
+        ctx.log(`side-by-side (${threads === 1 ? 'one thread' : 'default threads'}): ${w.label}`);
         const ref = w.result();
         const name = `${w.kind}.${w.dtype}.${String(w.config?.steps ?? '')}`;
         const checks: string[] = [];

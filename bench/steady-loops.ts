@@ -59,7 +59,7 @@ class Inner extends mg.diff.implicit.ImplicitMetaGradientModule {
     this.net = mg.moduleClone(metaNet, { by: 'deepcopy' }) as mg.nn.Linear;
   }
 
-  objective(x: mg.Tensor, y: mg.Tensor): mg.Tensor {
+  override objective(x: mg.Tensor, y: mg.Tensor): mg.Tensor {
     const meta = this.metaParameters();
     let reg = mg.nn.functional.mseLoss(this.net.forward(x), y);
     this.parameters().forEach((p, i) => {
@@ -68,7 +68,7 @@ class Inner extends mg.diff.implicit.ImplicitMetaGradientModule {
     return reg;
   }
 
-  solve(x: mg.Tensor, y: mg.Tensor): void {
+  solve(x: mg.Tensor, y: mg.Tensor): this {
     const params = this.parameters();
     const opt = new mg.SGD(params, { lr: 0.05 });
     mg.enableGrad(() => {
@@ -78,6 +78,7 @@ class Inner extends mg.diff.implicit.ImplicitMetaGradientModule {
         opt.step();
       }
     });
+    return this;
   }
 }
 

@@ -27,7 +27,7 @@ export class FixedPoint extends mg.diff.implicit.ImplicitMetaGradientModule {
   }
 
   /** The fixed-point residual x − f(x), aligned with parameters(). */
-  optimality(): mg.Tensor[] {
+  override optimality(): mg.Tensor[] {
     return [this.x.sub(this.forward(this.x))];
   }
 

@@ -30,7 +30,7 @@ export class InnerNet extends mg.diff.implicit.ImplicitMetaGradientModule {
   }
 
   /** MSE + ½·reg·Σ‖p − p_meta‖². */
-  objective(x: mg.Tensor, y: mg.Tensor): mg.Tensor {
+  override objective(x: mg.Tensor, y: mg.Tensor): mg.Tensor {
     const loss = mg.nn.functional.mseLoss(this.forward(x), y);
     const meta = this.metaParameters();
     let reg = mg.tensor(0);

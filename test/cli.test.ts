@@ -173,6 +173,15 @@ describe('metagrad CLI', function () {
       assert.equal(r.code, 0, r.stderr);
       assertSameRun(ref, dir);
     });
+
+    it('warns when --workers is above the number of cores, and still gives the same numbers', async () => {
+      const dir = path.join(tmp, 'many-workers');
+      const n = os.availableParallelism() + 1;
+      const r = await inProcess(tiny(dir, '--workers', String(n)));
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`warning: --workers ${n} is more than this machine's ${n - 1} cores`));
+      assertSameRun(ref, dir);
+    });
   });
 
   describe('bad input', () => {

@@ -87,7 +87,7 @@ describe('ImplicitMetaGradientModule: meta-parameters and errors', () => {
       this.target = target;
       this.w = new mg.nn.Parameter(mg.zeros([3], { dtype: 'float64' }));
     }
-    objective(): mg.Tensor {
+    override objective(): mg.Tensor {
       // argmin_w ½‖w − 2·target‖² → w* = 2·target.
       return this.w.sub(this.target.mul(2)).square().sum().mul(0.5);
     }
@@ -107,24 +107,52 @@ describe('ImplicitMetaGradientModule: meta-parameters and errors', () => {
     assertClose(g as mg.Tensor, [2, 20, 200], 1e-8);
   });
 
+  it('solve must return the module: a solve that returns something else raises naming the class, and is a type error', () => {
+    class ReturnsLoss extends ImplicitMetaGradientModule {
+      declare w: mg.Tensor;
+      declare target: mg.Tensor;
+      constructor(target: mg.Tensor) {
+        super(target);
+        this.target = target;
+        this.w = new mg.nn.Parameter(mg.zeros([3], { dtype: 'float64' }));
+      }
+      override objective(): mg.Tensor {
+        return this.w.sub(this.target).square().sum();
+      }
+      // @ts-expect-error: solve's declared contract is to return this
+      solve(): number {
+        this.w = new mg.nn.Parameter(this.target.detach().clone());
+        return 1;
+      }
+    }
+    const m = new ReturnsLoss(mg.tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true }));
+    assert.throws(() => m.solve(), { name: 'TypeError', message: /^ReturnsLoss\.solve must return this \(the module, as in TorchOpt\), got 1/ });
+  });
+
   it('raises for a subclass with neither objective nor optimality', () => {
     class Bad extends ImplicitMetaGradientModule {
-      solve(): void {}
+      solve(): this {
+        return this;
+      }
     }
     assert.throws(() => new Bad(makeMetaNet()), /either objective\(\.\.\.inputs\) or optimality/);
   });
 
   it('raises for no inner parameters and for no meta-parameters', () => {
     class NoInner extends ImplicitMetaGradientModule {
-      optimality(): mg.Tensor[] { return []; }
-      solve(): void {}
+      override optimality(): mg.Tensor[] { return []; }
+      solve(): this {
+        return this;
+      }
     }
     assert.throws(() => (new NoInner(makeMetaNet()) as unknown as { solve(): void }).solve(), /no inner parameters/);
     class NoMeta extends ImplicitMetaGradientModule {
       declare w: mg.Tensor;
       constructor() { super(); this.w = new mg.nn.Parameter(mg.zeros([2])); }
-      optimality(): mg.Tensor[] { return [this.w]; }
-      solve(): void {}
+      override optimality(): mg.Tensor[] { return [this.w]; }
+      solve(): this {
+        return this;
+      }
     }
     assert.throws(() => (new NoMeta() as unknown as { solve(): void }).solve(), /no meta-parameters/);
   });
@@ -153,14 +181,15 @@ describe('ImplicitMetaGradientModule: options and diagnostics through the module
         this.theta = theta;
         this.w = new mg.nn.Parameter(mg.zeros([12], { dtype: 'float64' }));
       }
-      optimality(A: mg.Tensor, b: mg.Tensor): mg.Tensor[] {
+      override optimality(A: mg.Tensor, b: mg.Tensor): mg.Tensor[] {
         return [A.t().matmul(A.matmul(this.w).sub(b)).add(this.w.sub(this.theta))];
       }
-      solve(A: mg.Tensor, b: mg.Tensor): void {
+      solve(A: mg.Tensor, b: mg.Tensor): this {
         // The exact minimiser: (AᵀA + I) w = Aᵀb + θ.
         const M = A.t().matmul(A).add(mg.eye(12, { dtype: 'float64' }));
         const w = mg.linalg.solve(M, A.t().matmul(b).add(this.theta));
         mg.noGrad(() => this.w.copy_(w));
+        return this;
       }
     }
     return Ridge;
@@ -189,12 +218,16 @@ describe('ImplicitMetaGradientModule: options and diagnostics through the module
     assert.equal(warnings.filter((w) => w.code === 'METAGRAD_SOLVE_NOT_CONVERGED').length, 1, 'one warning for 20 solves of one module');
     // checkRoot through the module: a solve that stops short is refused unless relaxed.
     class Short extends makeInner(undefined) {
-      override solve(_A: mg.Tensor, _b: mg.Tensor): void {}
+      override solve(_A: mg.Tensor, _b: mg.Tensor): this {
+        return this;
+      }
     }
     const theta = mg.randn([12], { dtype: 'float64', requiresGrad: true });
     assert.throws(() => new Short(theta).solve(A, b), /customRoot\(Short\.solve\): the solver's result is not a root/);
     class ShortOk extends makeInner({ checkRoot: false, warnNotConverged: false }) {
-      override solve(_A: mg.Tensor, _b: mg.Tensor): void {}
+      override solve(_A: mg.Tensor, _b: mg.Tensor): this {
+        return this;
+      }
     }
     assert.doesNotThrow(() => new ShortOk(theta).solve(A, b));
   });

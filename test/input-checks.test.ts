@@ -3,6 +3,7 @@
  * V8 message or a hang. Each case returned something wrong before.
  */
 import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
 import * as mg from '../ts/index';
 
 const f64 = { dtype: 'float64' as const };
@@ -164,5 +165,29 @@ describe('input handling: detached buffers', () => {
     assert.throws(() => t.tolist(), /tolist: the tensor's buffer is detached/);
     assert.throws(() => mg.tensor(t.data), /tensor: argument 'data' is a detached Float32Array/);
     assert.deepEqual(mg.zeros(0).add(1).shape, [0]); // a real empty tensor is fine
+  });
+});
+
+describe('backend settings', () => {
+  it('setNumThreads beyond the cores warns (allowed, as in PyTorch)', async () => {
+    const warnings: Error[] = [];
+    const listener = (w: Error): void => {
+      warnings.push(w);
+    };
+    process.on('warning', listener);
+    const before = mg.backendInfo().threads;
+    try {
+      const cores = os.availableParallelism();
+      mg.setNumThreads(cores + 3);
+      mg.setNumThreads(cores + 4);
+      assert.equal(mg.backendInfo().threads, cores + 4);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      mg.setNumThreads(before);
+      process.off('warning', listener);
+    }
+    const ours = warnings.filter((w) => (w as { code?: string }).code === 'METAGRAD_OVERSUBSCRIBED');
+    assert.equal(ours.length, 2);
+    assert.match(ours[0].message, /setNumThreads: \d+ threads on a machine with \d+ cores oversubscribes it/);
   });
 });

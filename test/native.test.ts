@@ -4,7 +4,7 @@
  * Run: npx mocha --require tsx/cjs test/native.test.ts
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -712,6 +712,23 @@ describe('native addon', () => {
       for (const run of runs.slice(1))
         for (const [type, tol] of [['Float32Array', 1e-5], ['Float64Array', 1e-13]] as const)
           assertNear(run.res[type], base[type], tol, `${run.isa} vs baseline ${type}`);
+    });
+
+    it('settings it cannot honour are reported at load (METAGRAD_ISA, METAGRAD_NUM_THREADS), not ignored silently', function () {
+      this.timeout(60000);
+      const load = `require(${JSON.stringify(path.join(ROOT, 'ts', 'tensor', 'native'))}); process.stdout.write(JSON.stringify(require(${JSON.stringify(path.join(ROOT, 'ts', 'tensor', 'native'))}).native.backendInfo()));`;
+      const child = (env: Record<string, string>): { stderr: string; info: { isa: string; threads: number } } => {
+        const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', load], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return { stderr: r.stderr, info: JSON.parse(r.stdout) as { isa: string; threads: number } };
+      };
+      const bogus = child({ METAGRAD_ISA: 'bogus' });
+      assert.match(bogus.stderr, new RegExp(`METAGRAD_ISA="bogus" is ignored: it is not a kernel variant of this build \\(baseline[^)]*\\); using ${bogus.info.isa}`));
+      const threads = child({ METAGRAD_NUM_THREADS: 'abc' });
+      assert.match(threads.stderr, new RegExp(`METAGRAD_NUM_THREADS="abc" is not a positive integer; using ${threads.info.threads} threads`));
+      const fine = child({ METAGRAD_ISA: 'baseline', METAGRAD_NUM_THREADS: '1' });
+      assert.doesNotMatch(fine.stderr, /METAGRAD_IGNORED_SETTING|is ignored|not a positive integer/);
+      assert.equal(fine.info.threads, 1);
     });
 
     it('loads and runs in worker threads', async function () {

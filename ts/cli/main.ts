@@ -59,6 +59,10 @@ function imamlCommand(onExit: (code: number) => void): Command {
     .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
     .action(async (opts: ImamlConfig, self: Command) => {
       const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));
+      const cores = os.availableParallelism();
+      if (opts.workers > cores) {
+        process.stderr.write(`metagrad imaml: warning: --workers ${opts.workers} is more than this machine's ${cores} cores; the extra workers only take turns\n`);
+      }
       onExit(await runImaml({ ...opts }, explicit));
     });
   return cmd;

@@ -94,3 +94,24 @@ export interface NativeAddon {
 
 /** The loaded addon (throws at import with build instructions when it is missing). */
 export const native: NativeAddon = loadAddon() as NativeAddon;
+
+/**
+ * Environment settings the addon could not honour are said once, at load, rather than ignored
+ * silently (a mistyped METAGRAD_ISA would otherwise benchmark the wrong kernels).
+ */
+function reportIgnoredSettings(addon: NativeAddon): void {
+  const info = addon.backendInfo();
+  const warn = (message: string): void => process.emitWarning(message, { code: 'METAGRAD_IGNORED_SETTING' });
+  const isa = process.env.METAGRAD_ISA;
+  if (isa !== undefined && isa !== info.isa) {
+    const why = (info.compiledIsas as readonly string[]).includes(isa)
+      ? `this CPU cannot run the ${isa} kernels`
+      : `it is not a kernel variant of this build (${info.compiledIsas.join(', ')})`;
+    warn(`METAGRAD_ISA=${JSON.stringify(isa)} is ignored: ${why}; using ${info.isa}`);
+  }
+  const threads = process.env.METAGRAD_NUM_THREADS;
+  if (threads !== undefined && !/^[1-9][0-9]*$/.test(threads.trim())) {
+    warn(`METAGRAD_NUM_THREADS=${JSON.stringify(threads)} is not a positive integer; using ${info.threads} threads`);
+  }
+}
+reportIgnoredSettings(native);

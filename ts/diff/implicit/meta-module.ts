@@ -8,7 +8,7 @@
  * theorem.
  */
 import { enableGrad } from '../../autograd/grad-mode';
-import { MetagradError, typeError } from '../../errors';
+import { MetagradError, describe, typeError } from '../../errors';
 import { grad as funcGrad } from '../../func/transforms';
 import { solveNormalCg } from '../../linear-solve/index';
 import { Module, type ModuleMembers } from '../../nn/module';
@@ -47,9 +47,20 @@ interface ImplicitHooks {
 
 /**
  * Base class of modules whose inner parameters are the solution of an inner optimisation problem.
- * Set `static linearSolve` on the subclass to choose the backward linear solver.
+ * A subclass implements {@link solve} (returning `this`) and one of {@link objective} or
+ * {@link optimality}; set `static linearSolve` on it to choose the backward linear solver.
  */
-export class ImplicitMetaGradientModule extends Module {
+export abstract class ImplicitMetaGradientModule extends Module {
+  /**
+   * Runs the inner optimisation on the inner parameters (any optimizer loop, recording on) and
+   * returns `this`. Called through the module, the parameters it leaves are the solution,
+   * differentiable with respect to the meta-parameters.
+   */
+  abstract solve(...inputs: never[]): this;
+  /** The inner objective whose gradient with respect to the inner parameters is zero at the solution. */
+  objective?(...inputs: never[]): Tensor;
+  /** The optimality condition itself, one tensor per inner parameter (instead of {@link objective}). */
+  optimality?(...inputs: never[]): Tensor[];
   /** Linear solver of the backward system (default `solveNormalCg()`), set per subclass. */
   static linearSolve: LinearSolver | undefined = undefined;
   /** Options of the implicit differentiation (root check, diagnostics), set per subclass. */
@@ -194,6 +205,9 @@ export class ImplicitMetaGradientModule extends Module {
       ...inputs,
     ) as [Tensor[], unknown];
     swapInto(call.innerSlots, solution);
+    if (output !== this) {
+      throw new TypeError(`${name}.solve must return this (the module, as in TorchOpt), got ${describe(output)}`);
+    }
     return output;
   }
 

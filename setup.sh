@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set-up of a checkout on a fresh Debian/Ubuntu machine: installs the system packages the native
+# build needs (with sudo when not root), then installs and builds the package (npm ci runs the
+# addon build and tsc). `./setup.sh && npm start` runs the default job; `npm test` runs the tests.
+# CI (.ci/run) runs this same script, so the two cannot drift apart.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v python3 >/dev/null 2>&1 || need+=(python3)   # node-gyp (check:gyp, check:package)
+[ -f /usr/share/eigen3/cmake/Eigen3Config.cmake ] || [ -f /usr/lib/cmake/eigen3/Eigen3Config.cmake ] || need+=(libeigen3-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "setup: need root or sudo to install ${need[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+command -v node >/dev/null 2>&1 || { echo "setup: Node.js >= 18.17 with npm is required (https://nodejs.org)" >&2; exit 1; }
+node --version
+npm ci --no-audit --no-fund

@@ -321,13 +321,19 @@ describe('metagrad CLI', function () {
       assert.ok(res && res.trainMse.after < 0.5 * res.trainMse.before, JSON.stringify(res));
     });
 
-    it('hyperopt: learned L2 weights lower the validation loss', async () => {
-      const r = await inProcess(['hyperopt', '--outer-steps', '6', '--json']);
+    it('hyperopt (the default 40 outer steps): every inner fit passes the root check, and the learned L2 weights penalise every noise column more than every real feature', async () => {
+      // The fits grow ill-conditioned as the weights shrink; a run of only a few steps once hid
+      // that the inner solver stopped short of the root from step 12 on.
+      const r = await inProcess(['hyperopt', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const res = (r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { result?: { before: { valLoss: number }; after: { valLoss: number }; lambdas: Record<string, number> } }).find((l) => l.result))?.result;
       assert.ok(res, r.stdout);
-      assert.ok(res.after.valLoss < res.before.valLoss, JSON.stringify(res));
-      assert.equal(Object.keys(res.lambdas).length, 8);
+      assert.ok(res.after.valLoss < 0.2 * res.before.valLoss, JSON.stringify(res));
+      const entries = Object.entries(res.lambdas);
+      assert.equal(entries.length, 8);
+      const real = entries.filter(([n]) => !n.startsWith('noise')).map(([, v]) => v);
+      const noise = entries.filter(([n]) => n.startsWith('noise')).map(([, v]) => v);
+      assert.ok(Math.min(...noise) > Math.max(...real), JSON.stringify(res.lambdas));
     });
   });
 });

@@ -89,7 +89,7 @@ function hyperoptCommand(onExit: (code: number) => void): Command {
     .description('per-feature L2 weights of a logistic regression on Iris, learned by implicit differentiation of a validation loss')
     .option('--outer-steps <n>', 'steps on the L2 weights', intArg(1), c.outerSteps)
     .option('--outer-lr <x>', 'Adam learning rate on the log L2 weights', positiveArg(), c.outerLr)
-    .option('--inner-steps <n>', 'maximum gradient steps per inner solve', intArg(1), c.innerSteps)
+    .option('--inner-steps <n>', 'maximum Newton steps per inner solve', intArg(1), c.innerSteps)
     .option('--noise-features <n>', 'pure-noise features appended to the four of Iris', intArg(0), c.noiseFeatures)
     .option('--seed <n>', 'seed of the train/validation split', intArg(0), c.seed)
     .option('--json', 'one JSON object per line', false)

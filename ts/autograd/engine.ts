@@ -92,6 +92,11 @@ export function plansBuilt(): number {
 const NOWHERE = -1;
 const leafCode = (i: number): number => -2 - i;
 
+/** A node's `_slot` while it is being planned, before it gets its place in the order (≥ 0). */
+const UNSEEN = -1;
+const COUNTED = -2;
+const QUEUED = -3;
+
 /**
  * One backward pass worked out ahead of running it: which nodes run, in which order, and where
  * each of their input gradients goes. Built from the graph and the targets alone (no values), so a
@@ -207,7 +212,7 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null): Plan {
     n._stamp = stamp;
     n._leads = false;
     n._deps = 0;
-    n._slot = -1;
+    n._slot = UNSEEN;
     stack.push(n);
     cursor.push(0);
   };
@@ -240,14 +245,15 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null): Plan {
   }
   // A node runs when it leads to a target or is one (its gradient is captured); nodes never
   // reached (stamp differs) are not needed.
-  const needed = (n: Node): boolean => (n._stamp === stamp && n._leads) || (isTarget(n) && n._stamp === stamp);
+  const needed = (n: Node): boolean => n._stamp === stamp && (n._leads || isTarget(n));
   // Dependencies among needed nodes (counted from the nodes that pass gradients on, reached again
-  // from the roots), then the order a ready stack runs them in.
+  // from the roots), then the order a ready stack runs them in. Until a node gets its place in
+  // that order, `_slot` says how far planning has got with it (UNSEEN, COUNTED, QUEUED).
   const collect: Node[] = [];
   for (const r of roots) {
     const n = r.gradFn as Node | null;
-    if (n !== null && n._stamp === stamp && n._slot === -1) {
-      n._slot = -2;
+    if (n !== null && n._stamp === stamp && n._slot === UNSEEN) {
+      n._slot = COUNTED;
       collect.push(n);
     }
   }
@@ -259,8 +265,8 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null): Plan {
       const c = e.node;
       if (c._stamp !== stamp || !needed(c)) continue;
       c._deps++;
-      if (c._slot === -1) {
-        c._slot = -2;
+      if (c._slot === UNSEEN) {
+        c._slot = COUNTED;
         collect.push(c);
       }
     }
@@ -269,8 +275,8 @@ function buildPlan(roots: Tensor[], targets: Tensor[] | null): Plan {
   const ready: Node[] = [];
   for (const r of roots) {
     const n = r.gradFn as Node | null;
-    if (n !== null && n._stamp === stamp && needed(n) && n._deps === 0 && n._slot === -2) {
-      n._slot = -3;
+    if (n !== null && needed(n) && n._deps === 0 && n._slot === COUNTED) {
+      n._slot = QUEUED;
       ready.push(n);
     }
   }

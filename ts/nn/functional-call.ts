@@ -109,7 +109,7 @@ function replacements(fn: string, module: Module, params: unknown, opts: Functio
  * The array form, the one every functional training step takes: the given tensors go straight
  * into the module's parameter slots (tied names included) from its member table, and back after.
  */
-function swappedCall(fn: string, module: Module, params: readonly unknown[], args: unknown[]): never {
+function swappedCall<M extends Module>(fn: string, module: M, params: readonly unknown[], args: unknown[]): ReturnType<Forward<M>> {
   const table = module.parameterSlots();
   if (params.length !== table.params.length) {
     throw new RangeError(`${fn}: got ${params.length} parameter tensors for a module with ${table.params.length} parameters (${table.names.join(', ')})`);
@@ -128,7 +128,7 @@ function swappedCall(fn: string, module: Module, params: readonly unknown[], arg
         self[key] = params[i];
       }
     }
-    return (module.forward as (...a: unknown[]) => never).apply(module, args);
+    return (module.forward as (...a: unknown[]) => unknown).apply(module, args) as ReturnType<Forward<M>>;
   } finally {
     for (let i = restore.length - 1; i >= 0; i--) restore[i][0][restore[i][1]] = restore[i][2];
   }

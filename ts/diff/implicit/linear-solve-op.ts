@@ -7,7 +7,7 @@
 import { noGrad } from '../../autograd/grad-mode';
 import { NumericalError } from '../../errors';
 import { type ValueSolve, solveImplicitly } from '../../linalg/implicit-solve';
-import { problemOf } from '../../linalg/operator';
+import { type VecOp, problemOf } from '../../linalg/operator';
 import { add, sub } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
 import { machineEpsilon } from '../../tensor/dtype';
@@ -16,9 +16,6 @@ import { flatten } from '../../tree/tree';
 import type { SolveInfo } from './diagnostics';
 import { treeNorm } from '../../tree/tree-math';
 import type { LinearSolver } from './types';
-
-/** A linear operator on flat lists of tensors. */
-export type FlatMatVec = (v: Tensor[]) => Tensor[];
 
 /** Where a solve reports to, and how it names itself in errors. */
 export interface SolveContext {
@@ -71,7 +68,7 @@ function hint(kind: string): string {
  * residual they reduce, from an inconsistent one, whose residual stays. Returns the refined x.
  */
 function checkSolved(
-  matvec: FlatMatVec,
+  matvec: VecOp,
   b: readonly Tensor[],
   x0: Tensor[],
   info: SolveInfo | null,
@@ -128,7 +125,7 @@ function checkSolved(
 }
 
 /** Solves A x = b (flat lists) with `solve`; differentiable in b and in A's tensors when grad mode is on. */
-export function solveLinear(matvec: FlatMatVec, b: Tensor[], solve: LinearSolver, ctx: SolveContext): Tensor[] {
+export function solveLinear(matvec: VecOp, b: Tensor[], solve: LinearSolver, ctx: SolveContext): Tensor[] {
   // The values-only solve, checked and refined; the linear-solve layer's implicit rule makes the
   // result differentiable (its backward solves go through this same function, checks included).
   const checked: ValueSolve = (q, A) => {

@@ -17,7 +17,8 @@ import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { type SolveInfo, reportSolve, warnOnce } from './diagnostics';
 import { treeNorm } from '../../tree/tree-math';
-import { type FlatMatVec, solveLinear } from './linear-solve-op';
+import { solveLinear } from './linear-solve-op';
+import type { VecOp } from '../../linalg/operator';
 import { transposeOp } from '../../linalg/implicit-solve';
 import type { LinearSolver } from './types';
 import { type AnyFn, type OptimalityFn, type Resolved, resolveOptions } from './root-options';
@@ -131,7 +132,7 @@ export function rootVjpFlat(
   const createGraph = isGradEnabled();
   const { xIn, thetaIn, fs } = !createGraph && atRoot ? atRoot : evalAtRoot(site, F, x, solSpec, args, r, p, createGraph);
   const live = fs.map((f, i) => [f, i] as const).filter(([f]) => f.requiresGrad);
-  const matvecT: FlatMatVec = (w) => {
+  const matvecT: VecOp = (w) => {
     if (live.length === 0) return x.map((t) => zerosOf(t.shape, t.dtype));
     return grad(live.map(([f]) => f), xIn, {
       gradOutputs: live.map(([, i]) => w[i]),
@@ -212,8 +213,8 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     const flatTheta = thetaIn.flat();
     if (ts.length !== flatTheta.length) throw new TypeError(`rootJvp: tangents have ${ts.length} tensor(s), the arguments ${flatTheta.length}`);
     // (∂F/∂θ)ᵀ w and (∂F/∂x)ᵀ w as linear maps; their transposes give the forward products.
-    const vjpTheta: FlatMatVec = (w) => grad(fs, flatTheta, { gradOutputs: w, createGraph: isGradEnabled(), retainGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
-    const vjpX: FlatMatVec = (w) => grad(fs, xIn, { gradOutputs: w, createGraph: isGradEnabled(), retainGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
+    const vjpTheta: VecOp = (w) => grad(fs, flatTheta, { gradOutputs: w, createGraph: isGradEnabled(), retainGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
+    const vjpX: VecOp = (w) => grad(fs, xIn, { gradOutputs: w, createGraph: isGradEnabled(), retainGraph: true, allowUnused: true, materializeGrads: true }) as Tensor[];
     const jvpTheta = transposeOp(vjpTheta, fs);
     const fThetaT = withGradMode(createGraph, () => jvpTheta(ts));
     const A = transposeOp(vjpX, xIn);

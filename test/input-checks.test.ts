@@ -166,6 +166,15 @@ describe('input handling: detached buffers', () => {
     assert.throws(() => mg.tensor(t.data), /tensor: argument 'data' is a detached Float32Array/);
     assert.deepEqual(mg.zeros(0).add(1).shape, [0]); // a real empty tensor is fine
   });
+
+  it('a linear solve names itself for a detached right-hand side (the fuzz found autograd.grad named instead)', () => {
+    const A = mg.eye(3);
+    const b = mg.ones(3);
+    structuredClone(b.data.buffer, { transfer: [b.data.buffer as ArrayBuffer] });
+    assert.throws(() => mg.linearSolve.solveNormalCg()((v: mg.Tensor) => A.matmul(v), b), /^TypeError: solveNormalCg: argument 'b' has a detached buffer/);
+    assert.throws(() => mg.linalg.cg(A, b), /^TypeError: cg: argument 'b' has a detached buffer/);
+    assert.throws(() => mg.linearSolve.solveGmres()((v: mg.Tensor) => A.matmul(v), [mg.ones(2), b]), /solveGmres: argument 'b \(leaf 1\)' has a detached buffer/);
+  });
 });
 
 describe('backend settings', () => {

@@ -9,7 +9,7 @@ import { matmul } from '../ops/matmul';
 import { reshape } from '../ops/shape';
 import { zerosOf } from '../ops/util';
 import { fmtShape, sameShape } from '../tensor/shape';
-import { type Tensor, isTensor } from '../tensor/tensor';
+import { type Tensor, checkAttached, isTensor } from '../tensor/tensor';
 import { type TreeSpec, flatten, sameStructure, unflatten } from '../tree/tree';
 import { treeNorm } from '../tree/tree-math';
 
@@ -48,6 +48,7 @@ export function problemOf(fn: string, b: unknown): Problem {
   if (leaves.length === 0) {
     throw new TypeError(`${fn}: argument 'b' must be a Tensor or a tree of tensors, got ${describe(b)} (no tensor leaves)`);
   }
+  leaves.forEach((t, i) => checkAttached(fn, leaves.length === 1 ? 'b' : `b (leaf ${i})`, t));
   return { fn, tree: b, spec, b: leaves, n: leaves.reduce((s, t) => s + t.numel, 0) };
 }
 

@@ -13,7 +13,7 @@ import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
 } from './operator';
-import { solveImplicitly } from './implicit-solve';
+import { settingsFor, solveImplicitly } from './implicit-solve';
 import { callback, checkOptions } from './options';
 
 /** Options of {@link bicgstab}. */
@@ -119,5 +119,5 @@ export function bicgstab<T>(A: LinearOperator<T>, b: T, options?: BicgstabOption
   const s = krylovSettings(fn, o);
   const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
   const p = problemOf(fn, b);
-  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runBicgstab(q, op, transposed ? { ...s, x0: undefined } : s, onInfo)));
+  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runBicgstab(q, op, settingsFor(s, transposed), onInfo)));
 }

@@ -12,7 +12,7 @@ import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
 } from './operator';
-import { solveImplicitly } from './implicit-solve';
+import { settingsFor, solveImplicitly } from './implicit-solve';
 import { callback, checkOptions, nonNegative, operatorOption, positiveInt, treeOption } from './options';
 
 /** Options of {@link cg}. */
@@ -129,5 +129,5 @@ export function cg<T>(A: LinearOperator<T>, b: T, options?: CgOptions<T>): T {
   const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
   const p = problemOf(fn, b);
   const Aop = operatorOf(p, 'A', A);
-  return toTree<T>(p, solveImplicitly(p, Aop, (q, op, transposed) => runCg(q, op, transposed ? { ...s, x0: undefined } : s, onInfo)));
+  return toTree<T>(p, solveImplicitly(p, Aop, (q, op, transposed) => runCg(q, op, settingsFor(s, transposed), onInfo)));
 }

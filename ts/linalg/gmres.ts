@@ -16,7 +16,7 @@ import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   toleranceOf, zerosVec,
 } from './operator';
-import { solveImplicitly } from './implicit-solve';
+import { settingsFor, solveImplicitly } from './implicit-solve';
 import { callback, checkOptions, positiveInt } from './options';
 
 /** Options of {@link gmres}. */
@@ -171,5 +171,5 @@ export function gmres<T>(A: LinearOperator<T>, b: T, options?: GmresOptions<T>):
   const s = gmresSettings(fn, o);
   const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
   const p = problemOf(fn, b);
-  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runGmres(q, op, transposed ? { ...s, x0: undefined } : s, onInfo)));
+  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runGmres(q, op, settingsFor(s, transposed), onInfo)));
 }

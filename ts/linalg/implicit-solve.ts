@@ -21,6 +21,14 @@ import { type Problem, type Vec, type VecOp, problemOf, toTree } from './operato
 export type ValueSolve = (q: Problem, A: VecOp, transposed: boolean) => Vec;
 
 /**
+ * The settings a value solve runs with: the forward's own, or, for the transposed solves of the
+ * backward rule, the same without the forward's initial guess (they start from zero).
+ */
+export function settingsFor<S extends { x0: unknown }>(s: S, transposed: boolean): S {
+  return transposed ? { ...s, x0: undefined } : s;
+}
+
+/**
  * The transpose of a linear operator, as the vector-Jacobian product of v ↦ A v recorded once at
  * zero (exact for a linear map; the products are differentiable when grad mode is on as they are
  * taken). An operator with no recorded dependence on v is the zero map, or, with `unconnected`,

@@ -16,7 +16,7 @@ import {
   type LinearOperator, type MatrixTree, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf,
   toTree, toleranceOf,
 } from './operator';
-import { solveImplicitly } from './implicit-solve';
+import { settingsFor, solveImplicitly } from './implicit-solve';
 import { callback, checkOptions, finiteNumber, nonNegative, positiveInt, treeOption } from './options';
 
 /** Options of {@link ns}. */
@@ -151,7 +151,7 @@ export function ns<T>(A: LinearOperator<T>, b: T, options?: NsOptions<T>): T {
   const s = nsSettings(fn, o);
   const onInfo = callback<OnInfo>(fn, 'onInfo', o.onInfo);
   const p = problemOf(fn, b);
-  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runNs(q, op, transposed ? { ...s, x0: undefined } : s, onInfo)));
+  return toTree<T>(p, solveImplicitly(p, operatorOf(p, 'A', A), (q, op, transposed) => runNs(q, op, settingsFor(s, transposed), onInfo)));
 }
 
 /**

@@ -2,7 +2,7 @@
 import { runBicgstab } from '../linalg/bicgstab';
 import type { OnInfo } from '../linalg/info';
 import { operatorOf, problemOf, toTree } from '../linalg/operator';
-import { solveImplicitly } from '../linalg/implicit-solve';
+import { settingsFor, solveImplicitly } from '../linalg/implicit-solve';
 import { type LinearSolver, makeSolver, withRidge } from './common';
 import { type ResolvedCgOptions, type SolveCgOptions, krylovOf, resolveCgOptions } from './cg';
 
@@ -13,6 +13,6 @@ export function solveBicgstab<T = unknown>(options?: SolveCgOptions<T>): LinearS
   return makeSolver(kind, r, (matvec, b, onInfo: OnInfo | undefined) => {
     const p = problemOf(kind, b);
     const A = operatorOf(p, 'matvec', withRidge(matvec, r.ridge));
-    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runBicgstab(q, op, krylovOf(r, transposed), onInfo, 'init')));
+    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runBicgstab(q, op, settingsFor(krylovOf(r), transposed), onInfo, 'init')));
   });
 }

@@ -2,7 +2,7 @@
 import { type KrylovSettings, krylovSettings, runCg } from '../linalg/cg';
 import type { OnInfo } from '../linalg/info';
 import { type LinearOperator, operatorOf, problemOf, toTree } from '../linalg/operator';
-import { solveImplicitly } from '../linalg/implicit-solve';
+import { settingsFor, solveImplicitly } from '../linalg/implicit-solve';
 import { checkOptions } from '../linalg/options';
 import { type CommonSolveOptions, type LinearSolver, commonOptions, makeSolver, withRidge } from './common';
 
@@ -45,9 +45,9 @@ export function resolveCgOptions(fn: string, options: unknown): ResolvedCgOption
   return { ridge, init, rtol, atol, maxiter, M };
 }
 
-/** The Krylov settings of resolved options (no initial guess for the backward's transposed solves). @internal */
-export function krylovOf(r: ResolvedCgOptions, transposed = false): KrylovSettings {
-  return { rtol: r.rtol, atol: r.atol, maxiter: r.maxiter, M: r.M, x0: transposed ? undefined : r.init };
+/** The Krylov settings of resolved options. @internal */
+export function krylovOf(r: ResolvedCgOptions): KrylovSettings {
+  return { rtol: r.rtol, atol: r.atol, maxiter: r.maxiter, M: r.M, x0: r.init };
 }
 
 /**
@@ -62,6 +62,6 @@ export function solveCg<T = unknown>(options?: SolveCgOptions<T>): LinearSolver<
   return makeSolver(kind, r, (matvec, b, onInfo: OnInfo | undefined) => {
     const p = problemOf(kind, b);
     const A = operatorOf(p, 'matvec', withRidge(matvec, r.ridge));
-    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runCg(q, op, krylovOf(r, transposed), onInfo, 'init')));
+    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runCg(q, op, settingsFor(krylovOf(r), transposed), onInfo, 'init')));
   });
 }

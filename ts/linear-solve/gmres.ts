@@ -2,7 +2,7 @@
 import { type GmresSettings, gmresSettings, runGmres } from '../linalg/gmres';
 import type { OnInfo } from '../linalg/info';
 import { operatorOf, problemOf, toTree } from '../linalg/operator';
-import { solveImplicitly } from '../linalg/implicit-solve';
+import { settingsFor, solveImplicitly } from '../linalg/implicit-solve';
 import { checkOptions } from '../linalg/options';
 import { type LinearSolver, commonOptions, makeSolver, withRidge } from './common';
 import type { SolveCgOptions } from './cg';
@@ -41,6 +41,6 @@ export function solveGmres<T = unknown>(options?: SolveGmresOptions<T>): LinearS
   return makeSolver(kind, resolved, (matvec, b, onInfo: OnInfo | undefined) => {
     const p = problemOf(kind, b);
     const A = operatorOf(p, 'matvec', withRidge(matvec, ridge));
-    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runGmres(q, op, transposed ? { ...s, x0: undefined } : s, onInfo, 'init')));
+    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runGmres(q, op, settingsFor(s, transposed), onInfo, 'init')));
   });
 }

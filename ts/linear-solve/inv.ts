@@ -2,7 +2,7 @@
 import type { OnInfo } from '../linalg/info';
 import { NS_OPTIONS, nsSettings, runNs } from '../linalg/ns';
 import { operatorOf, problemOf, toTree } from '../linalg/operator';
-import { solveImplicitly } from '../linalg/implicit-solve';
+import { settingsFor, solveImplicitly } from '../linalg/implicit-solve';
 import { boolean, checkOptions } from '../linalg/options';
 import { type CommonSolveOptions, type LinearSolver, commonOptions, makeSolver, withRidge } from './common';
 import { runDenseVec } from './materialize';
@@ -63,6 +63,6 @@ export function solveInv<T = unknown>(options?: SolveInvOptions<T>): LinearSolve
     const p = problemOf(kind, b);
     const A = operatorOf(p, 'matvec', withRidge(matvec, ridge));
     if (!useNs) return toTree(p, solveImplicitly(p, A, (q, op) => runDenseVec(kind, q, op, 'lu', onInfo)));
-    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runNs(q, op, transposed ? { ...s, x0: undefined } : s, onInfo, 'init')));
+    return toTree(p, solveImplicitly(p, A, (q, op, transposed) => runNs(q, op, settingsFor(s, transposed), onInfo, 'init')));
   });
 }

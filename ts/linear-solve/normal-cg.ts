@@ -2,7 +2,7 @@
 import { runCg } from '../linalg/cg';
 import type { OnInfo } from '../linalg/info';
 import { operatorOf, problemOf, toTree } from '../linalg/operator';
-import { solveImplicitly } from '../linalg/implicit-solve';
+import { settingsFor, solveImplicitly } from '../linalg/implicit-solve';
 import { treeAdd } from '../tree/tree-math';
 import { type LinearSolver, makeSolver } from './common';
 import { type ResolvedCgOptions, type SolveCgOptions, krylovOf, resolveCgOptions } from './cg';
@@ -37,6 +37,6 @@ export function solveNormalCg<T = unknown>(options?: SolveCgOptions<T>): LinearS
     // Differentiated as the square normal system it solves (AᵀA + ridge·I) x = Aᵀb, whose operator
     // and right-hand side are recorded functions of A and b: exact for least squares too.
     const p = problemOf(kind, rmatvec(b));
-    return toTree(p, solveImplicitly(p, operatorOf(p, 'AᵀA', normal), (q, op, transposed) => runCg(q, op, krylovOf(r, transposed), onInfo, 'init')));
+    return toTree(p, solveImplicitly(p, operatorOf(p, 'AᵀA', normal), (q, op, transposed) => runCg(q, op, settingsFor(krylovOf(r), transposed), onInfo, 'init')));
   });
 }

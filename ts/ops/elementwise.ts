@@ -103,17 +103,6 @@ export function tanh(a: Tensor): Tensor {
   return record('TanhBackward0', [a], out, (g) => [tanhBackward(g, out)], [out]);
 }
 
-/** g·(1 − y²) from tanh's output y in one kernel; differentiable again (PyTorch's tanh_backward). */
-function tanhBackward(g: Tensor, y: Tensor): Tensor {
-  return record(
-    'TanhBackwardBackward0',
-    [g, y],
-    binaryRaw('tanh', BinaryOp.TanhGrad, g, y),
-    (gg, needs) => [needs[0] ? tanhBackward(gg, y) : null, needs[1] ? mul(mul(gg, g), mul(y, -2)) : null],
-    [g, y],
-  );
-}
-
 /** Logistic sigmoid 1 / (1 + e⁻ᵃ). */
 export function sigmoid(a: Tensor): Tensor {
   checkTensor('sigmoid', 'input', a);
@@ -121,16 +110,20 @@ export function sigmoid(a: Tensor): Tensor {
   return record('SigmoidBackward0', [a], out, (g) => [sigmoidBackward(g, out)], [out]);
 }
 
-/** g·y·(1 − y) from the sigmoid's output y in one kernel; differentiable again. */
-function sigmoidBackward(g: Tensor, y: Tensor): Tensor {
-  return record(
-    'SigmoidBackwardBackward0',
-    [g, y],
-    binaryRaw('sigmoid', BinaryOp.SigmoidGrad, g, y),
-    (gg, needs) => [needs[0] ? sigmoidBackward(gg, y) : null, needs[1] ? mul(mul(gg, g), sub(1, mul(y, 2))) : null],
-    [g, y],
-  );
+/**
+ * An activation's backward g·f'(x) from its output y in one kernel (PyTorch's tanh_backward,
+ * sigmoid_backward), differentiable again: linear in g, and d/dy is g·(d f'/dy)(y).
+ */
+function fusedBackward(name: string, op: BinaryOp, dSlope: (y: Tensor) => Tensor): (g: Tensor, y: Tensor) => Tensor {
+  const backward = (g: Tensor, y: Tensor): Tensor =>
+    record(name, [g, y], binaryRaw(name, op, g, y), (gg, needs) => [needs[0] ? backward(gg, y) : null, needs[1] ? mul(mul(gg, g), dSlope(y)) : null], [g, y]);
+  return backward;
 }
+
+/** g·(1 − y²) for tanh's output y. */
+const tanhBackward = fusedBackward('TanhBackwardBackward0', BinaryOp.TanhGrad, (y) => mul(y, -2));
+/** g·y·(1 − y) for the sigmoid's output y. */
+const sigmoidBackward = fusedBackward('SigmoidBackwardBackward0', BinaryOp.SigmoidGrad, (y) => sub(1, mul(y, 2)));
 
 /** max(a, 0). */
 export function relu(a: Tensor): Tensor {

@@ -3,7 +3,7 @@
  * fields that `ts/autograd` fills in. Math methods are declared here and wired to the ops in one
  * place (`ts/methods.ts`), the one sanctioned exception to the one-way layering.
  */
-import { rangeError, typeError } from '../errors';
+import { typeError } from '../errors';
 import { type DType, type TypedArray, dtypeOf, getDefaultDtype } from './dtype';
 import { addSuffixes, formatValues } from './format';
 import { fmtShape, numelOf } from './shape';

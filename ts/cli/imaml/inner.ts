@@ -153,7 +153,7 @@ function implicitSolver(cfg: InnerConfig): ImplicitSolver {
   // proximal objective; the job records that residual (history.jsonl) instead of refusing it.
   const wrap = diff.implicit.customRoot(optimality, { argnums: 1, solve, onSolve, warnNotConverged: false, checkRoot: false });
   const entry: ImplicitSolver = {
-    solver: wrap((phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => adapt(theta, x, y, { ...cfg, lambda })),
+    solver: wrap((_phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => adapt(theta, x, y, { ...cfg, lambda })),
     residual: Number.NaN,
     rootResidual: Number.NaN,
   };

@@ -3,7 +3,6 @@
  * checkpoints, resumption, progress output, evaluation against two baselines, and the output files
  * (metrics.json, history.jsonl, curve.svg, fit.svg, checkpoint.safetensors, model.safetensors).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Tensor, noGrad, tensor } from '../../index';
 import { applyUpdates } from '../../optim/index';

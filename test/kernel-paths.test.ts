@@ -84,6 +84,19 @@ describe('kernels: the JS and native paths agree', () => {
           return out;
         });
         assertSame(dt, `broadcast binary ${BinaryOp[op]}`, jb, nb, op === BinaryOp.Pow ? 2 : 0);
+        // One element against the tensor, on either side (the scalar loops).
+        for (const k of [0, 4, n - 3]) {
+          const s = a.subarray(k, k + 1);
+          for (const first of [false, true]) {
+            const [js, nat] = both(() => {
+              const out = make(dt, n);
+              if (first) binaryInto(op, s, [0], a, [1], out, [n]);
+              else binaryInto(op, a, [1], s, [0], out, [n]);
+              return out;
+            });
+            assertSame(dt, `binary ${BinaryOp[op]} with ${first ? 'a first' : 'a second'} operand ${s[0]}`, js, nat, op === BinaryOp.Pow ? 2 : 0);
+          }
+        }
       }
     });
 

@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
 import { assertClose } from './helpers/check';
+import { allocate, allocateUninitialized } from '../ts/tensor/dtype';
 
 const f64 = { dtype: 'float64' } as const;
 
@@ -123,6 +124,27 @@ describe('tensor creation', () => {
     });
     assert.equal(mg.tensor([1.5]).dtype, 'float32');
     throwsWith(() => mg.setDefaultDtype('int64' as mg.DType), TypeError, 'setDefaultDtype', "'dtype'", 'float32', '"int64"');
+  });
+});
+
+describe('buffers', () => {
+  it('small buffers are zeroed, aligned, and never overlap one another, across slabs', () => {
+    const seen = new Map<ArrayBufferLike, [number, number][]>();
+    for (let i = 0; i < 2000; i++) {
+      const dt = i % 3 === 0 ? 'float64' : 'float32';
+      const n = 1 + ((i * 37) % 300);
+      const a = i % 2 ? allocate(dt, n) : allocateUninitialized(dt, n);
+      assert.equal(a.length, n);
+      assert.equal(a instanceof Float64Array, dt === 'float64');
+      if (i % 2) assert.ok(a.every((v) => v === 0), `allocate(${dt}, ${n}) is not zeroed`);
+      assert.equal(a.byteOffset % 32, 0);
+      a.fill(i + 1); // a later range that overlapped this one would then not be zero
+      const ranges = seen.get(a.buffer) ?? [];
+      for (const [lo, hi] of ranges) assert.ok(a.byteOffset >= hi || a.byteOffset + a.byteLength <= lo, 'ranges overlap');
+      ranges.push([a.byteOffset, a.byteOffset + a.byteLength]);
+      seen.set(a.buffer, ranges);
+    }
+    assert.ok(seen.size > 10, 'more than one slab was used');
   });
 });
 

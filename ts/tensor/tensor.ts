@@ -39,7 +39,11 @@ export interface BackwardOptions {
 
 /** A float32/float64 n-dimensional array with PyTorch-style autograd. */
 export class Tensor {
-  /** Row-major contiguous values. Views (`reshape`, `view`) share this array. */
+  /**
+   * Row-major contiguous values. Views (`reshape`, `view`) share this array. A small tensor's
+   * array is a view of an ArrayBuffer shared with other tensors (as Node's small Buffers are), so
+   * transfer a copy (`data.slice()`), never `data.buffer` itself.
+   */
   data: TypedArray;
   /** Size of each dimension (frozen: a shape is changed by reshape/view, never by assignment). */
   readonly shape: readonly number[];

@@ -3,10 +3,11 @@
  * node's backward rule and sums the gradients that meet. Serves both `Tensor.backward`
  * (accumulating into leaves' `.grad`) and `autograd.grad` (returning gradients).
  */
-import { NoGraphError, typeError } from '../errors';
+import { MetagradError, NoGraphError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, checkAttached, isTensor } from '../tensor/tensor';
+import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 import { addGrads, castGrad, copyGrad, detachGrad } from './accumulate';
 import { withGradMode } from './grad-mode';
 import { type Edge, Node } from './node';
@@ -444,6 +445,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   const fn = 'autograd.grad';
   const outs = asTensorList(fn, 'outputs', outputs);
   const ins = asTensorList(fn, 'inputs', inputs);
+  if (outs.some(isBatched) || ins.some(isBatched)) return batchedGrad(fn, outs, ins, opts);
   ins.forEach((t, i) => {
     if (!t.requiresGrad) throw new NoGraphError(`${fn}: inputs[${i}] does not require grad; call requiresGrad_() on it before computing the outputs`);
   });
@@ -463,6 +465,54 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
 }
 
 /**
+ * autograd.grad inside vmap: the graph holds the physical tensors, so the gradient of the
+ * members' outputs with respect to the members' inputs is one ordinary backward pass over the
+ * physical ones (members never mix). An input not batched over a level of an output would get
+ * the sum over that level's members, not a gradient per member: refused.
+ */
+function batchedGrad(fn: string, outs: Tensor[], ins: Tensor[], opts: GradOptions): (Tensor | null)[] {
+  const given = opts.gradOutputs === undefined || opts.gradOutputs === null ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
+  if (given.length !== 0 && given.length !== outs.length) throw new RangeError(`${fn}: got ${given.length} gradOutputs for ${outs.length} outputs`);
+  const outLevels = new Set(outs.flatMap((o) => physicalOf(o)[1]));
+  ins.forEach((x, i) => {
+    const missing = [...outLevels].filter((l) => !physicalOf(x)[1].includes(l));
+    if (missing.length > 0) {
+      throw new MetagradError(
+        `${fn}: inside vmap, inputs[${i}] (shape ${fmtShape(x.shape)}) is not batched over vmap level ${missing.join(', ')} of the outputs, so its gradient would be ` +
+          'the sum over the members; differentiate with respect to a batched tensor (func.grad, vjp and jvp batch their arguments themselves)',
+      );
+    }
+  });
+  const gradOutputs = outs.map((o, i): Tensor => {
+    const [po, lo] = physicalOf(o);
+    const g = given[i];
+    if (g === undefined || g === null) {
+      if (o.numel !== 1) {
+        throw new RangeError(`${fn}: a gradient can be created implicitly only for one-element outputs, but output ${i} has shape ${fmtShape(o.shape)}; pass gradOutputs`);
+      }
+      return onesLike(po);
+    }
+    if (!isTensor(g)) throw typeError(fn, `gradOutputs[${i}]`, 'a Tensor', g);
+    if (!sameShape(g.shape, o.shape)) throw new RangeError(`${fn}: gradOutputs[${i}] has shape ${fmtShape(g.shape)} but output ${i} has shape ${fmtShape(o.shape)}`);
+    const [pg, lg] = physicalOf(g);
+    if (sameShape(pg.shape, po.shape) && lg.length === lo.length && lg.every((l, k) => l === lo[k])) return pg;
+    if (lg.length === 0 && !pg.requiresGrad) {
+      // One cotangent for every member: repeated along the leading batch dimensions.
+      const data = allocate(pg.dtype, po.numel);
+      for (let k = 0; k < data.length; k += pg.numel) data.set(pg.data, k);
+      return new Tensor(data, po.shape);
+    }
+    throw new MetagradError(`${fn}: inside vmap, gradOutputs[${i}] must be batched like output ${i} (or be a constant shared by the members)`);
+  });
+  const res = grad(
+    outs.map((o) => physicalOf(o)[0]),
+    ins.map((x) => physicalOf(x)[0]),
+    { ...opts, gradOutputs },
+  );
+  return res.map((g, i) => (g === null ? null : batchedOf(g, physicalOf(ins[i])[1])));
+}
+
+/**
  * Accumulates the gradient of `tensors` into the `.grad` of the leaves they depend on
  * (of `inputs` only, when given). PyTorch's `torch.autograd.backward`.
  */
@@ -472,6 +522,9 @@ export function backward(
 ): void {
   const fn = 'backward';
   const outs = asTensorList(fn, 'tensors', tensors);
+  if (outs.some(isBatched)) {
+    throw new MetagradError(`${fn}: cannot accumulate .grad inside vmap (each member would add into one leaf); use autograd.grad or func.grad, which return per-member gradients`);
+  }
   checkOutputs(fn, outs);
   const createGraph = opts.createGraph ?? false;
   const rootGrads = resolveGradOutputs(fn, outs, opts.gradTensors);

@@ -10,6 +10,9 @@ import { enableGrad, isGradEnabled } from '../autograd/grad-mode';
 import { MetagradError, typeError } from '../errors';
 import { detach } from '../ops/inplace';
 import { checkTensor, zerosOf } from '../ops/util';
+import { zerosLike } from '../ops/creation';
+import { materializeBatched } from '../ops/broadcast';
+import { activeVmaps, batchedOf, physicalOf } from '../tensor/batched';
 import { reshape } from '../ops/shape';
 import { stack } from '../ops/indexing';
 import { fmtShape } from '../tensor/shape';
@@ -45,11 +48,14 @@ export interface GradTransformOptions {
  */
 function track(fn: string, tree: unknown, fresh: Set<Tensor>): { tree: unknown; inputs: Tensor[] } {
   const [ls, spec] = flatten(tree);
-  const inputs = ls.map((t, i) => {
-    checkTensor(fn, `input ${i}`, t);
+  const inputs = ls.map((t0, i) => {
+    checkTensor(fn, `input ${i}`, t0);
+    // Inside vmap every member differentiates with respect to its own copy of the argument, so
+    // the gradient is per member even where the argument is shared (per-example gradients).
+    const t = batchToActive(t0);
     if (t.requiresGrad) return reshape(t, t.shape.slice());
     const leaf = detach(t).requiresGrad_(true);
-    fresh.add(leaf);
+    fresh.add(physicalOf(leaf)[0]);
     return leaf;
   });
   return { tree: unflatten(spec, inputs), inputs };
@@ -61,7 +67,7 @@ function track(fn: string, tree: unknown, fresh: Set<Tensor>): { tree: unknown; 
  */
 function finish<T>(tree: T, fresh: ReadonlySet<Tensor>): T {
   const [ls, spec] = flatten(tree);
-  if (ls.length === 0 || reachesOutside(ls, fresh)) return tree;
+  if (ls.length === 0 || reachesOutside(ls.map((t) => physicalOf(t)[0]), fresh)) return tree;
   return unflatten(spec, ls.map((t) => (t.requiresGrad ? detach(t) : t)));
 }
 
@@ -219,8 +225,9 @@ export function jvp<A extends unknown[], R>(fn: (...args: A) => R, primals: A, t
     });
     const out = fn(...(tracked.map((t) => t.tree) as A));
     const [outs, outSpec] = flatten(out);
-    const dummies = outs.map((o) => zerosOf(o.shape, o.dtype).requiresGrad_(true));
-    for (const d of dummies) fresh.add(d);
+    // Batched like their outputs inside vmap, so that each member's J·t is its own.
+    const dummies = outs.map((o) => zerosLike(o).requiresGrad_(true));
+    for (const d of dummies) fresh.add(physicalOf(d)[0]);
     // g = Jᵀ·dummies is linear in the dummies; its VJP with the tangents is J·t.
     const g = vjpOfLive(outs, dummies, inputs, true);
     const results = vjpOfLive(g, tans, dummies, outerGrad);
@@ -283,4 +290,18 @@ export function jacrev<A extends unknown[]>(fn: (...args: A) => unknown, argnums
 /** `hessian(fn, argnums = 0)`: the Hessian of a scalar function, as jacrev of jacrev. */
 export function hessian<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
   return jacrev(jacrev(fn, argnums), argnums);
+}
+
+/**
+ * `t` batched over every active vmap level: a tensor shared by the members (inDims null, or
+ * captured from outside) is repeated, so that each member's gradient with respect to it is
+ * separate. Outside vmap, `t` itself.
+ */
+function batchToActive(t: Tensor): Tensor {
+  const frames = activeVmaps();
+  if (frames.length === 0) return t;
+  const own = physicalOf(t)[1];
+  if (frames.every((f) => own.includes(f.level))) return t;
+  const levels = frames.map((f) => f.level);
+  return batchedOf(materializeBatched(t, levels, frames.map((f) => f.size), t.ndim), levels);
 }

@@ -11,7 +11,8 @@ import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { ReduceOp, reduceAxes } from '../tensor/kernels/reduce';
 import { broadcastStrides, fmtShape, numelOf, sameShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
-import { reshape, shapeArgs } from './shape';
+import { batchedOf, isBatched } from '../tensor/batched';
+import { alignBatched, reshape, shapeArgs } from './shape';
 import { checkTensor, wrap } from './util';
 
 /** Broadcasts to `shape` (-1 keeps a dimension), materialising the copy. */
@@ -39,6 +40,11 @@ export function expand(a: Tensor, ...shape: (number | readonly number[])[]): Ten
 
 /** Materialises `a` broadcast to `shape` (already checked compatible). */
 export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
+  if (isBatched(a)) {
+    const k = a.levels.length;
+    const p = alignBatched(a, a.levels, shape.length);
+    return batchedOf(broadcastTo(p, [...p.shape.slice(0, k), ...shape]), a.levels);
+  }
   if (sameShape(a.shape, shape)) return a;
   const data = allocate(a.dtype, numelOf(shape), 'expand');
   const one = allocate(a.dtype, 1);
@@ -52,6 +58,12 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
  * dimensions `shape` lacks and those where it has size 1. Its own backward broadcasts again.
  */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (isBatched(g)) {
+    const k = g.levels.length;
+    const lead = g.value.shape.slice(0, k);
+    const padded = [...new Array<number>(Math.max(g.ndim - shape.length, 0)).fill(1), ...shape];
+    return batchedOf(reshape(sumTo(g.value, [...lead, ...padded]), [...lead, ...shape]), g.levels);
+  }
   if (sameShape(g.shape, shape)) return g;
   const lead = g.ndim - shape.length;
   const dims: number[] = [];
@@ -59,4 +71,13 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   const { data, keptShape } = reduceAxes('sum', ReduceOp.Sum, g.data, g.shape, dims);
   const kept = record('SumBackward1', [g], wrap(data, keptShape), (gg) => [broadcastTo(gg, g.shape)]);
   return sameShape(keptShape, shape) ? kept : reshape(kept, shape.slice());
+}
+
+/**
+ * `x`'s physical tensor with a leading dimension of full size for each of `levels` (`sizes`) and
+ * logical rank `rank`: operands that are joined (cat, stack) need every member materialised.
+ */
+export function materializeBatched(x: Tensor, levels: readonly number[], sizes: readonly number[], rank: number): Tensor {
+  const p = alignBatched(x, levels, rank);
+  return broadcastTo(p, [...sizes, ...p.shape.slice(levels.length)]);
 }

@@ -1,10 +1,11 @@
 /** Creation functions: tensor, zeros, ones, full, eye, arange, linspace, randn, rand. */
-import { rangeError, typeError } from '../errors';
+import { MetagradError, rangeError, typeError } from '../errors';
 import { type DType, type TypedArray, allocate, checkDtype, getDefaultDtype, isDetached } from '../tensor/dtype';
 import { type Generator, getDefaultGenerator } from '../tensor/generator';
 import { numelOf } from '../tensor/shape';
 import { type NestedArray, Tensor } from '../tensor/tensor';
 import { checkTensor } from './util';
+import { activeVmaps, batchedOf, isBatched, randomLevels } from '../tensor/batched';
 import { isPlainObject } from '../objects';
 
 /** Options accepted by creation functions. */
@@ -142,12 +143,14 @@ export function ones(...args: (number | readonly number[] | TensorOptions)[]): T
 /** Zeros with the shape and dtype of `t`. */
 export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
   checkTensor('zerosLike', 'input', t);
+  if (isBatched(t)) return batchedOf(zerosLike(t.value, opts), t.levels);
   return zeros(t.shape, { dtype: t.dtype, ...opts });
 }
 
 /** Ones with the shape and dtype of `t`. */
 export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
   checkTensor('onesLike', 'input', t);
+  if (isBatched(t)) return batchedOf(onesLike(t.value, opts), t.levels);
   return ones(t.shape, { dtype: t.dtype, ...opts });
 }
 
@@ -206,25 +209,34 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
 
 /** Standard normal samples, PyTorch-compatible: `randn(20, 4)`, `randn([20, 4], { generator })`. */
 export function randn(...args: (number | readonly number[] | RandomOptions)[]): Tensor {
-  const [shape, opts] = splitShapeArgs<RandomOptions>('randn', args);
+  const [logical, opts] = splitShapeArgs<RandomOptions>('randn', args);
   const { dtype, requiresGrad } = resolve('randn', opts);
+  // Inside vmap, members drawing independently get a leading dimension each.
+  const per = activeVmaps().length > 0 ? randomLevels('randn') : { levels: [], sizes: [] };
+  const shape = [...per.sizes, ...logical];
   const data = allocate(dtype, numelOf(shape), 'randn');
   (opts?.generator ?? getDefaultGenerator()).fillNormal(data, 0, 1);
-  return make(data, shape, requiresGrad);
+  return batchedOf(make(data, shape, requiresGrad), per.levels);
 }
 
 /** Uniform samples in [0, 1), PyTorch-compatible. */
 export function rand(...args: (number | readonly number[] | RandomOptions)[]): Tensor {
-  const [shape, opts] = splitShapeArgs<RandomOptions>('rand', args);
+  const [logical, opts] = splitShapeArgs<RandomOptions>('rand', args);
   const { dtype, requiresGrad } = resolve('rand', opts);
+  // Inside vmap, members drawing independently get a leading dimension each.
+  const per = activeVmaps().length > 0 ? randomLevels('rand') : { levels: [], sizes: [] };
+  const shape = [...per.sizes, ...logical];
   const data = allocate(dtype, numelOf(shape), 'rand');
   (opts?.generator ?? getDefaultGenerator()).fillUniform(data, 0, 1);
-  return make(data, shape, requiresGrad);
+  return batchedOf(make(data, shape, requiresGrad), per.levels);
 }
 
 /** A random permutation of 0…n−1 (Fisher–Yates on the generator's float64 uniforms; not PyTorch's randperm stream). */
 export function randperm(n: number, opts?: RandomOptions): number[] {
   if (!Number.isInteger(n) || n < 0) throw rangeError('randperm', 'n', 'a non-negative integer', n);
+  if (activeVmaps().length > 0 && randomLevels('randperm').levels.length > 0) {
+    throw new MetagradError("randperm: inside vmap with randomness 'different' each member would need its own permutation, which a number[] cannot hold; draw it outside vmap or use randomness 'same'");
+  }
   const gen = opts?.generator ?? getDefaultGenerator();
   // Fisher–Yates driven by float64 uniforms from the generator (not PyTorch's randperm stream).
   const u = new Float64Array(n);

@@ -11,6 +11,26 @@ import type { Tensor, TensorLike } from '../tensor/tensor';
 import { to } from './cast';
 import { sumTo } from './broadcast';
 import { binaryOperands, checkTensor, wrap } from './util';
+import { type BatchedTensor, batchedOf, isBatched, unionLevels } from '../tensor/batched';
+import { alignBatched } from './shape';
+import { isTensor } from '../tensor/tensor';
+
+// ---- vmap rules ------------------------------------------------------------------------------
+
+/** vmap's rule for a member-by-member op of one tensor: the op once on the physical tensor. */
+function perMember(f: (t: Tensor) => Tensor, a: BatchedTensor): Tensor {
+  return batchedOf(f(a.value), a.levels);
+}
+
+/**
+ * vmap's rule for a member-by-member op of several operands: the op once on their physical
+ * tensors, laid out so that broadcasting pairs member with member (numbers pass through).
+ */
+function zipBatched(f: (...xs: TensorLike[]) => Tensor, ...xs: TensorLike[]): Tensor {
+  const levels = unionLevels(xs);
+  const rank = Math.max(0, ...xs.map((x) => (isTensor(x) ? x.ndim : 0)));
+  return batchedOf(f(...xs.map((x) => (isTensor(x) ? alignBatched(x, levels, rank) : x))), levels);
+}
 
 // ---- unary ---------------------------------------------------------------------------------
 
@@ -22,12 +42,14 @@ function unaryRaw(op: UnaryOp, a: Tensor): Tensor {
 
 /** −a. */
 export function neg(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(neg, a);
   checkTensor('neg', 'input', a);
   return record('NegBackward0', [a], unaryRaw(UnaryOp.Neg, a), (g) => [neg(g)]);
 }
 
 /** eᵃ. */
 export function exp(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(exp, a);
   checkTensor('exp', 'input', a);
   const out = unaryRaw(UnaryOp.Exp, a);
   return record('ExpBackward0', [a], out, (g) => [mul(g, out)], [out]);
@@ -35,18 +57,21 @@ export function exp(a: Tensor): Tensor {
 
 /** Natural logarithm. */
 export function log(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(log, a);
   checkTensor('log', 'input', a);
   return record('LogBackward0', [a], unaryRaw(UnaryOp.Log, a), (g) => [div(g, a)], [a]);
 }
 
 /** log(1 + a), accurate near 0. */
 export function log1p(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(log1p, a);
   checkTensor('log1p', 'input', a);
   return record('Log1PBackward0', [a], unaryRaw(UnaryOp.Log1p, a), (g) => [div(g, add(a, 1))], [a]);
 }
 
 /** eᵃ − 1, accurate near 0. */
 export function expm1(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(expm1, a);
   checkTensor('expm1', 'input', a);
   const out = unaryRaw(UnaryOp.Expm1, a);
   return record('Expm1Backward0', [a], out, (g) => [mul(g, add(out, 1))], [out]);
@@ -54,6 +79,7 @@ export function expm1(a: Tensor): Tensor {
 
 /** √a. */
 export function sqrt(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(sqrt, a);
   checkTensor('sqrt', 'input', a);
   const out = unaryRaw(UnaryOp.Sqrt, a);
   return record('SqrtBackward0', [a], out, (g) => [div(g, mul(out, 2))], [out]);
@@ -61,24 +87,28 @@ export function sqrt(a: Tensor): Tensor {
 
 /** |a| (gradient sign(a), 0 at 0). */
 export function abs(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(abs, a);
   checkTensor('abs', 'input', a);
   return record('AbsBackward0', [a], unaryRaw(UnaryOp.Abs, a), (g) => [mul(g, sign(a))], [a]);
 }
 
 /** Sign (−1, 0, 1); its gradient is zero, so it is recorded as a constant. */
 export function sign(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(sign, a);
   checkTensor('sign', 'input', a);
   return unaryRaw(UnaryOp.Sign, a);
 }
 
 /** a², */
 export function square(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(square, a);
   checkTensor('square', 'input', a);
   return record('PowBackward0', [a], unaryRaw(UnaryOp.Square, a), (g) => [mul(g, mul(a, 2))], [a]);
 }
 
 /** 1 / a. */
 export function reciprocal(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(reciprocal, a);
   checkTensor('reciprocal', 'input', a);
   const out = unaryRaw(UnaryOp.Reciprocal, a);
   return record('ReciprocalBackward0', [a], out, (g) => [neg(mul(g, square(out)))], [out]);
@@ -86,18 +116,21 @@ export function reciprocal(a: Tensor): Tensor {
 
 /** sin a. */
 export function sin(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(sin, a);
   checkTensor('sin', 'input', a);
   return record('SinBackward0', [a], unaryRaw(UnaryOp.Sin, a), (g) => [mul(g, cos(a))], [a]);
 }
 
 /** cos a. */
 export function cos(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(cos, a);
   checkTensor('cos', 'input', a);
   return record('CosBackward0', [a], unaryRaw(UnaryOp.Cos, a), (g) => [neg(mul(g, sin(a)))], [a]);
 }
 
 /** tanh a; the backward uses the saved output, which stays connected to the graph. */
 export function tanh(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(tanh, a);
   checkTensor('tanh', 'input', a);
   const out = unaryRaw(UnaryOp.Tanh, a);
   return record('TanhBackward0', [a], out, (g) => [tanhBackward(g, out)], [out]);
@@ -105,6 +138,7 @@ export function tanh(a: Tensor): Tensor {
 
 /** Logistic sigmoid 1 / (1 + e⁻ᵃ). */
 export function sigmoid(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(sigmoid, a);
   checkTensor('sigmoid', 'input', a);
   const out = unaryRaw(UnaryOp.Sigmoid, a);
   return record('SigmoidBackward0', [a], out, (g) => [sigmoidBackward(g, out)], [out]);
@@ -127,6 +161,7 @@ const sigmoidBackward = fusedBackward('SigmoidBackwardBackward0', BinaryOp.Sigmo
 
 /** max(a, 0). */
 export function relu(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(relu, a);
   checkTensor('relu', 'input', a);
   return record('ReluBackward0', [a], unaryRaw(UnaryOp.Relu, a), (g) => [reluBackward(g, a)], [a]);
 }
@@ -141,12 +176,14 @@ function reluBackward(g: Tensor, a: Tensor): Tensor {
 
 /** log(1 + eᵃ), computed stably. */
 export function softplus(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(softplus, a);
   checkTensor('softplus', 'input', a);
   return record('SoftplusBackward0', [a], unaryRaw(UnaryOp.Softplus, a), (g) => [mul(g, sigmoid(a))], [a]);
 }
 
 /** Heaviside step (a > 0 ? 1 : 0), a constant for autograd. */
 export function step(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(step, a);
   return unaryRaw(UnaryOp.Step, a);
 }
 
@@ -178,6 +215,7 @@ function binaryRaw(fn: string, op: BinaryOp, x: Tensor, y: Tensor): Tensor {
 /** a + alpha·b with broadcasting. */
 export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   if (alpha !== 1) return add(a, mul(b, alpha));
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => add(p, q), a, b);
   const [x, y] = binaryOperands('add', a, b, to);
   return record('AddBackward0', [x, y], binaryRaw('add', BinaryOp.Add, x, y), (g, needs) => [
     needs[0] ? sumTo(g, x.shape) : null,
@@ -188,6 +226,7 @@ export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
 /** a − alpha·b with broadcasting. */
 export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   if (alpha !== 1) return sub(a, mul(b, alpha));
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => sub(p, q), a, b);
   const [x, y] = binaryOperands('sub', a, b, to);
   return record('SubBackward0', [x, y], binaryRaw('sub', BinaryOp.Sub, x, y), (g, needs) => [
     needs[0] ? sumTo(g, x.shape) : null,
@@ -197,6 +236,7 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
 
 /** a · b with broadcasting. */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => mul(p, q), a, b);
   const [x, y] = binaryOperands('mul', a, b, to);
   return record(
     'MulBackward0',
@@ -209,6 +249,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 
 /** a / b with broadcasting. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => div(p, q), a, b);
   const [x, y] = binaryOperands('div', a, b, to);
   return record(
     'DivBackward0',
@@ -224,6 +265,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
 
 /** aᵇ with broadcasting. The exponent's gradient is aᵇ·log a, taken as 0 where a = 0 and b ≥ 0 (PyTorch's convention). */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => pow(p, q), a, b);
   const [x, y] = binaryOperands('pow', a, b, to);
   const out = binaryRaw('pow', BinaryOp.Pow, x, y);
   // PyTorch's names: PowBackward0 for a number exponent, 2 for a number base, 1 for two tensors.
@@ -258,6 +300,7 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 }
 
 function extremum(fn: string, op: BinaryOp, wins: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => extremum(fn, op, wins, p, q), a, b);
   const [x, y] = binaryOperands(fn, a, b, to);
   const out = binaryRaw(fn, op, x, y);
   return record(
@@ -279,6 +322,7 @@ function extremum(fn: string, op: BinaryOp, wins: BinaryOp, a: TensorLike, b: Te
  * lo <= a <= hi (bounds included) and is zero outside.
  */
 export function clamp(a: Tensor, lo?: number, hi?: number): Tensor {
+  if (isBatched(a)) return perMember((t) => clamp(t, lo, hi), a);
   checkTensor('clamp', 'input', a);
   if (lo !== undefined && typeof lo !== 'number') throw typeError('clamp', 'min', 'a number or undefined', lo);
   if (hi !== undefined && typeof hi !== 'number') throw typeError('clamp', 'max', 'a number or undefined', hi);
@@ -303,6 +347,7 @@ export function clamp(a: Tensor, lo?: number, hi?: number): Tensor {
 // ---- comparisons (constants for autograd) ----------------------------------------------------
 
 function compare(fn: string, op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => compare(fn, op, p, q), a, b);
   const [x, y] = binaryOperands(fn, a, b, to);
   return binaryRaw(fn, op, x, y);
 }
@@ -323,6 +368,7 @@ export const eq = (a: TensorLike, b: TensorLike): Tensor => compare('eq', Binary
  * Written as a·c + b·(1 − c) with a constant mask c, so it is differentiable in a and b to any order.
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(cond) || isBatched(a) || isBatched(b)) return zipBatched((c, p, q) => where(c as Tensor, p, q), cond, a, b);
   checkTensor('where', 'condition', cond);
   const [x, y] = binaryOperands('where', a, b, to);
   const c = wrap(allocate(x.dtype, cond.numel).map((_, i) => (cond.data[i] !== 0 ? 1 : 0)), cond.shape);

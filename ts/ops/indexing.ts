@@ -1,6 +1,6 @@
 /** Selecting and joining: narrow/slice/select along a dim, indexSelect, cat and stack. */
 import { record } from '../autograd/node';
-import { rangeError, typeError } from '../errors';
+import { MetagradError, rangeError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { sliceCopy } from '../tensor/kernels/layout';
 import { fmtShape, normalizeDim, numelOf } from '../tensor/shape';
@@ -8,6 +8,8 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { to } from './cast';
 import { reshapeRecorded, unsqueeze } from './shape';
 import { checkTensor, wrap } from './util';
+import { batchedOf, isBatched, levelSize, unionLevels } from '../tensor/batched';
+import { materializeBatched } from './broadcast';
 
 function outerInner(shape: readonly number[], d: number): [number, number] {
   return [numelOf(shape.slice(0, d)), numelOf(shape.slice(d + 1))];
@@ -24,6 +26,7 @@ function dimOf(fn: string, a: Tensor, dim: number): number {
  * slice and select; its backward is {@link stridedScatter}.
  */
 export function strided(a: Tensor, dim: number, start: number, count: number, step: number): Tensor {
+  if (isBatched(a)) return batchedOf(strided(a.value, dim + a.levels.length, start, count, step), a.levels);
   const [outer, inner] = outerInner(a.shape, dim);
   const shape = a.shape.slice();
   shape[dim] = count;
@@ -114,7 +117,9 @@ export function indexSelect(a: Tensor, dim: number, indices: number[] | Tensor):
   const fn = 'indexSelect';
   checkTensor(fn, 'input', a);
   const d = dimOf(fn, a, dim);
+  if (isBatched(indices)) throw new MetagradError(`${fn}: indices batched by vmap have no batching rule; index with plain indices (or gather the members with a loop)`);
   const idx = checkIndices(fn, indices, a.shape[d]);
+  if (isBatched(a)) return batchedOf(gatherRows(a.value, d + a.levels.length, idx), a.levels);
   return gatherRows(a, d, idx);
 }
 
@@ -162,6 +167,15 @@ function join(fn: string, name: string, tensors: Tensor[], dim: number): Tensor 
   const list = tensors.map((t) => to(t, dtype));
   const ref = list[0];
   const d = normalizeDim(fn, dim, ref.ndim);
+  if (list.some(isBatched)) {
+    // Every member needs every operand: unbatched ones are repeated along the batch dims.
+    const levels = unionLevels(list);
+    const sizes = levels.map((l) => levelSize(list, l));
+    list.forEach((t, i) => {
+      if (t.ndim !== ref.ndim) throw new RangeError(`${fn}: tensors[${i}] has shape ${fmtShape(t.shape)}, which does not match ${fmtShape(ref.shape)} outside dimension ${d}`);
+    });
+    return batchedOf(join(fn, name, list.map((t) => materializeBatched(t, levels, sizes, ref.ndim)), d + levels.length), levels);
+  }
   list.forEach((t, i) => {
     if (t.ndim !== ref.ndim || t.shape.some((s, k) => k !== d && s !== ref.shape[k])) {
       throw new RangeError(`${fn}: tensors[${i}] has shape ${fmtShape(t.shape)}, which does not match ${fmtShape(ref.shape)} outside dimension ${d}`);

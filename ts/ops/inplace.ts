@@ -10,13 +10,16 @@ import { MetagradError, checkFinite, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { type Generator, getDefaultGenerator } from '../tensor/generator';
 import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
-import { broadcastStrides, fmtShape, broadcastShapes, sameShape } from '../tensor/shape';
-import { Tensor, type TensorLike } from '../tensor/tensor';
+import { broadcastStrides, fmtShape, broadcastShapes, numelOf, sameShape } from '../tensor/shape';
+import { Tensor, type TensorLike, isTensor } from '../tensor/tensor';
+import { activeVmaps, batchedOf, isBatched, physicalOf, randomLevels } from '../tensor/batched';
+import { alignBatched } from './shape';
 import { checkTensor, toTensor, wrap } from './util';
 
 /** A new leaf sharing the data, cut from the graph. */
 export function detach(a: Tensor): Tensor {
   checkTensor('detach', 'input', a);
+  if (isBatched(a)) return batchedOf(detach(a.value), a.levels);
   return new Tensor(a.data, a.shape, false, a._version);
 }
 
@@ -32,6 +35,7 @@ export function detach_(a: Tensor): Tensor {
 /** A copy with its own storage (differentiable: the gradient passes through). */
 export function clone(a: Tensor): Tensor {
   checkTensor('clone', 'input', a);
+  if (isBatched(a)) return batchedOf(clone(a.value), a.levels);
   return record('CloneBackward0', [a], wrap(a.data.slice(), a.shape), (g) => [g]);
 }
 
@@ -40,6 +44,25 @@ export function requiresGrad_(a: Tensor, flag = true): Tensor {
   checkTensor('requiresGrad_', 'input', a);
   a.requiresGrad = flag;
   return a;
+}
+
+/**
+ * vmap's rule for an in-place write of `b` into `a`: both as physical tensors, `b` laid out
+ * against `a`'s members. `a` must be batched over every level `b` is (else all its members
+ * would receive one member's values, which torch.func refuses too).
+ */
+function inplaceOperands(fn: string, a: Tensor, b: TensorLike): [Tensor, TensorLike] {
+  checkTensor(fn, 'input', a);
+  const [pa, la] = physicalOf(a);
+  if (!isTensor(b)) return [pa, b];
+  const missing = physicalOf(b)[1].filter((l) => !la.includes(l));
+  if (missing.length > 0) {
+    throw new MetagradError(
+      `${fn}: an in-place write into a tensor that vmap does not batch (over level ${missing.join(', ')}) from one that it does; ` +
+        'use the out-of-place form, or pass the written tensor through vmap',
+    );
+  }
+  return [pa, alignBatched(b, la, a.ndim)];
 }
 
 /** Checks that an in-place write on `a` (with `other`) is legal, then bumps its version. */
@@ -61,6 +84,10 @@ function beginInplace(fn: string, a: Tensor, other?: Tensor): void {
 }
 
 function inplaceBinary(fn: string, op: BinaryOp, a: Tensor, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) {
+    inplaceBinary(fn, op, ...inplaceOperands(fn, a, b));
+    return a;
+  }
   const o = toTensor(fn, 'other', b, a.dtype);
   beginInplace(fn, a, o);
   const shape = broadcastShapes(fn, a.shape, o.shape);
@@ -88,6 +115,11 @@ export function sub_(a: Tensor, b: TensorLike, alpha = 1): Tensor {
 
 /** a += sign·alpha·b, with alpha·b formed in a's dtype (a float64 a keeps alpha·b's float64 digits). */
 function addScaled(fn: string, a: Tensor, b: TensorLike, alpha: number, sign: 1 | -1): Tensor {
+  if (isBatched(a) || isBatched(b)) {
+    const [pa, pb] = inplaceOperands(fn, a, b);
+    addScaled(fn, pa, pb, alpha, sign);
+    return a;
+  }
   checkFinite(fn, 'alpha', alpha);
   const factorValue = sign * alpha;
   if (factorValue === 1) return inplaceBinary(fn, BinaryOp.Add, a, b);
@@ -119,6 +151,11 @@ export function div_(a: Tensor, b: TensorLike): Tensor {
 /** Copies `src` (broadcast, dtype-converted) into `a`. */
 export function copy_(a: Tensor, src: Tensor): Tensor {
   checkTensor('copy_', 'src', src);
+  if (isBatched(a) || isBatched(src)) {
+    const [pa, ps] = inplaceOperands('copy_', a, src);
+    copy_(pa, ps as Tensor);
+    return a;
+  }
   beginInplace('copy_', a, src);
   const shape = broadcastShapes('copy_', a.shape, src.shape);
   if (!sameShape(shape, a.shape)) {
@@ -138,6 +175,10 @@ export function copy_(a: Tensor, src: Tensor): Tensor {
 /** Fills with `value` in place. */
 export function fill_(a: Tensor, value: number): Tensor {
   if (typeof value !== 'number') throw typeError('fill_', 'value', 'a number', value);
+  if (isBatched(a)) {
+    fill_(a.value, value);
+    return a;
+  }
   beginInplace('fill_', a);
   a.data.fill(value);
   return a;
@@ -145,6 +186,10 @@ export function fill_(a: Tensor, value: number): Tensor {
 
 /** Fills with zeros in place. */
 export function zero_(a: Tensor): Tensor {
+  if (isBatched(a)) {
+    zero_(a.value);
+    return a;
+  }
   beginInplace('zero_', a);
   a.data.fill(0);
   return a;
@@ -155,6 +200,7 @@ export function normal_(a: Tensor, mean = 0, std = 1, opts?: { generator?: Gener
   checkFinite('normal_', 'mean', mean);
   checkFinite('normal_', 'std', std);
   if (std < 0) throw new RangeError(`normal_: argument 'std' must be >= 0, got ${std}`);
+  if (activeVmaps().length > 0) return randomFillBatched('normal_', a, (t) => (opts?.generator ?? getDefaultGenerator()).fillNormal(t.data, mean, std));
   beginInplace('normal_', a);
   (opts?.generator ?? getDefaultGenerator()).fillNormal(a.data, mean, std);
   return a;
@@ -165,7 +211,29 @@ export function uniform_(a: Tensor, from = 0, to = 1, opts?: { generator?: Gener
   checkFinite('uniform_', 'from', from);
   checkFinite('uniform_', 'to', to);
   if (from > to) throw new RangeError(`uniform_: expects from <= to, got from=${from} and to=${to}`);
+  if (activeVmaps().length > 0) return randomFillBatched('uniform_', a, (t) => (opts?.generator ?? getDefaultGenerator()).fillUniform(t.data, from, to));
   beginInplace('uniform_', a);
   (opts?.generator ?? getDefaultGenerator()).fillUniform(a.data, from, to);
+  return a;
+}
+
+/**
+ * vmap's rule for an in-place random fill: the members of `a` over 'different' levels get draws
+ * of their own, those over 'same' levels share one; an unbatched `a` cannot hold per-member draws.
+ */
+function randomFillBatched(fn: string, a: Tensor, fill: (t: Tensor) => void): Tensor {
+  const { levels } = randomLevels(fn);
+  const [pa, la] = physicalOf(a);
+  const missing = levels.filter((l) => !la.includes(l));
+  if (missing.length > 0) {
+    throw new MetagradError(
+      `${fn}: inside vmap with randomness 'different' an unbatched tensor cannot hold a draw per member; create it with randn/rand inside the function, or use randomness 'same'`,
+    );
+  }
+  const lead = la.map((l, i) => (levels.includes(l) ? pa.shape[i] : 1));
+  const shape = [...lead, ...a.shape];
+  const draw = new Tensor(allocate(pa.dtype, numelOf(shape), fn), shape);
+  fill(draw);
+  copy_(pa, draw);
   return a;
 }

@@ -9,15 +9,22 @@ import { exp, mul, sub } from './elementwise';
 import { sumTo } from './broadcast';
 import { sum } from './reduce';
 import { broadcastTo } from './broadcast';
-import { reshapeRecorded, squeeze, transpose, unsqueeze } from './shape';
 import { detach } from './inplace';
 import { binaryOperands, checkTensor, wrap } from './util';
+import { batchedOf, isBatched, unionLevels } from '../tensor/batched';
+import { alignBatched, reshape, reshapeRecorded, squeeze, transpose, unsqueeze } from './shape';
 
 /**
  * op(a) · op(b) on the last two dims with broadcast batch dims; op transposes when the flag is set.
  * The primitive behind `matmul`; its backward is two more `mmT` calls.
  */
 export function mmT(a: Tensor, b: Tensor, transA: boolean, transB: boolean, name = 'MmBackward0'): Tensor {
+  if (isBatched(a) || isBatched(b)) {
+    // Members become batch dimensions of one broadcasting product (a batched native GEMM).
+    const levels = unionLevels([a, b]);
+    const rank = Math.max(a.ndim, b.ndim);
+    return batchedOf(mmT(alignBatched(a, levels, rank), alignBatched(b, levels, rank), transA, transB, name), levels);
+  }
   const [m, ka] = transA ? [a.shape[a.ndim - 1], a.shape[a.ndim - 2]] : [a.shape[a.ndim - 2], a.shape[a.ndim - 1]];
   const [kb, n] = transB ? [b.shape[b.ndim - 1], b.shape[b.ndim - 2]] : [b.shape[b.ndim - 2], b.shape[b.ndim - 1]];
   if (ka !== kb) {
@@ -105,6 +112,10 @@ export function logSoftmax(a: Tensor, dim = -1): Tensor {
 function softmaxAlong(fn: string, a: Tensor, dim: number, log: boolean): Tensor {
   checkTensor(fn, 'input', a);
   const d = normalizeDim(fn, dim, a.ndim);
+  if (isBatched(a)) {
+    if (a.ndim === 0) return reshape(softmaxAlong(fn, reshape(a, [1]), 0, log), []);
+    return batchedOf(softmaxAlong(fn, a.value, d + a.levels.length, log), a.levels);
+  }
   let y: Tensor;
   if (a.ndim > 0 && d !== a.ndim - 1) {
     // The kernel works on the last dim: compute on a transposed constant copy; the rule below

@@ -10,6 +10,7 @@ import { broadcastTo } from './broadcast';
 import { reshape } from './shape';
 import { detach } from './inplace';
 import { checkTensor, wrap } from './util';
+import { batchedOf, isBatched } from '../tensor/batched';
 
 /** Dims argument: one dim, a list, or undefined for all. */
 export type Dims = number | number[] | undefined;
@@ -39,6 +40,7 @@ function outShape(keptShape: number[], dims: number[], keepdim: boolean): number
 export function sum(a: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor('sum', 'input', a);
   const dims = normalizeDims('sum', dim, a.ndim);
+  if (isBatched(a)) return batchedOf(sum(a.value, dims.map((d) => d + a.levels.length), keepdim), a.levels);
   const { data, keptShape } = reduceRaw('sum', ReduceOp.Sum, a, dims);
   const out = wrap(data, outShape(keptShape, dims, keepdim));
   // PyTorch names the full reduction SumBackward0 and the one over dims SumBackward1.
@@ -49,6 +51,7 @@ export function sum(a: Tensor, dim?: Dims, keepdim = false): Tensor {
 export function mean(a: Tensor, dim?: Dims, keepdim = false): Tensor {
   checkTensor('mean', 'input', a);
   const dims = normalizeDims('mean', dim, a.ndim);
+  if (isBatched(a)) return batchedOf(mean(a.value, dims.map((d) => d + a.levels.length), keepdim), a.levels);
   const count = dims.reduce((c, d) => c * a.shape[d], 1);
   const { data, keptShape } = reduceRaw('mean', ReduceOp.Sum, a, dims);
   for (let i = 0; i < data.length; i++) data[i] /= count;
@@ -67,6 +70,11 @@ export interface ValuesIndices {
 
 function argExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   const d = normalizeDim(fn, dim, a.ndim);
+  if (isBatched(a)) {
+    if (a.ndim === 0) return argExtreme(fn, op, reshape(a, [1]), 0, false);
+    const r = argExtreme(fn, op, a.value, d + a.levels.length, keepdim);
+    return { values: batchedOf(r.values, a.levels), indices: batchedOf(r.indices, a.levels) };
+  }
   const shape = a.ndim === 0 ? [] : a.shape;
   const outer = numelOf(shape.slice(0, d));
   const len = a.ndim === 0 ? 1 : shape[d];
@@ -91,6 +99,7 @@ function argExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor, dim:
 }
 
 function fullExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor): Tensor {
+  if (isBatched(a)) return batchedFullExtreme(fn, op, a.value, a.levels.length, a.levels);
   if (a.numel === 0) throw new RangeError(`${fn}: cannot reduce an empty tensor`);
   const dims = [...Array(a.ndim).keys()];
   const { data } = reduceRaw(fn, op, a, dims);
@@ -122,6 +131,7 @@ export function min(a: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
 export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
   checkTensor('logsumexp', 'input', a);
   const dims = normalizeDims('logsumexp', dim, a.ndim);
+  if (isBatched(a)) return batchedOf(logsumexp(a.value, dims.map((d) => d + a.levels.length), keepdim), a.levels);
   const raw = reduceRaw('logsumexp', ReduceOp.Max, a, dims);
   const m = wrap(raw.data, raw.keptShape);
   for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) m.data[i] = 0;
@@ -134,3 +144,20 @@ export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
   ], [out]);
 }
 
+
+/**
+ * vmap's rule for max()/min() over everything: one extreme per member (the physical tensor's
+ * trailing dims), ties sharing the gradient evenly as in the unbatched op.
+ */
+function batchedFullExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, p: Tensor, k: number, levels: readonly number[]): Tensor {
+  const lead = p.shape.slice(0, k);
+  if (numelOf(p.shape.slice(k)) === 0) throw new RangeError(`${fn}: cannot reduce an empty tensor`);
+  const dims = [...Array(p.ndim - k).keys()].map((d) => d + k);
+  const { data, keptShape } = reduceRaw(fn, op, p, dims);
+  const out = wrap(data, lead);
+  const v = record(op === ReduceOp.Max ? 'MaxBackward1' : 'MinBackward1', [p], out, (g) => {
+    const m = eq(p, reshape(detach(out), keptShape));
+    return [mul(div(m, sum(m, dims, true)), reshape(g, keptShape))];
+  });
+  return batchedOf(v, levels);
+}

@@ -5,6 +5,7 @@ import { allocate } from '../tensor/dtype';
 import { permuteInto } from '../tensor/kernels/layout';
 import { fmtShape, inferShape, normalizeDim, numelOf, sameShape } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
+import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 import { checkTensor, wrap } from './util';
 
 /** Accepts `f(2, 3)` and `f([2, 3])`. */
@@ -28,6 +29,7 @@ function reshapeAs(fn: string, a: Tensor, shape: (number | readonly number[])[])
 
 /** A view of `a` in `target` shape; `name` is the gradFn name PyTorch shows for the op that asked for it. */
 export function reshapeRecorded(a: Tensor, target: number[], name = 'ViewBackward0'): Tensor {
+  if (isBatched(a)) return batchedOf(reshapeRecorded(a.value, [...a.value.shape.slice(0, a.levels.length), ...target], name), a.levels);
   const out = new Tensor(a.data, target, false, a._version);
   return record(name, [a], out, (g) => [reshape(g, a.shape)]);
 }
@@ -61,6 +63,10 @@ export function permute(a: Tensor, ...dims: (number | readonly number[])[]): Ten
 
 /** Permutes by a checked `perm`, recording under `name` (transpose and t() share the kernel). */
 function permuteNamed(a: Tensor, perm: number[], name: string): Tensor {
+  if (isBatched(a)) {
+    const k = a.levels.length;
+    return batchedOf(permuteNamed(a.value, [...Array(k).keys(), ...perm.map((p) => p + k)], name), a.levels);
+  }
   if (perm.every((p, i) => p === i)) return a;
   const shape = perm.map((p) => a.shape[p]);
   const data = allocate(a.dtype, a.numel);
@@ -106,3 +112,16 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
   return reshapeRecorded(a, [...a.shape.slice(0, d), ...a.shape.slice(d + 1)], 'SqueezeBackward1');
 }
 
+
+/**
+ * vmap's layout for an operand of a member-by-member op: `x`'s physical tensor with one leading
+ * dimension per entry of `levels` (size 1 where `x` is not batched over it) and its logical
+ * dimensions padded on the left with ones to `rank`, so that ordinary broadcasting pairs member i
+ * with member i. `levels` must hold x's own (sorted ascending).
+ */
+export function alignBatched(x: Tensor, levels: readonly number[], rank: number): Tensor {
+  const [p, own] = physicalOf(x);
+  const logical = p.shape.slice(own.length);
+  const target = [...levels.map((l) => (own.includes(l) ? p.shape[own.indexOf(l)] : 1)), ...new Array<number>(Math.max(rank - logical.length, 0)).fill(1), ...logical];
+  return sameShape(target, p.shape) ? p : reshapeRecorded(p, target);
+}

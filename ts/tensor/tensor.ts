@@ -94,6 +94,11 @@ export class Tensor {
     this._grad = g;
   }
 
+  /** True for the batched view of a tensor inside `func.vmap` (see `tensor/batched.ts`). @internal */
+  get _batched(): boolean {
+    return false;
+  }
+
   /** Number of dimensions. */
   get ndim(): number {
     return this.shape.length;
@@ -178,6 +183,7 @@ export class Tensor {
  * (postMessage, structuredClone with transfer) reads as empty, or as garbage. @internal
  */
 export function checkAttached(fn: string, arg: string, t: Tensor): Tensor {
+  if (t._batched) return t; // its physical tensor was checked when vmap batched it
   if (t.data.length === 0 && !t.shape.includes(0)) {
     throw new TypeError(
       `${fn}: argument '${arg}' has a detached buffer (its ArrayBuffer was transferred, e.g. by postMessage; shape ${fmtShape(t.shape)}); ` +

@@ -1,0 +1,362 @@
+/**
+ * func.vmap: every op's batching rule against the unbatched op applied member by member in a
+ * loop, values and gradients (first and second order) of the vmapped function against the
+ * loop's; nested vmap, in/out dims, randomness, composition with the transforms, and refusals.
+ */
+import * as assert from 'node:assert/strict';
+import * as mg from '../ts/index';
+import { assertClose } from './helpers/check';
+
+type F = (...xs: mg.Tensor[]) => mg.Tensor | mg.Tensor[];
+type Dim = number | null;
+
+const B = 3;
+
+/** Member i of x along dim d (x itself when d is null). */
+const member = (x: mg.Tensor, d: Dim, i: number): mg.Tensor => (d === null ? x : mg.select(x, d, i));
+
+/** The loop the vmap must equal: f on each member, results stacked along 0. */
+function loop(f: F, args: mg.Tensor[], dims: Dim[]): mg.Tensor[] {
+  const size = args.find((_, j) => dims[j] !== null)!.shape[dims.find((d) => d !== null) as number];
+  const rows: mg.Tensor[][] = [];
+  for (let i = 0; i < size; i++) {
+    const r = f(...args.map((x, j) => member(x, dims[j], i)));
+    rows.push(Array.isArray(r) ? r : [r]);
+  }
+  return rows[0].map((_, k) => mg.stack(rows.map((r) => r[k]), 0));
+}
+
+const asList = (r: mg.Tensor | mg.Tensor[]): mg.Tensor[] => (Array.isArray(r) ? r : [r]);
+
+/** A scalar made of every output with fixed weights, so its gradient checks every entry. */
+function weigh(outs: mg.Tensor[]): mg.Tensor {
+  let s = mg.tensor(0, { dtype: 'float64' });
+  outs.forEach((o, k) => {
+    mg.manualSeed(100 + k);
+    const w = mg.randn(o.shape, { dtype: 'float64' });
+    s = s.add(mg.to(o, 'float64').mul(w).sum());
+  });
+  return s;
+}
+
+/**
+ * vmap(f) equals the loop in value, in gradient with respect to every differentiable input,
+ * and (with `order2`) in the gradient of a weighted gradient (second derivatives).
+ */
+function check(name: string, f: F, args: mg.Tensor[], dims: Dim[], opts: { grad?: boolean; order2?: boolean; atol?: number } = {}): void {
+  const atol = opts.atol ?? 1e-10;
+  const v = asList(mg.func.vmap(f, { inDims: dims })(...args));
+  const l = loop(f, args, dims);
+  assert.equal(v.length, l.length, `${name}: outputs`);
+  v.forEach((o, k) => {
+    assert.deepEqual(o.shape, l[k].shape, `${name}: output ${k} shape`);
+    assertClose(o, l[k], atol, 1e-9, `${name}: output ${k}`);
+  });
+  if (opts.grad === false) return;
+  const xs = args.map((a) => a.detach().clone().requiresGrad_(true));
+  const sv = weigh(asList(mg.func.vmap(f, { inDims: dims })(...xs)));
+  const sl = weigh(loop(f, xs, dims));
+  // A constant op (comparisons, sign) is constant batched too.
+  assert.equal(sv.requiresGrad, sl.requiresGrad, `${name}: recorded`);
+  if (!sl.requiresGrad) return;
+  const gv = mg.autograd.grad(sv, xs, { createGraph: true, allowUnused: true, materializeGrads: true });
+  const gl = mg.autograd.grad(sl, xs, { createGraph: true, allowUnused: true, materializeGrads: true });
+  gv.forEach((g, j) => assertClose(g, gl[j], atol, 1e-9, `${name}: gradient ${j}`));
+  if (!opts.order2) return;
+  const hvs = weigh(gv.filter((g) => g.requiresGrad));
+  const hls = weigh(gl.filter((g) => g.requiresGrad));
+  assert.equal(hvs.requiresGrad, hls.requiresGrad, `${name}: gradient recorded`);
+  if (!hls.requiresGrad) return;
+  const hv = mg.autograd.grad(hvs, xs, { allowUnused: true, materializeGrads: true });
+  const hl = mg.autograd.grad(hls, xs, { allowUnused: true, materializeGrads: true });
+  hv.forEach((h, j) => assertClose(h, hl[j], atol, 1e-9, `${name}: second derivative ${j}`));
+}
+
+function data(shape: number[], seed: number, lo?: number): mg.Tensor {
+  mg.manualSeed(seed);
+  const x = mg.randn(shape, { dtype: 'float64' });
+  return lo === undefined ? x : x.abs().add(lo);
+}
+
+describe('func.vmap: each op against a loop over the members (values, gradients, second derivatives)', () => {
+  const X = data([B, 4, 2], 1);
+  const P = data([B, 4, 2], 2, 0.5); // positive
+  const unary: [string, F, mg.Tensor][] = [
+    ['neg', (a) => mg.neg(a), X], ['exp', (a) => mg.exp(a), X], ['log', (a) => mg.log(a), P], ['log1p', (a) => mg.log1p(a), P],
+    ['expm1', (a) => mg.expm1(a), X], ['sqrt', (a) => mg.sqrt(a), P], ['abs', (a) => mg.abs(a), X], ['sign', (a) => mg.sign(a), X],
+    ['square', (a) => mg.square(a), X], ['reciprocal', (a) => mg.reciprocal(a), P], ['sin', (a) => mg.sin(a), X], ['cos', (a) => mg.cos(a), X],
+    ['tanh', (a) => mg.tanh(a), X], ['sigmoid', (a) => mg.sigmoid(a), X], ['relu', (a) => mg.relu(a), X], ['softplus', (a) => mg.softplus(a), X],
+    ['clamp', (a) => mg.clamp(a, -0.3, 0.4), X],
+  ];
+  for (const [name, f, x] of unary) {
+    it(`${name}`, () => {
+      check(name, f, [x], [0], { order2: true });
+      check(`${name} (inDims 1)`, f, [mg.clone(mg.transpose(x, 0, 1))], [1], { order2: true });
+    });
+  }
+
+  const Y = data([B, 4, 2], 3);
+  const row = data([2], 4);
+  const col = data([B, 4, 1], 5);
+  const binary: [string, (a: mg.Tensor, b: mg.Tensor) => mg.Tensor][] = [
+    ['add', (a, b) => mg.add(a, b)], ['add alpha', (a, b) => mg.add(a, b, 0.7)], ['sub', (a, b) => mg.sub(a, b)], ['mul', (a, b) => mg.mul(a, b)],
+    ['div', (a, b) => mg.div(a, mg.add(mg.abs(b), 0.5))], ['pow', (a, b) => mg.pow(mg.add(mg.abs(a), 0.5), b)],
+    ['maximum', (a, b) => mg.maximum(a, b)], ['minimum', (a, b) => mg.minimum(a, b)],
+    ['gt', (a, b) => mg.gt(a, b)], ['lt', (a, b) => mg.lt(a, b)], ['ge', (a, b) => mg.ge(a, b)], ['le', (a, b) => mg.le(a, b)], ['eq', (a, b) => mg.mul(mg.eq(mg.sign(a), mg.sign(b)), a)],
+    ['where', (a, b) => mg.where(mg.gt(a, 0), a, b)],
+  ];
+  for (const [name, f] of binary) {
+    it(`${name}: both batched, one shared, broadcast against a lower rank, and a number`, () => {
+      check(name, f, [X, Y], [0, 0], { order2: true });
+      check(`${name} (second shared)`, f, [X, Y.select(0, 1)], [0, null], { order2: true });
+      check(`${name} (first shared)`, f, [X.select(0, 2), Y], [null, 0], { order2: true });
+      check(`${name} (row)`, f, [X, row], [0, null], { order2: true });
+      check(`${name} (row batched, other shared of higher rank)`, f, [X.select(0, 0), data([B, 2], 6)], [null, 0], { order2: true });
+      check(`${name} (column)`, f, [X, col], [0, 0], { order2: true });
+      check(`${name} (batched along dim 1 and 2)`, f, [mg.clone(mg.permute(X, [1, 0, 2])), mg.clone(mg.permute(Y, [1, 2, 0]))], [1, 2], { order2: true });
+    });
+  }
+  it('number operands', () => {
+    check('x + 2', (a) => mg.add(a, 2), [X], [0], { order2: true });
+    check('2 - x', (a) => mg.sub(2, a), [X], [0], { order2: true });
+    check('3 / x', (a) => mg.div(3, a), [P], [0], { order2: true });
+    check('x ** 3', (a) => mg.pow(a, 3), [X], [0], { order2: true });
+    check('2 ** x', (a) => mg.pow(2, a), [X], [0], { order2: true });
+    check('where with numbers', (a) => mg.where(mg.gt(a, 0), a, 0), [X], [0], { order2: true });
+    check('batched condition', (c, a) => mg.where(mg.gt(c, 0), a, mg.neg(a)), [Y, X.select(0, 0)], [0, null], { order2: true });
+  });
+
+  const reductions: [string, F][] = [
+    ['sum', (a) => mg.sum(a)], ['sum dim', (a) => mg.sum(a, 1)], ['sum dims keepdim', (a) => mg.sum(a, [0, 1], true)], ['sum dim -1', (a) => mg.sum(a, -1)],
+    ['mean', (a) => mg.mean(a)], ['mean dim keepdim', (a) => mg.mean(a, 0, true)],
+    ['max', (a) => mg.max(a)], ['min', (a) => mg.min(a)],
+    ['max dim', (a) => { const r = mg.max(a, 1); return [r.values, r.indices]; }],
+    ['min dim keepdim', (a) => { const r = mg.min(a, 0, true); return [r.values, r.indices]; }],
+    ['logsumexp', (a) => mg.logsumexp(a, 1)], ['logsumexp keepdim', (a) => mg.logsumexp(a, [0, 1], true)],
+  ];
+  for (const [name, f] of reductions) it(name, () => check(name, f, [X], [0], { order2: true }));
+  it('max over everything shares the gradient among ties per member, as the op does', () => {
+    const t = mg.tensor([[[1, 3], [3, 0]], [[2, 2], [2, 2]], [[5, 1], [0, 5]]], { dtype: 'float64' });
+    check('max ties', (a) => mg.max(a), [t], [0], {});
+  });
+
+  const shapeOps: [string, F][] = [
+    ['reshape', (a) => mg.reshape(a, [2, 4])], ['reshape -1', (a) => mg.reshape(a, [-1])], ['view', (a) => mg.view(a, 8, 1)],
+    ['flatten', (a) => mg.flatten(a)], ['permute', (a) => mg.permute(a, [1, 0])], ['transpose', (a) => mg.transpose(a, 0, 1)], ['t', (a) => mg.t(a)],
+    ['unsqueeze', (a) => mg.unsqueeze(a, 1)], ['unsqueeze -1', (a) => mg.unsqueeze(a, -1)], ['squeeze', (a) => mg.squeeze(mg.unsqueeze(a, 0))],
+    ['squeeze dim', (a) => mg.squeeze(mg.unsqueeze(a, 2), 2)], ['expand', (a) => mg.expand(mg.unsqueeze(a, 0), [3, 4, 2])],
+    ['narrow', (a) => mg.narrow(a, 0, 1, 2)], ['slice', (a) => mg.slice(a, 0, 4, 2)], ['select', (a) => mg.select(a, 1, 1)], ['index', (a) => mg.index(a, 2)],
+    ['indexSelect', (a) => mg.indexSelect(a, 0, [3, 0, 0])], ['stack', (a) => mg.stack([a, mg.mul(a, 2)], 1)], ['cat', (a) => mg.cat([a, mg.exp(a)], 0)],
+    ['softmax', (a) => mg.softmax(a, 0)], ['logSoftmax', (a) => mg.logSoftmax(a, -1)], ['to float32 and back', (a) => mg.to(mg.to(a, 'float32'), 'float64')],
+    ['clone', (a) => mg.clone(a)], ['detach', (a) => mg.mul(mg.detach(a), a)], ['zerosLike + onesLike', (a) => mg.add(mg.zerosLike(a), mg.mul(mg.onesLike(a), a))],
+  ];
+  for (const [name, f] of shapeOps) it(name, () => check(name, f, [X], [0], { order2: true, atol: name.includes('float32') ? 1e-6 : 1e-10 }));
+  it('cat and stack with a shared operand', () => {
+    check('cat shared', (a, b) => mg.cat([a, b], 1), [X, data([4, 3], 7)], [0, null], { order2: true });
+    check('stack shared', (a, b) => mg.stack([b, a], 0), [X, data([4, 2], 8)], [0, null], { order2: true });
+  });
+
+  const M = data([B, 4, 3], 9);
+  const N = data([B, 3, 5], 10);
+  const v3 = data([B, 3], 11);
+  const v4 = data([B, 4], 12);
+  const products: [string, F, mg.Tensor[], Dim[]][] = [
+    ['matrix @ matrix', (a, b) => mg.matmul(a, b), [M, N], [0, 0]],
+    ['batched @ shared', (a, b) => mg.matmul(a, b), [M, N.select(0, 0)], [0, null]],
+    ['shared @ batched', (a, b) => mg.matmul(a, b), [M.select(0, 1), N], [null, 0]],
+    ['vector @ matrix', (a, b) => mg.matmul(a, b), [v4, M], [0, 0]],
+    ['matrix @ vector', (a, b) => mg.matmul(a, b), [M, v3], [0, 0]],
+    ['vector @ vector', (a, b) => mg.matmul(a, b), [v3, v3.mul(2)], [0, 0]],
+    ['shared vector @ batched matrix', (a, b) => mg.matmul(a, b), [v4.select(0, 0), M], [null, 0]],
+    ['batched 3-d @ shared 2-d', (a, b) => mg.matmul(a, b), [data([B, 2, 4, 3], 13), N.select(0, 0)], [0, null]],
+  ];
+  for (const [name, f, args, dims] of products) it(`matmul: ${name}`, () => check(name, f, args, dims, { order2: true }));
+
+  it('nn layers and losses', () => {
+    const W = data([3, 2], 15);
+    const b = data([3], 16);
+    check('linear', (a) => mg.nn.functional.linear(a, W, b), [X], [0], { order2: true });
+    check('mseLoss', (a, t) => mg.nn.functional.mseLoss(a, t), [X, Y], [0, 0], { order2: true });
+    check('mseLoss shared target', (a, t) => mg.nn.functional.mseLoss(a, t), [X, Y.select(0, 0)], [0, null], { order2: true });
+  });
+});
+
+describe('func.vmap: dims, nesting and trees', () => {
+  const X = data([B, 4], 20);
+  it('inDims and outDims place the batch dimension', () => {
+    const x = data([4, B], 21);
+    const out = mg.func.vmap((a: mg.Tensor) => mg.mul(a, 2), { inDims: 1, outDims: 1 })(x);
+    assert.deepEqual(out.shape, [4, B]);
+    assertClose(out, mg.mul(x, 2));
+    const o2 = mg.func.vmap((a: mg.Tensor) => mg.unsqueeze(a, 0), { outDims: -1 })(X);
+    assert.deepEqual(o2.shape, [1, 4, B]);
+    assertClose(o2, mg.unsqueeze(mg.t(X), 0));
+  });
+  it('an output that does not depend on the batched inputs is repeated per member', () => {
+    const c = data([2], 22);
+    const out = mg.func.vmap((_a: mg.Tensor) => c)(X);
+    assert.deepEqual(out.shape, [B, 2]);
+    for (let i = 0; i < B; i++) assertClose(out.select(0, i), c);
+  });
+  it('trees of inputs and outputs, with per-leaf dims', () => {
+    const a = data([B, 2], 23);
+    const b = data([2, B], 24);
+    const c = data([2], 25);
+    const f = (p: { a: mg.Tensor; b: mg.Tensor }, q: mg.Tensor[]): { s: mg.Tensor; t: mg.Tensor[] } => ({ s: mg.add(p.a, p.b), t: [mg.mul(q[0], p.a)] });
+    const out = mg.func.vmap(f, { inDims: [{ a: 0, b: 1 }, [null]], outDims: { s: 0, t: [1] } })({ a, b }, [c]);
+    assert.deepEqual(out.s.shape, [B, 2]);
+    assert.deepEqual(out.t[0].shape, [2, B]);
+    for (let i = 0; i < B; i++) {
+      assertClose(out.s.select(0, i), mg.add(a.select(0, i), b.select(1, i)));
+      assertClose(out.t[0].select(1, i), mg.mul(c, a.select(0, i)));
+    }
+  });
+  it('nested vmap maps over two dimensions (an outer product of members)', () => {
+    const x = data([3, 4], 26);
+    const y = data([5, 4], 27);
+    const dot = (a: mg.Tensor, b: mg.Tensor): mg.Tensor => mg.sum(mg.mul(a, b));
+    const out = mg.func.vmap((a: mg.Tensor) => mg.func.vmap((b: mg.Tensor) => dot(a, b))(y))(x);
+    assert.deepEqual(out.shape, [3, 5]);
+    assertClose(out, mg.matmul(x, mg.t(y)), 1e-12);
+    // Both levels batch the same argument: vmap over rows of a [3, 5, 4] tensor, then over its rows.
+    const z = data([3, 5, 4], 28);
+    const inner = mg.func.vmap(mg.func.vmap((a: mg.Tensor) => mg.sum(mg.square(a))))(z);
+    assertClose(inner, mg.sum(mg.square(z), 2), 1e-12);
+    // And the gradient of the nested map, against its closed form.
+    const zr = z.detach().clone().requiresGrad_(true);
+    const [g] = mg.autograd.grad(mg.sum(mg.func.vmap(mg.func.vmap((a: mg.Tensor) => mg.sum(mg.square(a))))(zr)), [zr]);
+    assertClose(g, mg.mul(z, 2), 1e-12);
+  });
+  it('in-place writes on batched tensors, and a shared tensor written from a batched one is refused', () => {
+    const x = data([B, 4], 29);
+    const out = mg.func.vmap((a: mg.Tensor) => {
+      const c = mg.clone(a);
+      mg.noGrad(() => {
+        c.mul_(2).add_(a, 0.5).sub_(1).div_(4);
+        c.add_(mg.sum(a));
+      });
+      return c;
+    })(x);
+    const want = mg.add(mg.div(mg.sub(mg.add(mg.mul(x, 2), mg.mul(x, 0.5)), 1), 4), mg.sum(x, 1, true));
+    assertClose(out, want, 1e-12);
+    const shared = mg.zeros([4], { dtype: 'float64' });
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.noGrad(() => shared.add_(a)))(x), /add_: an in-place write into a tensor that vmap does not batch/);
+    const filled = mg.func.vmap((a: mg.Tensor) => mg.noGrad(() => mg.clone(a).fill_(3)))(x);
+    assertClose(filled, mg.full([B, 4], 3, { dtype: 'float64' }));
+    const copied = mg.func.vmap((a: mg.Tensor) => mg.noGrad(() => mg.zerosLike(a).copy_(mg.exp(a))))(x);
+    assertClose(copied, mg.exp(x));
+  });
+});
+
+describe('func.vmap: randomness', () => {
+  const x = mg.zeros([4, 3]);
+  it("'error' (the default) refuses random draws, naming the op", () => {
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.add(a, mg.randn([3])))(x), /randn: a random draw inside vmap needs vmap's option randomness/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.noGrad(() => mg.clone(a).normal_()))(x), /normal_: a random draw inside vmap/);
+  });
+  it("'different' gives each member its own draw; 'same' one draw for all", () => {
+    const d = mg.func.vmap((a: mg.Tensor) => mg.add(a, mg.randn([3])), { randomness: 'different' })(x);
+    assert.notDeepEqual(d.select(0, 0).tolist(), d.select(0, 1).tolist());
+    mg.manualSeed(5);
+    const s = mg.func.vmap((a: mg.Tensor) => mg.add(a, mg.rand([3])), { randomness: 'same' })(x);
+    mg.manualSeed(5);
+    const once = mg.rand([3]);
+    for (let i = 0; i < 4; i++) assertClose(s.select(0, i), once);
+    const u = mg.func.vmap((a: mg.Tensor) => mg.noGrad(() => mg.clone(a).uniform_()), { randomness: 'different' })(x);
+    assert.notDeepEqual(u.select(0, 0).tolist(), u.select(0, 3).tolist());
+    const us = mg.func.vmap((a: mg.Tensor) => mg.noGrad(() => mg.clone(a).uniform_()), { randomness: 'same' })(x);
+    for (let i = 1; i < 4; i++) assertClose(us.select(0, i), us.select(0, 0));
+  });
+});
+
+describe('func.vmap: composition with the transforms', () => {
+  mg.manualSeed(30);
+  const W1 = mg.randn([5, 3], { dtype: 'float64' });
+  const w2 = mg.randn([5], { dtype: 'float64' });
+  const xs = mg.randn([6, 3], { dtype: 'float64' });
+  const ys = mg.randn([6], { dtype: 'float64' });
+  const loss = (W: mg.Tensor, w: mg.Tensor, x: mg.Tensor, y: mg.Tensor): mg.Tensor => mg.square(mg.sub(mg.sum(mg.mul(mg.tanh(mg.matmul(W, x)), w)), y));
+
+  it('vmap(grad): per-example gradients of shared parameters equal a loop', () => {
+    const per = mg.func.vmap(mg.func.grad(loss, { argnums: [0, 1] }), { inDims: [null, null, 0, 0] })(W1, w2, xs, ys) as mg.Tensor[];
+    assert.deepEqual(per[0].shape, [6, 5, 3]);
+    for (let i = 0; i < 6; i++) {
+      const [gW, gw] = mg.func.grad(loss, { argnums: [0, 1] })(W1, w2, xs.select(0, i), ys.select(0, i)) as mg.Tensor[];
+      assertClose(per[0].select(0, i), gW, 1e-12);
+      assertClose(per[1].select(0, i), gw, 1e-12);
+    }
+  });
+  it('grad of a function that uses vmap equals the gradient of the loop', () => {
+    const batchLoss = (W: mg.Tensor): mg.Tensor => mg.mean(mg.func.vmap((x: mg.Tensor, y: mg.Tensor) => loss(W, w2, x, y))(xs, ys));
+    const g = mg.func.grad(batchLoss)(W1);
+    let want = mg.zerosLike(W1);
+    for (let i = 0; i < 6; i++) want = mg.add(want, mg.func.grad(loss)(W1, w2, xs.select(0, i), ys.select(0, i)));
+    assertClose(g, mg.div(want, 6), 1e-12);
+    // Second order: the Hessian-vector product through the vmapped loss, against a loop of hvps.
+    const v = mg.randn([5, 3], { dtype: 'float64' });
+    const [, hv] = mg.func.hvp(batchLoss, [W1], [v]);
+    let hvLoop = mg.zerosLike(W1);
+    for (let i = 0; i < 6; i++) hvLoop = mg.add(hvLoop, mg.func.hvp((W: mg.Tensor) => loss(W, w2, xs.select(0, i), ys.select(0, i)), [W1], [v])[1][0]);
+    assertClose(hv[0], mg.div(hvLoop, 6), 1e-12);
+  });
+  it('vmap(jvp), vmap(hvp) and vmap(vjp) equal loops', () => {
+    const f = (x: mg.Tensor): mg.Tensor => mg.tanh(mg.matmul(W1, x));
+    const ts = mg.randn([6, 3], { dtype: 'float64' });
+    const jv = mg.func.vmap((x: mg.Tensor, t: mg.Tensor) => mg.func.jvp(f, [x], [t])[1])(xs, ts);
+    const hv = mg.func.vmap((x: mg.Tensor, t: mg.Tensor) => mg.func.hvp((z: mg.Tensor) => loss(W1, w2, z, ys.select(0, 0)), [x], [t])[1][0])(xs, ts);
+    const ct = mg.randn([6, 5], { dtype: 'float64' });
+    const vj = mg.func.vmap((x: mg.Tensor, c: mg.Tensor) => mg.func.vjp(f, x)[1](c)[0] as mg.Tensor)(xs, ct);
+    for (let i = 0; i < 6; i++) {
+      assertClose(jv.select(0, i), mg.func.jvp(f, [xs.select(0, i)], [ts.select(0, i)])[1], 1e-12);
+      assertClose(hv.select(0, i), mg.func.hvp((z: mg.Tensor) => loss(W1, w2, z, ys.select(0, 0)), [xs.select(0, i)], [ts.select(0, i)])[1][0], 1e-12);
+      assertClose(vj.select(0, i), mg.func.vjp(f, xs.select(0, i))[1](ct.select(0, i))[0] as mg.Tensor, 1e-12);
+    }
+  });
+  it('vmap(grad) against finite differences of the member loss', () => {
+    const g = mg.func.vmap(mg.func.grad((x: mg.Tensor, y: mg.Tensor) => loss(W1, w2, x, y)))(xs, ys);
+    const eps = 1e-6;
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 3; j++) {
+        const e = mg.zeros([3], { dtype: 'float64' });
+        e.data[j] = eps;
+        const fd = (loss(W1, w2, mg.add(xs.select(0, i), e), ys.select(0, i)).item() - loss(W1, w2, mg.sub(xs.select(0, i), e), ys.select(0, i)).item()) / (2 * eps);
+        assert.ok(Math.abs(g.select(0, i).data[j] - fd) < 1e-7, `member ${i}, entry ${j}: ${g.select(0, i).data[j]} vs ${fd}`);
+      }
+    }
+  });
+});
+
+describe('func.vmap: refusals name the problem', () => {
+  const x = mg.zeros([4, 3]);
+  it('mismatched batch sizes name both arguments', () => {
+    assert.throws(() => mg.func.vmap((a: mg.Tensor, b: mg.Tensor) => mg.add(a, b))(x, mg.zeros([5, 3])), /func.vmap: args\[1\] has size 5 along its mapped dimension 0 \(shape \[5, 3\]\), but args\[0\] has size 4/);
+  });
+  it('no batched argument, a 0-d batched argument, inDims of the wrong length, a bad randomness', () => {
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => a, { inDims: null })(x), /no argument is batched/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => a)(mg.tensor(1)), /args\[0\] is 0-d/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => a, { inDims: [0, 0] })(x), /inDims has 2 entries but the function was called with 1/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => a, { randomness: 'sometimes' as 'same' }), /randomness/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => a, { inDims: 2 })(x), /dimension/);
+  });
+  it('reading values inside vmap, a number output, outDims null for a batched output, backward()', () => {
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.tensor(a.item()))(x), /vmap: the values of a batched tensor \(shape \[3\]\) cannot be read inside vmap/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => (a.tolist() as number[]).length as unknown as mg.Tensor)(x), /cannot be read inside vmap/);
+    assert.throws(() => mg.func.vmap((_a: mg.Tensor) => 3 as unknown as mg.Tensor)(x), /func.vmap: argument 'output' must be a Tensor/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => a, { outDims: null })(x), /output 0 varies across the members but its outDims entry is null/);
+    const w = mg.zeros([3]).requiresGrad_(true);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => {
+      mg.sum(mg.mul(a, w)).backward();
+      return a;
+    })(x), /backward: cannot accumulate .grad inside vmap/);
+  });
+  it('autograd.grad inside vmap with respect to a shared tensor is refused (it would sum the members)', () => {
+    const w = mg.ones([3]).requiresGrad_(true);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.autograd.grad(mg.sum(mg.mul(a, w)), [w])[0])(x), /inputs\[0\] \(shape \[3\]\) is not batched over vmap level 1/);
+  });
+  it('batched indices for indexSelect are refused by name; the level stack is clean after an error', () => {
+    assert.throws(() => mg.func.vmap((a: mg.Tensor, i: mg.Tensor) => mg.indexSelect(a, 0, i))(x, mg.zeros([4, 2])), /indexSelect: indices batched by vmap have no batching rule/);
+    // A later vmap starts at level 1 again.
+    const out = mg.func.vmap((a: mg.Tensor) => mg.add(a, 1))(x);
+    assertClose(out, mg.ones([4, 3]));
+  });
+});

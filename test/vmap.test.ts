@@ -360,3 +360,86 @@ describe('func.vmap: refusals name the problem', () => {
     assertClose(out, mg.ones([4, 3]));
   });
 });
+
+describe('func.vmap through implicit differentiation', () => {
+  // Per task t: x*(θ) = argmin ½‖A_t x − y_t‖² + (λ/2)‖x − θ‖², closed form (A_tᵀA_t + λI)⁻¹(A_tᵀy_t + λθ).
+  mg.manualSeed(40);
+  const T = 4;
+  const n = 6;
+  const d = 3;
+  const f64 = { dtype: 'float64' } as const;
+  const As = mg.randn([T, n, d], f64);
+  const ys = mg.randn([T, n], f64);
+  const lam = 0.5;
+  const F = (x: mg.Tensor, theta: mg.Tensor, A: mg.Tensor, y: mg.Tensor): mg.Tensor =>
+    mg.add(mg.matmul(mg.t(A), mg.sub(mg.matmul(A, x), y)), mg.mul(mg.sub(x, theta), lam));
+  const gd = (x0: mg.Tensor, th: mg.Tensor, A: mg.Tensor, y: mg.Tensor): mg.Tensor => {
+    let x = x0;
+    for (let i = 0; i < 400; i++) x = mg.sub(x, mg.mul(F(x, th, A, y), 0.05));
+    return x;
+  };
+  const outer = (x: mg.Tensor): mg.Tensor => mg.sum(mg.square(x));
+  const x0 = (): mg.Tensor => mg.zeros([d], f64);
+  /** d outer / dθ in closed form: 2λ (AᵀA + λI)⁻¹ x*. */
+  const closed = (th: mg.Tensor, t: number): mg.Tensor => {
+    const A = As.select(0, t);
+    const H = mg.add(mg.matmul(mg.t(A), A), mg.mul(mg.eye(d, f64), lam));
+    const xs = mg.linalg.solve(H, mg.add(mg.matmul(mg.t(A), ys.select(0, t)), mg.mul(th, lam)));
+    return mg.mul(mg.linalg.solve(H, xs), 2 * lam);
+  };
+
+  for (const [name, make] of [
+    ['solveNormalCg', () => mg.linearSolve.solveNormalCg({ maxiter: 50 })],
+    ['solveCg', () => mg.linearSolve.solveCg({ maxiter: 50 })],
+  ] as const) {
+    it(`${name}: grad of the vmapped meta-objective with respect to a shared θ equals the loop and the closed form`, () => {
+      const solver = mg.diff.implicit.customRoot(F, { argnums: 1, solve: make() })(gd);
+      const theta = mg.randn([d], f64).requiresGrad_(true);
+      const batch = mg.func.vmap((A: mg.Tensor, y: mg.Tensor) => outer(solver(x0(), theta, A, y)))(As, ys);
+      assert.deepEqual(batch.shape, [T]);
+      const [g] = mg.autograd.grad(mg.sum(batch), [theta]);
+      const info = mg.diff.implicit.lastSolveInfo();
+      assert.equal(info?.members?.length, T, 'one solve info per member');
+      assert.ok(info?.members?.every((m) => m.converged));
+      let loop = mg.zeros([d], f64);
+      let exact = mg.zeros([d], f64);
+      for (let t = 0; t < T; t++) {
+        loop = mg.add(loop, mg.autograd.grad(outer(solver(x0(), theta, As.select(0, t), ys.select(0, t))), [theta])[0]);
+        exact = mg.add(exact, closed(theta.detach(), t));
+      }
+      assertClose(g, loop, 1e-10);
+      assertClose(g, exact, 1e-6);
+    });
+    it(`${name}: vmap(grad) gives each task's meta-gradient for per-task θ`, () => {
+      const solver = mg.diff.implicit.customRoot(F, { argnums: 1, solve: make() })(gd);
+      const thetas = mg.randn([T, d], f64);
+      const per = mg.func.vmap(mg.func.grad((th: mg.Tensor, A: mg.Tensor, y: mg.Tensor) => outer(solver(x0(), th, A, y))))(thetas, As, ys);
+      for (let t = 0; t < T; t++) assertClose(per.select(0, t), closed(thetas.select(0, t), t), 1e-6, 1e-5, `task ${t}`);
+    });
+  }
+
+  it('members stop on their own: a member that converges early stops changing and reports its own count', () => {
+    // Scaled systems: member t's Hessian is s_t (AᵀA + λI), so CG needs a different number of
+    // iterations at a fixed absolute tolerance only if the spectrum differs: use diagonal systems.
+    const diag = mg.tensor([[1, 1, 1], [1, 2, 3], [1, 10, 100], [4, 4, 4]], f64);
+    const G = (x: mg.Tensor, th: mg.Tensor, D: mg.Tensor): mg.Tensor => mg.sub(mg.mul(D, x), th);
+    const solve = mg.diff.implicit.customRoot(G, { argnums: 1, solve: mg.linearSolve.solveCg({ maxiter: 10, rtol: 1e-12 }) })((_x: mg.Tensor, th: mg.Tensor, D: mg.Tensor) => mg.div(th, D));
+    const theta = mg.tensor([1, 2, 3], f64).requiresGrad_(true);
+    const out = mg.func.vmap((D: mg.Tensor) => mg.sum(solve(mg.zeros([3], f64), theta, D)))(diag);
+    const [g] = mg.autograd.grad(mg.sum(out), [theta]);
+    const info = mg.diff.implicit.lastSolveInfo();
+    // CG on a diagonal system needs as many iterations as distinct eigenvalues.
+    assert.deepEqual(info?.members?.map((m) => m.iterations), [1, 3, 3, 1]);
+    assert.equal(info?.iterations, 3);
+    const want = mg.sum(mg.reciprocal(diag), 0);
+    assertClose(g, want, 1e-10);
+  });
+
+  it('a member whose solution is not a root raises, naming the member', () => {
+    const solver = mg.diff.implicit.customRoot(F, { argnums: 1, solve: mg.linearSolve.solveCg() })(gd);
+    const theta = mg.zeros([d], f64).requiresGrad_(true);
+    // Member 2's system is scaled so that the fixed gradient-descent step overshoots: its result is no root.
+    const bad = mg.mul(As, mg.reshape(mg.tensor([1, 1, 30, 1], f64), [T, 1, 1]));
+    assert.throws(() => mg.func.vmap((A: mg.Tensor, y: mg.Tensor) => outer(solver(x0(), theta, A, y)))(bad, ys), /member 2 of the vmap batch/);
+  });
+});

@@ -6,11 +6,12 @@
 import { NumericalError } from '../errors';
 import { div } from '../ops/elementwise';
 import type { Tensor } from '../tensor/tensor';
-import { treeAxpy, treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
-import { type OnInfo, reported } from './info';
+import { treeAxpy, treeSub, treeVdotT } from '../tree/tree-math';
+import { type OnInfo, reportedMembers } from './info';
+import { checkFiniteNorms, membersOf } from './members';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
-  toleranceOf, zerosVec,
+  zerosVec,
 } from './operator';
 import { settingsFor, solveImplicitly } from './implicit-solve';
 import { callback, checkOptions, nonNegative, operatorOption, positiveInt, treeOption } from './options';
@@ -63,50 +64,68 @@ export function krylovSettings(fn: string, o: Record<string, unknown>, x0Name = 
 export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, x0Name = 'x0'): Vec {
   const M = s.M === undefined ? null : operatorOf(p, 'M', s.M);
   const maxiter = s.maxiter ?? defaultMaxiter(p);
-  const { tol } = toleranceOf(p, s.rtol, s.atol);
+  // One system per member inside vmap: scalars are per member, and a member stops changing once
+  // it has converged (its step is masked to 0) while the others iterate on.
+  const mb = membersOf(p);
+  const bnorms = mb.norms(p.b);
+  checkFiniteNorms(p, mb, bnorms);
+  const tols = bnorms.map((bn) => Math.max(s.rtol * bn, s.atol));
   const x0 = initialOf(p, x0Name, s.x0);
-  let k = 0;
-  let rnorm = Number.NaN;
-  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
-  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
-    let x = x0 ?? zerosVec(p);
-    let r = x0 ? treeSub(p.b, A(x0)) : p.b;
-    let z = M ? M(r) : r;
+  const its = new Int32Array(mb.count);
+  let rnorm: Float64Array = new Float64Array(mb.count).fill(Number.NaN);
+  // The closure reads the counts and norms when the solve ends, normally or by a NumericalError.
+  return reportedMembers(p.fn, tols, onInfo, () => [its, rnorm], () => {
+    let x = mb.full(x0 ?? zerosVec(p));
+    let r = mb.full(x0 ? treeSub(p.b, A(x0)) : p.b);
+    let z = M ? mb.full(M(r)) : r;
     let d = z;
     let gamma: Tensor = treeVdotT(r, z);
-    rnorm = treeNorm(r);
-    if (!Number.isFinite(rnorm)) throw new NumericalError(`${p.fn}: the initial residual b − A x0 has non-finite entries`);
-    if (M && gamma.item() < 0) throw new NumericalError(`${p.fn}: rᵀMr = ${gamma.item()} < 0 at iteration 0, so the preconditioner M is not positive definite`);
-    while (!(rnorm <= tol) && k < maxiter) {
-      const Ad = A(d);
+    rnorm = mb.norms(r);
+    const g0 = mb.values(gamma);
+    rnorm.forEach((rn, m) => {
+      if (!Number.isFinite(rn)) throw new NumericalError(`${p.fn}: ${mb.label(m)}the initial residual b − A x0 has non-finite entries`);
+      if (M && g0[m] < 0) throw new NumericalError(`${p.fn}: ${mb.label(m)}rᵀMr = ${g0[m]} < 0 at iteration 0, so the preconditioner M is not positive definite`);
+    });
+    let active = Array.from(rnorm, (rn, m) => !(rn <= tols[m]));
+    for (let k = 0; active.some(Boolean) && k < maxiter; k++) {
+      const Ad = mb.full(A(d));
       const dAd = treeVdotT(d, Ad);
-      const curvature = dAd.item();
+      const curvature = mb.values(dAd);
       const it = k + 1;
-      if (!Number.isFinite(curvature)) {
-        throw new NumericalError(`${p.fn}: pᵀAp is ${curvature} at iteration ${it}; the operator produced non-finite values`);
-      }
-      if (curvature <= 0) {
-        throw new NumericalError(
-          `${p.fn}: breakdown at iteration ${it}: pᵀAp = ${curvature} <= 0, so the operator is not positive definite (singular or indefinite); ` +
-            'use solveNormalCg, gmres or bicgstab for such systems, or add a ridge',
-        );
-      }
-      const alpha = div(gamma, dAd);
+      active.forEach((on, m) => {
+        if (!on) return;
+        if (!Number.isFinite(curvature[m])) {
+          throw new NumericalError(`${p.fn}: ${mb.label(m)}pᵀAp is ${curvature[m]} at iteration ${it}; the operator produced non-finite values`);
+        }
+        if (curvature[m] <= 0) {
+          throw new NumericalError(
+            `${p.fn}: ${mb.label(m)}breakdown at iteration ${it}: pᵀAp = ${curvature[m]} <= 0, so the operator is not positive definite (singular or indefinite); ` +
+              'use solveNormalCg, gmres or bicgstab for such systems, or add a ridge',
+          );
+        }
+      });
+      const alpha = mb.mask(div(gamma, dAd), active);
       x = treeAxpy(alpha, d, x);
       r = treeSub(r, Ad, alpha);
-      z = M ? M(r) : r;
+      z = M ? mb.full(M(r)) : r;
       const gammaNext = treeVdotT(r, z);
-      const g = gammaNext.item();
-      k = it;
-      rnorm = treeNorm(r);
-      if (!Number.isFinite(rnorm) || !Number.isFinite(g)) {
-        throw new NumericalError(`${p.fn}: the residual became non-finite at iteration ${it} (‖r‖ = ${rnorm}, rᵀMr = ${g})`);
-      }
-      if (M && g < 0) {
-        throw new NumericalError(`${p.fn}: breakdown at iteration ${it}: rᵀMr = ${g} < 0, so the preconditioner M is not positive definite`);
-      }
-      d = treeAxpy(div(gammaNext, gamma), d, z);
+      const g = mb.values(gammaNext);
+      active.forEach((on, m) => {
+        if (on) its[m] = it;
+      });
+      rnorm = mb.norms(r);
+      active.forEach((on, m) => {
+        if (!on) return;
+        if (!Number.isFinite(rnorm[m]) || !Number.isFinite(g[m])) {
+          throw new NumericalError(`${p.fn}: ${mb.label(m)}the residual became non-finite at iteration ${it} (‖r‖ = ${rnorm[m]}, rᵀMr = ${g[m]})`);
+        }
+        if (M && g[m] < 0) {
+          throw new NumericalError(`${p.fn}: ${mb.label(m)}breakdown at iteration ${it}: rᵀMr = ${g[m]} < 0, so the preconditioner M is not positive definite`);
+        }
+      });
+      d = treeAxpy(mb.mask(div(gammaNext, gamma), active), d, z);
       gamma = gammaNext;
+      active = active.map((on, m) => on && !(rnorm[m] <= tols[m]));
     }
     return x;
   });

@@ -9,7 +9,8 @@
  */
 import { enableGrad, isGradEnabled, noGrad } from '../autograd/grad-mode';
 import { grad } from '../autograd/engine';
-import { recordMulti } from '../autograd/node';
+import { recordMultiBatched } from '../ops/record-batched';
+import { zerosLike } from '../ops/creation';
 import { sub } from '../ops/elementwise';
 import { zerosOf } from '../ops/util';
 import { type Problem, type Vec, type VecOp, problemOf, toTree } from './operator';
@@ -35,7 +36,8 @@ export function settingsFor<S extends { x0: unknown }>(s: S, transposed: boolean
  * an error (a caller that must not solve a wrong system silently).
  */
 export function transposeOp(A: VecOp, like: Vec, unconnected?: () => Error): VecOp {
-  const z = like.map((t) => zerosOf(t.shape, t.dtype).requiresGrad_(true));
+  // Batched like `like` inside vmap, so that each member's transpose is its own.
+  const z = like.map((t) => zerosLike(t).requiresGrad_(true));
   const m = enableGrad(() => A(z));
   const live = m.map((t, i) => [t, i] as const).filter(([t]) => t.requiresGrad);
   return (w: Vec) => {
@@ -62,8 +64,8 @@ export function solveImplicitly(p: Problem, A: VecOp, run: ValueSolve, transpose
   if (!isGradEnabled()) return x;
   const residual = A(x).map((ax, i) => sub(ax, p.b[i]));
   if (!residual.some((r) => r.requiresGrad)) return x;
-  const zeros = x.map((t) => zerosOf(t.shape, t.dtype));
-  const corrections = recordMulti('LinearSolveBackward0', residual, zeros, (grads) => {
+  const zeros = x.map((t) => zerosLike(t));
+  const corrections = recordMultiBatched('LinearSolveBackward0', residual, zeros, (grads) => {
     const g = grads.map((gi, i) => gi ?? zerosOf(x[i].shape, x[i].dtype));
     return solveImplicitly(problemOf(p.fn, toTree(p, g)), transposeOp(A, x), run, true);
   });

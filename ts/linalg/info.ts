@@ -18,6 +18,24 @@ export interface SolveInfo {
   readonly converged: boolean;
   /** Set when the solve failed (breakdown, non-finite values); the error is thrown after reporting. */
   readonly error?: string;
+  /**
+   * Inside vmap, one entry per member of the batch (each its own system); the fields above then
+   * describe the batch: the most iterations, the worst member's residual and tolerance, and
+   * whether every member converged.
+   */
+  readonly members?: readonly MemberSolveInfo[];
+}
+
+/** One member's outcome in a solve run inside vmap. */
+export interface MemberSolveInfo {
+  /** Iterations in which this member's solution still changed. */
+  readonly iterations: number;
+  /** Norm of this member's residual. */
+  readonly residualNorm: number;
+  /** This member's threshold, max(rtol·‖b_m‖, atol). */
+  readonly tolerance: number;
+  /** residualNorm <= tolerance. */
+  readonly converged: boolean;
 }
 
 /** Callback receiving a solve's {@link SolveInfo}. */
@@ -48,6 +66,50 @@ export function reported<T>(solver: string, tol: number, onInfo: OnInfo | undefi
   const report = (error?: string): void => {
     const [iterations, residualNorm] = state();
     reportInfo({ solver, iterations, residualNorm, tolerance: tol, converged: error === undefined && residualNorm <= tol, error }, onInfo);
+  };
+  let x: T;
+  try {
+    x = body();
+  } catch (e) {
+    if (e instanceof NumericalError) report(e.message);
+    throw e;
+  }
+  report();
+  return x;
+}
+
+/**
+ * {@link reported} for a solve of several members (see linalg/members.ts): `state` reads each
+ * member's iteration count and residual norm. With one member the info is exactly
+ * {@link reported}'s. @internal
+ */
+export function reportedMembers<T>(
+  solver: string,
+  tols: Float64Array,
+  onInfo: OnInfo | undefined,
+  state: () => [ArrayLike<number>, ArrayLike<number>],
+  body: () => T,
+): T {
+  const report = (error?: string): void => {
+    const [its, res] = state();
+    const members: MemberSolveInfo[] = Array.from(tols, (tolerance, m) => ({
+      iterations: its[m],
+      residualNorm: res[m],
+      tolerance,
+      converged: error === undefined && res[m] <= tolerance,
+    }));
+    // The worst member: unconverged first, then by how far its residual is from its tolerance.
+    const ratio = (x: MemberSolveInfo): number => (x.tolerance > 0 ? x.residualNorm / x.tolerance : x.residualNorm === 0 ? 0 : Infinity);
+    let worst = members[0];
+    for (const x of members) {
+      if ((!x.converged && worst.converged) || (x.converged === worst.converged && (ratio(x) > ratio(worst) || Number.isNaN(x.residualNorm)))) worst = x;
+    }
+    const iterations = Math.max(...members.map((x) => x.iterations));
+    const converged = error === undefined && members.every((x) => x.converged);
+    reportInfo(
+      { solver, iterations, residualNorm: worst.residualNorm, tolerance: worst.tolerance, converged, error, ...(members.length > 1 ? { members: Object.freeze(members.map((x) => Object.freeze(x))) } : {}) },
+      onInfo,
+    );
   };
   let x: T;
   try {

@@ -18,7 +18,10 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { to } from '../ops/cast';
 import { add, div, mul, neg, sqrt, sub } from '../ops/elementwise';
 import { reshape } from '../ops/shape';
-import { scalarOf, zerosOf } from '../ops/util';
+import { scalarOf, wrap, zerosOf } from '../ops/util';
+import { materializeBatched } from '../ops/broadcast';
+import { allocate } from '../tensor/dtype';
+import { batchedOf, isBatched, levelSize, unionLevels } from '../tensor/batched';
 import { flatten, sameStructure, unflatten } from './tree';
 
 /** A scalar factor: a number or a one-element tensor (which keeps the result differentiable in it). */
@@ -126,6 +129,7 @@ function dotRaw(a: Tensor, b: Tensor): number {
  * order are exact.
  */
 function dotT(a: Tensor, b: Tensor): Tensor {
+  if (isBatched(a) || isBatched(b)) return batchedDotT(a, b);
   const dtype = promoteTypes(a.dtype, b.dtype);
   const out = scalarOf(dotRaw(a, b), dtype);
   return record(
@@ -135,6 +139,35 @@ function dotT(a: Tensor, b: Tensor): Tensor {
     (g, needs) => [needs[0] ? to(mul(g, b), a.dtype) : null, needs[1] ? to(mul(g, a), b.dtype) : null],
     [a, b],
   );
+}
+
+/**
+ * vmap's rule for {@link dotT}: one inner product per member (float64 accumulation, as unbatched),
+ * recorded on the physical tensors.
+ */
+function batchedDotT(a: Tensor, b: Tensor): Tensor {
+  const levels = unionLevels([a, b]);
+  const sizes = levels.map((l) => levelSize([a, b], l));
+  const dtype = promoteTypes(a.dtype, b.dtype);
+  const pa = materializeBatched(a, levels, sizes, a.ndim);
+  const pb = materializeBatched(b, levels, sizes, b.ndim);
+  const members = sizes.reduce((n, s) => n * s, 1);
+  const chunk = a.numel;
+  const values = allocate(dtype, members);
+  for (let m = 0; m < members; m++) {
+    let acc = 0;
+    for (let i = m * chunk, end = i + chunk; i < end; i++) acc += pa.data[i] * pb.data[i];
+    values[m] = acc;
+  }
+  const member = [...sizes, ...new Array<number>(a.ndim).fill(1)];
+  const out = record(
+    'DotBackward0',
+    [pa, pb],
+    wrap(values, sizes),
+    (g, needs) => [needs[0] ? to(mul(reshape(g, member), pb), pa.dtype) : null, needs[1] ? to(mul(reshape(g, member), pa), pb.dtype) : null],
+    [pa, pb],
+  );
+  return batchedOf(out, levels);
 }
 
 /** Σ over leaves of ⟨a, b⟩ as a number (values only, float64 accumulation, no graph). */

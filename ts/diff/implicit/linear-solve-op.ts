@@ -14,7 +14,8 @@ import { machineEpsilon } from '../../tensor/dtype';
 import type { Tensor } from '../../tensor/tensor';
 import { flatten } from '../../tree/tree';
 import type { SolveInfo } from './diagnostics';
-import { treeNorm } from '../../tree/tree-math';
+import { levelSize, unionLevels } from '../../tensor/batched';
+import { memberNorms, pickMembers, valuesOf } from '../../linalg/members';
 import type { LinearSolver } from './types';
 
 /** Where a solve reports to, and how it names itself in errors. */
@@ -25,8 +26,9 @@ export interface SolveContext {
 
 function checkFinite(ctx: SolveContext, what: string, ts: readonly Tensor[], info: SolveInfo | null): void {
   for (const t of ts) {
-    for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i])) {
+    const values = valuesOf(t);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
         const detail = info ? ` after ${info.iterations} iterations (residual norm ${info.residualNorm})` : '';
         throw new NumericalError(
           `${ctx.site}: the backward linear solve produced a non-finite ${what}${detail}; the linear system is probably singular or ` +
@@ -75,47 +77,62 @@ function checkSolved(
   solve: LinearSolver,
   ctx: SolveContext,
 ): { x: Tensor[]; info: SolveInfo } {
-  const bn = treeNorm(b);
+  // Inside vmap each member is its own system, judged on its own.
+  const levels = unionLevels([...b, ...x0]);
+  const sizes = levels.map((l) => levelSize([...b, ...x0], l));
+  const norms = (v: readonly Tensor[]): Float64Array => memberNorms(v, levels, sizes);
+  const label = (m: number): string => (levels.length > 0 ? ` (member ${m} of the vmap batch)` : '');
+  const bn = norms(b);
   const residualOf = (x: Tensor[]): Tensor[] => noGrad(() => matvec(x).map((ax, i) => sub(b[i], ax)));
   let x = x0;
   let res = residualOf(x);
-  let rn = treeNorm(res);
+  let rn = norms(res);
   const kind = kindOf(solve);
-  const stats = `‖A x − b‖ = ${rn.toExponential(3)} for ‖b‖ = ${bn.toExponential(3)}`;
-  if (!Number.isFinite(rn)) {
-    throw new NumericalError(`${ctx.site}: the backward linear solve (${kind}) left a non-finite residual (${stats}); ${hint(kind)}`);
-  }
-  if (rn > bn && rn > 0) {
-    // Returning x = 0 would have been closer: the result is worse than no solve at all.
-    throw new NumericalError(
-      `${ctx.site}: the backward linear solve (${kind}) diverged: ${stats}, worse than x = 0 ` +
-        `(after ${info?.iterations ?? '?'} iterations); ${hint(kind)}`,
-    );
-  }
+  const stats = (m: number): string => `‖A x − b‖ = ${rn[m].toExponential(3)} for ‖b‖ = ${bn[m].toExponential(3)}`;
+  rn.forEach((r, m) => {
+    if (!Number.isFinite(r)) {
+      throw new NumericalError(`${ctx.site}: the backward linear solve (${kind}) left a non-finite residual${label(m)} (${stats(m)}); ${hint(kind)}`);
+    }
+    if (r > bn[m] && r > 0) {
+      // Returning x = 0 would have been closer: the result is worse than no solve at all.
+      throw new NumericalError(
+        `${ctx.site}: the backward linear solve (${kind}) diverged${label(m)}: ${stats(m)}, worse than x = 0 ` +
+          `(after ${info?.iterations ?? '?'} iterations); ${hint(kind)}`,
+      );
+    }
+  });
   if (info !== null && !info.converged) return { x, info }; // a deliberate budget: reported (and warned about) as approximate
   const { rtol, atol } = tolerancesOf(solve);
   const eps = machineEpsilon(b.some((t) => t.dtype === 'float32') ? 'float32' : 'float64');
-  const allowed = Math.max(10 * Math.max(rtol * bn, atol), 100 * eps * bn);
+  const allowed = bn.map((n) => Math.max(10 * Math.max(rtol * n, atol), 100 * eps * n));
+  const above = (): number[] => [...rn.keys()].filter((m) => rn[m] > allowed[m]);
   if (info === null) {
     // A hand-written solver that reports nothing is judged by its true residual: within the
     // tolerance it has converged, otherwise its answer is approximate (and warned about once).
-    return { x, info: { solver: kind, iterations: Number.NaN, residualNorm: rn, tolerance: allowed, converged: rn <= allowed } };
+    const worst = [...rn.keys()].reduce((w, m) => (rn[m] / allowed[m] > rn[w] / allowed[w] ? m : w), 0);
+    return { x, info: { solver: kind, iterations: Number.NaN, residualNorm: rn[worst], tolerance: allowed[worst], converged: above().length === 0 } };
   }
-  for (let round = 0; rn > allowed; round++) {
-    const before = rn;
+  for (let round = 0; above().length > 0; round++) {
+    const before = rn.slice();
     if (round < 3) {
       const d = noGrad(() => flatten(solve((v) => matvec(v as Tensor[]), res.map(detach)))[0]);
-      if (d.length === x.length && Number.isFinite(treeNorm(d))) {
+      if (d.length === x.length && norms(d).every(Number.isFinite)) {
         const refined = noGrad(() => x.map((xi, i) => add(xi, d[i])));
         const refinedRes = residualOf(refined);
-        const refinedNorm = treeNorm(refinedRes);
-        if (refinedNorm < before) [x, res, rn] = [refined, refinedRes, refinedNorm];
+        const refinedNorm = norms(refinedRes);
+        // Each member keeps the refinement only if it lowered its residual.
+        const better = Array.from(refinedNorm, (n, m) => n < before[m]);
+        x = noGrad(() => pickMembers(better, refined, x, levels, sizes));
+        res = noGrad(() => pickMembers(better, refinedRes, res, levels, sizes));
+        rn = rn.map((n, m) => (better[m] ? refinedNorm[m] : n));
       }
     }
-    if (round >= 3 || rn > 0.5 * before) {
+    const stuck = above().find((m) => round >= 3 || rn[m] > 0.5 * before[m]);
+    if (stuck !== undefined) {
+      const m = stuck;
       throw new NumericalError(
         `${ctx.site}: the backward linear solve (${kind}) reported convergence, but the system the implicit function theorem needs ` +
-          `is not solved: ‖A x − b‖ = ${rn.toExponential(3)} for ‖b‖ = ${bn.toExponential(3)} (tolerance ${allowed.toExponential(3)}), and refining ` +
+          `is not solved${label(m)}: ‖A x − b‖ = ${rn[m].toExponential(3)} for ‖b‖ = ${bn[m].toExponential(3)} (tolerance ${allowed[m].toExponential(3)}), and refining ` +
           'does not reduce it. The Jacobian of the optimality function with respect to the solution is singular at this point ' +
           `(the system is inconsistent) or too ill-conditioned for ${kind}; ${hint(kind)}`,
       );

@@ -16,7 +16,8 @@ import { fmtShape, sameShape } from '../../tensor/shape';
 import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { type SolveInfo, reportSolve, warnOnce } from './diagnostics';
-import { treeNorm } from '../../tree/tree-math';
+import { memberNorms } from '../../linalg/members';
+import { levelSize, unionLevels } from '../../tensor/batched';
 import { solveLinear } from './linear-solve-op';
 import type { VecOp } from '../../linalg/operator';
 import { transposeOp } from '../../linalg/implicit-solve';
@@ -95,15 +96,22 @@ export function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: 
  */
 export function checkIsRoot(site: string, r: Resolved, x: readonly Tensor[], fs: readonly Tensor[]): void {
   if (r.checkRoot === false) return;
-  const xn = treeNorm(x);
-  const fn = treeNorm(fs);
+  // Inside vmap each member's solution is checked (and named) on its own.
+  const levels = unionLevels([...x, ...fs]);
+  const sizes = levels.map((l) => levelSize([...x, ...fs], l));
+  const xns = memberNorms(x, levels, sizes);
+  const fns = memberNorms(fs, levels, sizes);
   let problem: string | null = null;
-  if (!Number.isFinite(xn)) problem = 'the solver returned a solution with non-finite entries (NaN or ±Infinity)';
-  else if (!Number.isFinite(fn)) problem = `the optimality function is not finite at the solution (‖F(x*, θ)‖ = ${fn})`;
-  else if (fn > r.rootTol * Math.max(1, xn)) {
-    problem =
-      `the solver's result is not a root of the optimality function: ‖F(x*, θ)‖ = ${fn.toExponential(3)} for ‖x*‖ = ${xn.toExponential(3)} ` +
-      `(${(fn / Math.max(1, xn)).toExponential(3)} relative to max(1, ‖x*‖), above rootTol = ${r.rootTol})`;
+  for (let m = 0; m < xns.length && problem === null; m++) {
+    const [xn, fn] = [xns[m], fns[m]];
+    const who = levels.length > 0 ? ` (member ${m} of the vmap batch)` : '';
+    if (!Number.isFinite(xn)) problem = `the solver returned a solution with non-finite entries (NaN or ±Infinity)${who}`;
+    else if (!Number.isFinite(fn)) problem = `the optimality function is not finite at the solution${who} (‖F(x*, θ)‖ = ${fn})`;
+    else if (fn > r.rootTol * Math.max(1, xn)) {
+      problem =
+        `the solver's result is not a root of the optimality function${who}: ‖F(x*, θ)‖ = ${fn.toExponential(3)} for ‖x*‖ = ${xn.toExponential(3)} ` +
+        `(${(fn / Math.max(1, xn)).toExponential(3)} relative to max(1, ‖x*‖), above rootTol = ${r.rootTol})`;
+    }
   }
   if (problem === null) return;
   const message =
@@ -142,7 +150,7 @@ export function rootVjpFlat(
       materializeGrads: true,
     }) as Tensor[];
   };
-  const rootResidual = treeNorm(fs);
+  const rootResidual = Math.max(...memberNorms(fs));
   const ctx = {
     site,
     report: (info: SolveInfo) =>
@@ -158,6 +166,8 @@ export function rootVjpFlat(
         retainGraph: createGraph || atRoot !== undefined,
         allowUnused: true,
         materializeGrads: true,
+        // A θ shared by the members of a vmapped solve gets the whole batch's derivative.
+        sumOverMembers: true,
       }) as Tensor[]);
   let k = 0;
   return thetaIn.map((ls) => ls.map(() => gs[k++]));
@@ -218,7 +228,7 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     const jvpTheta = transposeOp(vjpTheta, fs);
     const fThetaT = withGradMode(createGraph, () => jvpTheta(ts));
     const A = transposeOp(vjpX, xIn);
-    const rootResidual = treeNorm(fs);
+    const rootResidual = Math.max(...memberNorms(fs));
     const ctx = { site: 'rootJvp', report: (info: SolveInfo) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
     const dx = withGradMode(createGraph, () => solveLinear(A, fThetaT.map((t) => neg(t)), r.solve, ctx));
     const outer = xs.some((t) => t.requiresGrad) || p.leaves.flat().some((t) => t.requiresGrad) || ts.some((t) => t.requiresGrad);

@@ -7,10 +7,12 @@
  * rules are in root-rules.ts, the options in root-options.ts.
  */
 import { isGradEnabled, noGrad } from '../../autograd/grad-mode';
-import { recordMulti } from '../../autograd/node';
 import { NoGraphError, typeError } from '../../errors';
 import { sub } from '../../ops/elementwise';
-import { zerosOf, wrap } from '../../ops/util';
+import { wrap } from '../../ops/util';
+import { zerosLike } from '../../ops/creation';
+import { recordMultiBatched } from '../../ops/record-batched';
+import { batchedOf, physicalOf } from '../../tensor/batched';
 import { flatten, unflatten } from '../../tree/tree';
 import { type AnyFn, type CustomRootOptions, type OptimalityFn, resolveOptions } from './root-options';
 import { type RootEval, checkIsRoot, collectParams, evalAtRoot, rootVjpFlat } from './root-rules';
@@ -55,7 +57,10 @@ function rootWrapper(kind: string, optimalityFn: OptimalityFn, opts: CustomRootO
       const [xs, solSpec] = flatten(solution);
       if (xs.length === 0) throw new TypeError(`${site}: the solver returned no tensors (got ${typeof solution})`);
       // Own copies: the solver may keep updating its tensors in place afterwards.
-      const outs = xs.map((t) => wrap(t.data.slice(), t.shape));
+      const outs = xs.map((t) => {
+        const [px, levels] = physicalOf(t);
+        return batchedOf(wrap(px.data.slice(), px.shape), levels);
+      });
       const p = collectParams(args, r.argnums);
       const flatTheta = p.leaves.flat();
       const differentiable = isGradEnabled() && flatTheta.some((t) => t.requiresGrad);
@@ -66,8 +71,9 @@ function rootWrapper(kind: string, optimalityFn: OptimalityFn, opts: CustomRootO
           atRoot = evalAtRoot(site, optimalityFn, outs, solSpec, args, r, p, false);
           checkIsRoot(site, r, outs, atRoot.fs);
         }
-        recordMulti('ImplicitRootBackward0', flatTheta, outs, (grads, needs) => {
-          const v = grads.map((g, i) => g ?? zerosOf(outs[i].shape, outs[i].dtype));
+        // Inside vmap the node joins the members' physical graph; a shared θ gets the sum over the members.
+        recordMultiBatched('ImplicitRootBackward0', flatTheta, outs, (grads, needs) => {
+          const v = grads.map((g, i) => g ?? zerosLike(outs[i]));
           const per = rootVjpFlat(site, optimalityFn, outs, solSpec, args, r, p, v, atRoot);
           const flat = per.flat();
           return flat.map((g, i) => (needs[i] ? g : null));

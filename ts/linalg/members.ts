@@ -1,0 +1,119 @@
+/**
+ * The members of a linear solve: one system outside vmap, one per member of the batch inside it
+ * (a vmapped customRoot's backward solves a system per task). The Krylov solvers keep their
+ * vectors as (batched) tensors and their scalars — step sizes, residual norms, tolerances,
+ * iteration counts, convergence — per member, so that a member that has converged stops changing
+ * while the others go on, and a failure names its member.
+ */
+import { NumericalError } from '../errors';
+import { materializeBatched } from '../ops/broadcast';
+import { where } from '../ops/elementwise';
+import { scalarOf, wrap } from '../ops/util';
+import { allocate, type DType } from '../tensor/dtype';
+import { batchedOf, levelSize, physicalOf, unionLevels } from '../tensor/batched';
+import type { Tensor } from '../tensor/tensor';
+import { treeNorm } from '../tree/tree-math';
+import type { Problem, Vec } from './operator';
+
+/** How a solve's vectors are batched. @internal */
+export interface Members {
+  /** Number of independent systems (1 outside vmap). */
+  readonly count: number;
+  /** vmap levels of the batch (empty outside vmap) and their sizes. */
+  readonly levels: readonly number[];
+  readonly sizes: readonly number[];
+  /** `v` with every leaf batched over all levels (unbatched leaves repeated), so members line up. */
+  full(v: Vec): Vec;
+  /** Each member's value of a (batched) one-element tensor. */
+  values(t: Tensor): Float64Array;
+  /** Each member's Euclidean norm over all leaves of `v` (float64, overflow-safe as treeNorm). */
+  norms(v: Vec): Float64Array;
+  /** `t` where `active[m]`, 0 elsewhere, per member: freezes the members that have stopped. */
+  mask(t: Tensor, active: readonly boolean[]): Tensor;
+  /** "member m: " inside vmap, "" outside: the prefix of a failure's message. */
+  label(m: number): string;
+}
+
+/** The members of problem `p` (from the batching of its right-hand side). @internal */
+export function membersOf(p: Problem): Members {
+  const levels = unionLevels(p.b);
+  const sizes = levels.map((l) => levelSize(p.b, l));
+  const count = sizes.reduce((n, s) => n * s, 1);
+  if (levels.length === 0) {
+    return {
+      count: 1,
+      levels,
+      sizes,
+      full: (v) => v,
+      values: (t) => Float64Array.of(t.item()),
+      norms: (v) => Float64Array.of(treeNorm(v)),
+      mask: (t, active) => (active[0] ? t : scalarOf(0, t.dtype)),
+      label: () => '',
+    };
+  }
+  const full = (v: Vec): Vec => v.map((t) => {
+    const own = physicalOf(t)[1];
+    return own.length === levels.length ? t : batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels);
+  });
+  const scalars = (values: readonly number[] | Float64Array, dtype: DType): Tensor => {
+    const data = allocate(dtype, count);
+    data.set(values);
+    return batchedOf(wrap(data, sizes), levels);
+  };
+  return {
+    count,
+    levels,
+    sizes,
+    full,
+    values: (t) => {
+      const p = physicalOf(full([t])[0])[0];
+      return Float64Array.from(p.data);
+    },
+    norms: (v) => memberNorms(v, levels, sizes),
+    mask: (t, active) => (active.every(Boolean) ? t : where(scalars(active.map(Number), t.dtype), t, 0)),
+    label: (m) => `member ${m} of the vmap batch: `,
+  };
+}
+
+/** Throws unless every member's tolerance is finite (a non-finite right-hand side). @internal */
+export function checkFiniteNorms(p: Problem, mb: Members, bnorms: Float64Array): void {
+  bnorms.forEach((bn, m) => {
+    if (!Number.isFinite(bn)) throw new NumericalError(`${p.fn}: ${mb.label(m)}the right-hand side b has non-finite entries (‖b‖ = ${bn})`);
+  });
+}
+
+/**
+ * Each member's Euclidean norm over the leaves of `v` (as treeNorm, float64 and overflow-safe),
+ * over `levels` (by default the leaves' own union): one entry outside vmap.
+ */
+export function memberNorms(v: readonly Tensor[], levels: readonly number[] = unionLevels(v), sizes: readonly number[] = levels.map((l) => levelSize(v, l))): Float64Array {
+  if (levels.length === 0) return Float64Array.of(treeNorm(v));
+  const count = sizes.reduce((n, s) => n * s, 1);
+  const leaves = v.map((t) => physicalOf(physicalOf(t)[1].length === levels.length ? t : batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels))[0]);
+  const out = new Float64Array(count);
+  for (let m = 0; m < count; m++) {
+    // The member's slices, normed as treeNorm norms a tree.
+    out[m] = treeNorm(leaves.map((q) => {
+      const chunk = q.numel / count;
+      return wrap(q.data.subarray(m * chunk, (m + 1) * chunk), [chunk]);
+    }));
+  }
+  return out;
+}
+
+/** The values of `t`, all members' (its physical tensor's) inside vmap. @internal */
+export function valuesOf(t: Tensor): ArrayLike<number> {
+  return physicalOf(t)[0].data;
+}
+
+/** Per member, `yes` where `take[m]`, else `no` (leaf by leaf; plain choice outside vmap). @internal */
+export function pickMembers(take: readonly boolean[], yes: Vec, no: Vec, levels: readonly number[], sizes: readonly number[]): Vec {
+  if (take.every(Boolean)) return yes;
+  if (!take.some(Boolean)) return no;
+  const data = allocate('float64', take.length);
+  take.forEach((t, m) => {
+    data[m] = t ? 1 : 0;
+  });
+  const mask = batchedOf(wrap(data, sizes), levels);
+  return yes.map((y, i) => where(mask, y, no[i]));
+}

@@ -443,3 +443,57 @@ describe('func.vmap through implicit differentiation', () => {
     assert.throws(() => mg.func.vmap((A: mg.Tensor, y: mg.Tensor) => outer(solver(x0(), theta, A, y)))(bad, ys), /member 2 of the vmap batch/);
   });
 });
+
+describe('func.vmap: the Krylov solvers solve one system per member', () => {
+  // Member t: (D_t + N_tᵀN_t) x = b_t, non-symmetric for bicgstab (plus a skew part).
+  mg.manualSeed(50);
+  const f64 = { dtype: 'float64' } as const;
+  const T = 3;
+  const Ns = mg.randn([T, 4, 4], f64);
+  const S = mg.randn([T, 4, 4], f64);
+  const bs = mg.randn([T, 4], f64);
+  const spd = (N: mg.Tensor): mg.Tensor => mg.add(mg.matmul(mg.t(N), N), mg.eye(4, f64));
+  const skew = (N: mg.Tensor, s: mg.Tensor): mg.Tensor => mg.add(spd(N), mg.mul(mg.sub(s, mg.t(s)), 0.3));
+  for (const [name, solve, mat] of [
+    ['cg', (A: mg.Tensor, b: mg.Tensor) => mg.linalg.cg((x: mg.Tensor) => mg.matmul(A, x), b, { rtol: 1e-12, maxiter: 100 }), spd],
+    ['bicgstab', (A: mg.Tensor, b: mg.Tensor) => mg.linalg.bicgstab((x: mg.Tensor) => mg.matmul(A, x), b, { rtol: 1e-12, maxiter: 100 }), skew],
+  ] as const) {
+    it(`${name}: values and gradients equal the loop's, each member has its own info`, () => {
+      const run = (N: mg.Tensor, s: mg.Tensor, b: mg.Tensor): mg.Tensor => solve(mat(N, s), b);
+      const Nr = Ns.detach().clone().requiresGrad_(true);
+      const out = mg.func.vmap(run)(Nr, S, bs);
+      const info = mg.linalg.lastSolveInfo();
+      assert.equal(info?.members?.length, T);
+      assert.ok(info?.converged);
+      for (let t = 0; t < T; t++) {
+        const A = mat(Ns.select(0, t), S.select(0, t));
+        assertClose(mg.matmul(A, out.select(0, t)), bs.select(0, t), 1e-9);
+        assert.ok((info?.members?.[t].iterations ?? 0) >= 1);
+      }
+      const [g] = mg.autograd.grad(mg.sum(mg.square(out)), [Nr]);
+      const Nl = Ns.detach().clone().requiresGrad_(true);
+      let l = mg.tensor(0, f64);
+      for (let t = 0; t < T; t++) l = mg.add(l, mg.sum(mg.square(run(mg.select(Nl, 0, t), S.select(0, t), bs.select(0, t)))));
+      const [gl] = mg.autograd.grad(l, [Nl]);
+      assertClose(g, gl, 1e-8);
+    });
+  }
+});
+
+describe('func.vmap: solvers without a per-member form refuse by name', () => {
+  it('solveGmres, solveInv and solveDense inside a vmapped customRoot', () => {
+    const f64 = { dtype: 'float64' } as const;
+    const F = (x: mg.Tensor, th: mg.Tensor, D: mg.Tensor): mg.Tensor => mg.sub(mg.mul(D, x), th);
+    const D = mg.add(mg.rand([3, 2], f64), 1);
+    const theta = mg.ones([2], f64).requiresGrad_(true);
+    for (const [name, solve] of [
+      ['solveGmres', mg.linearSolve.solveGmres()],
+      ['solveInv', mg.linearSolve.solveInv({ ns: true })],
+      ['solveDense', mg.linearSolve.solveDense()],
+    ] as const) {
+      const s = mg.diff.implicit.customRoot(F, { argnums: 1, solve })((_x: mg.Tensor, th: mg.Tensor, d: mg.Tensor) => mg.div(th, d));
+      const out = mg.func.vmap((d: mg.Tensor) => mg.sum(s(mg.zeros([2], f64), theta, d)))(D);
+      assert.throws(() => mg.autograd.grad(mg.sum(out), [theta]), new RegExp(`${name}: has no batching rule inside vmap yet`));
+    }
+  });
+});

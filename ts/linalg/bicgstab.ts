@@ -6,12 +6,13 @@
 import { NumericalError } from '../errors';
 import { div, mul } from '../ops/elementwise';
 import type { Tensor } from '../tensor/tensor';
-import { treeAdd, treeAxpy, treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
+import { treeAdd, treeAxpy, treeSub, treeVdotT } from '../tree/tree-math';
 import { type KrylovSettings, krylovSettings } from './cg';
-import { type OnInfo, reported } from './info';
+import { type OnInfo, reportedMembers } from './info';
+import { checkFiniteNorms, membersOf } from './members';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
-  toleranceOf, zerosVec,
+  zerosVec,
 } from './operator';
 import { settingsFor, solveImplicitly } from './implicit-solve';
 import { callback, checkOptions } from './options';
@@ -35,15 +36,6 @@ export interface BicgstabOptions<T> {
 /** Option names of {@link bicgstab}. */
 export const BICGSTAB_OPTIONS = ['x0', 'rtol', 'atol', 'maxiter', 'M', 'onInfo'] as const;
 
-function breakdown(p: Problem, it: number, what: string, why: string): NumericalError {
-  return new NumericalError(`${p.fn}: breakdown at iteration ${it}: ${what} = 0 (${why})`);
-}
-
-function finiteOr(p: Problem, it: number, what: string, value: number): number {
-  if (!Number.isFinite(value)) throw new NumericalError(`${p.fn}: ${what} is ${value} at iteration ${it}; the operator produced non-finite values`);
-  return value;
-}
-
 /**
  * Runs BiCGSTAB on a prepared problem. Breakdowns (r̂ᵀr = 0, r̂ᵀv = 0, ‖t‖ = 0 or ω = 0 before
  * convergence) and non-finite values raise a NumericalError; non-convergence is reported. @internal
@@ -51,54 +43,81 @@ function finiteOr(p: Problem, it: number, what: string, value: number): number {
 export function runBicgstab(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, x0Name = 'x0'): Vec {
   const M = s.M === undefined ? null : operatorOf(p, 'M', s.M);
   const maxiter = s.maxiter ?? defaultMaxiter(p);
-  const { tol } = toleranceOf(p, s.rtol, s.atol);
+  // One system per member inside vmap (see linalg/members.ts): every scalar is per member and
+  // masked to 0 for the members that have stopped, so they stop changing (and stay finite).
+  const mb = membersOf(p);
+  const bnorms = mb.norms(p.b);
+  checkFiniteNorms(p, mb, bnorms);
+  const tols = bnorms.map((bn) => Math.max(s.rtol * bn, s.atol));
   const x0 = initialOf(p, x0Name, s.x0);
-  let k = 0;
-  let rnorm = Number.NaN;
-  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
-  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
-    let x = x0 ?? zerosVec(p);
-    let r = x0 ? treeSub(p.b, A(x0)) : p.b;
+  const its = new Int32Array(mb.count);
+  let rnorm: Float64Array = new Float64Array(mb.count).fill(Number.NaN);
+  const finiteOr = (it: number, what: string, values: Float64Array, on: readonly boolean[]): Float64Array => {
+    values.forEach((v, m) => {
+      if (on[m] && !Number.isFinite(v)) throw new NumericalError(`${p.fn}: ${mb.label(m)}${what} is ${v} at iteration ${it}; the operator produced non-finite values`);
+    });
+    return values;
+  };
+  const breakdownIf = (it: number, values: Float64Array, on: readonly boolean[], what: string, why: string): void => {
+    values.forEach((v, m) => {
+      if (on[m] && v === 0) throw new NumericalError(`${p.fn}: ${mb.label(m)}breakdown at iteration ${it}: ${what} = 0 (${why})`);
+    });
+  };
+  // The closure reads the counts and norms when the solve ends, normally or by a NumericalError.
+  return reportedMembers(p.fn, tols, onInfo, () => [its, rnorm], () => {
+    let x = mb.full(x0 ?? zerosVec(p));
+    let r = mb.full(x0 ? treeSub(p.b, A(x0)) : p.b);
     const rhat = r;
-    rnorm = treeNorm(r);
-    if (!Number.isFinite(rnorm)) throw new NumericalError(`${p.fn}: the initial residual b − A x0 has non-finite entries`);
+    rnorm = mb.norms(r);
+    rnorm.forEach((rn, m) => {
+      if (!Number.isFinite(rn)) throw new NumericalError(`${p.fn}: ${mb.label(m)}the initial residual b − A x0 has non-finite entries`);
+    });
+    let active = Array.from(rnorm, (rn, m) => !(rn <= tols[m]));
     let d: Vec = r;
     let v: Vec = r;
     let rhoPrev: Tensor | null = null;
     let alpha: Tensor | null = null;
     let omega: Tensor | null = null;
-    while (!(rnorm <= tol) && k < maxiter) {
+    for (let k = 0; active.some(Boolean) && k < maxiter; k++) {
       const it = k + 1;
       const rho = treeVdotT(rhat, r);
-      if (finiteOr(p, it, 'r̂ᵀr', rho.item()) === 0) throw breakdown(p, it, 'r̂ᵀr', 'the shadow residual is orthogonal to the residual');
+      breakdownIf(it, finiteOr(it, 'r̂ᵀr', mb.values(rho), active), active, 'r̂ᵀr', 'the shadow residual is orthogonal to the residual');
       if (rhoPrev && alpha && omega) {
-        const beta = mul(div(rho, rhoPrev), div(alpha, omega));
+        const beta = mb.mask(mul(div(rho, rhoPrev), div(alpha, omega)), active);
         d = treeAdd(r, treeSub(d, v, omega), beta);
       }
-      const dh = M ? M(d) : d;
-      v = A(dh);
+      const dh = M ? mb.full(M(d)) : d;
+      v = mb.full(A(dh));
       const rv = treeVdotT(rhat, v);
-      if (finiteOr(p, it, 'r̂ᵀv', rv.item()) === 0) throw breakdown(p, it, 'r̂ᵀAp', 'the operator is singular or the method stagnated');
-      alpha = div(rho, rv);
+      breakdownIf(it, finiteOr(it, 'r̂ᵀv', mb.values(rv), active), active, 'r̂ᵀAp', 'the operator is singular or the method stagnated');
+      alpha = mb.mask(div(rho, rv), active);
       const sres = treeSub(r, v, alpha);
-      const snorm = finiteOr(p, it, '‖s‖', treeNorm(sres));
-      k = it;
-      if (snorm <= tol) {
-        x = treeAxpy(alpha, dh, x);
+      const snorm = finiteOr(it, '‖s‖', mb.norms(sres), active);
+      active.forEach((on, m) => {
+        if (on) its[m] = it;
+      });
+      x = treeAxpy(alpha, dh, x);
+      // Members whose half step already meets the tolerance stop here (s is their residual).
+      const half = active.map((on, m) => on && snorm[m] <= tols[m]);
+      const full = active.map((on, m) => on && !half[m]);
+      if (!full.some(Boolean)) {
         r = sres;
-        rnorm = snorm;
+        rnorm = rnorm.map((rn, m) => (active[m] ? snorm[m] : rn));
+        active = full;
         break;
       }
-      const sh = M ? M(sres) : sres;
-      const t = A(sh);
+      const sh = M ? mb.full(M(sres)) : sres;
+      const t = mb.full(A(sh));
       const tt = treeVdotT(t, t);
-      if (finiteOr(p, it, '‖t‖²', tt.item()) === 0) throw breakdown(p, it, '‖A s‖', 'A maps a non-zero vector to 0, so it is singular');
-      omega = div(treeVdotT(t, sres), tt);
-      if (omega.item() === 0) throw breakdown(p, it, 'ω = tᵀs/tᵀt', 't is orthogonal to s; the method stagnated');
-      x = treeAxpy(omega, sh, treeAxpy(alpha, dh, x));
+      breakdownIf(it, finiteOr(it, '‖t‖²', mb.values(tt), full), full, '‖A s‖', 'A maps a non-zero vector to 0, so it is singular');
+      omega = mb.mask(div(treeVdotT(t, sres), tt), full);
+      breakdownIf(it, mb.values(omega), full, 'ω = tᵀs/tᵀt', 't is orthogonal to s; the method stagnated');
+      x = treeAxpy(omega, sh, x);
       r = treeSub(sres, t, omega);
-      rnorm = finiteOr(p, it, '‖r‖', treeNorm(r));
+      const rn = finiteOr(it, '‖r‖', mb.norms(r), full);
+      rnorm = rnorm.map((old, m) => (full[m] ? rn[m] : half[m] ? snorm[m] : old));
       rhoPrev = rho;
+      active = full.map((on, m) => on && !(rnorm[m] <= tols[m]));
     }
     return x;
   });

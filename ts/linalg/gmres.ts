@@ -17,6 +17,7 @@ import {
   toleranceOf, zerosVec,
 } from './operator';
 import { settingsFor, solveImplicitly } from './implicit-solve';
+import { requireUnbatched } from './members';
 import { callback, checkOptions, positiveInt } from './options';
 
 /** Options of {@link gmres}. */
@@ -79,6 +80,7 @@ function orthogonalise(w: Vec, V: Vec[], j: number): { w: Vec; h: Tensor[] } {
  * singular) or non-finite values raise a NumericalError; non-convergence is reported. @internal
  */
 export function runGmres(p: Problem, A: VecOp, s: GmresSettings, onInfo?: OnInfo, x0Name = 'x0'): Vec {
+  requireUnbatched(p.fn, p.b);
   const M = s.M === undefined ? null : operatorOf(p, 'M', s.M);
   const maxCycles = s.maxiter ?? defaultMaxiter(p);
   const m = Math.max(1, Math.min(s.restart, p.n));

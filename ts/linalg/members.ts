@@ -5,7 +5,7 @@
  * iteration counts, convergence — per member, so that a member that has converged stops changing
  * while the others go on, and a failure names its member.
  */
-import { NumericalError } from '../errors';
+import { MetagradError, NumericalError } from '../errors';
 import { materializeBatched } from '../ops/broadcast';
 import { where } from '../ops/elementwise';
 import { scalarOf, wrap } from '../ops/util';
@@ -116,4 +116,15 @@ export function pickMembers(take: readonly boolean[], yes: Vec, no: Vec, levels:
   });
   const mask = batchedOf(wrap(data, sizes), levels);
   return yes.map((y, i) => where(mask, y, no[i]));
+}
+
+/**
+ * Refuses a solver that has no per-member form yet inside vmap, naming it and the ones that do
+ * (rather than reading batched values and failing obscurely). @internal
+ */
+export function requireUnbatched(fn: string, tensors: readonly Tensor[]): void {
+  if (unionLevels(tensors).length === 0) return;
+  throw new MetagradError(
+    `${fn}: has no batching rule inside vmap yet (one system per member); use cg, bicgstab, solveCg, solveNormalCg or solveBicgstab there, or loop over the members`,
+  );
 }

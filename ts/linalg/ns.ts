@@ -17,6 +17,7 @@ import {
   toTree, toleranceOf,
 } from './operator';
 import { settingsFor, solveImplicitly } from './implicit-solve';
+import { requireUnbatched } from './members';
 import { callback, checkOptions, finiteNumber, nonNegative, positiveInt, treeOption } from './options';
 
 /** Options of {@link ns}. */
@@ -100,6 +101,7 @@ function autoAlpha(p: Problem, A: VecOp): number {
  * NumericalError; slow convergence is reported (converged: false). @internal
  */
 export function runNs(p: Problem, A: VecOp, s: NsSettings, onInfo?: OnInfo, x0Name = 'x0', maxiterDefault?: number): Vec {
+  requireUnbatched(p.fn, p.b);
   const maxiter = s.maxiter ?? maxiterDefault ?? defaultMaxiter(p, 10, 100);
   const { tol } = toleranceOf(p, s.rtol, s.atol);
   const x0 = initialOf(p, x0Name, s.x0);

@@ -3,6 +3,7 @@
  * backward rule is written with `solve` itself, so derivatives of any order are exact:
  * dB = A⁻ᵀ G, dA = −dB Xᵀ.
  */
+import { requireUnbatched } from './members';
 import { record } from '../autograd/node';
 import { NumericalError, describe } from '../errors';
 import { to } from '../ops/cast';
@@ -70,6 +71,7 @@ function checkEntries(fn: string, a: Tensor, b: Tensor, method: DenseMethod): vo
 
 /** The dense solve with a caller's name in messages. @internal */
 export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod): Tensor {
+  requireUnbatched(fn, [A, B]);
   if (!isTensor(A)) throw new TypeError(`${fn}: argument 'A' must be a Tensor, got ${describe(A)}`);
   if (!isTensor(B)) throw new TypeError(`${fn}: argument 'B' must be a Tensor, got ${describe(B)}`);
   if (A.ndim !== 2 || A.shape[0] !== A.shape[1]) throw new RangeError(`${fn}: A must be a square matrix, got shape ${fmtShape(A.shape)}`);

@@ -96,15 +96,15 @@ export function batchedOf(value: Tensor, levels: readonly number[]): Tensor {
   if (levels.length === 0) return value;
   if (value instanceof BatchedTensor) throw new MetagradError('vmap: a batched tensor cannot hold another');
   if (value.shape.length < levels.length) throw new MetagradError(`vmap: a physical tensor of shape ${fmtShape(value.shape)} cannot hold ${levels.length} batch dimensions`);
-  const b = Object.create(BatchedTensor.prototype) as BatchedTensor;
-  Object.defineProperties(b, {
-    value: { value },
-    levels: { value: Object.freeze(levels.slice()) },
-    shape: { value: Object.freeze(value.shape.slice(levels.length)) },
-    dtype: { value: value.dtype },
-    _grad: { value: null, writable: true },
-  });
-  return b;
+  // Plain assignments (not defineProperties, which would leave a slow dictionary-mode object);
+  // Tensor's constructor is skipped because a batched tensor has no data of its own.
+  const b = Object.create(BatchedTensor.prototype) as { -readonly [K in 'value' | 'levels' | 'shape' | 'dtype']: BatchedTensor[K] } & { _grad: null };
+  b.value = value;
+  b.levels = Object.isFrozen(levels) ? levels : Object.freeze(levels.slice());
+  b.shape = Object.freeze(value.shape.slice(levels.length));
+  b.dtype = value.dtype;
+  b._grad = null;
+  return b as unknown as BatchedTensor;
 }
 
 /** True for a tensor that vmap batched. */

@@ -497,3 +497,35 @@ describe('func.vmap: solvers without a per-member form refuse by name', () => {
     }
   });
 });
+
+describe('func.stackModuleState and functionalCall under vmap (ensembles, a model per task)', () => {
+  const make = (): mg.nn.Module => new mg.nn.Sequential(new mg.nn.Linear(3, 4), new mg.nn.Tanh(), new mg.nn.Linear(4, 1));
+  it('stacks each parameter along a new leading dim; the vmapped call and its gradients equal each model', () => {
+    mg.manualSeed(60);
+    const models = [0, 1, 2].map(make);
+    const [params, buffers] = mg.func.stackModuleState(models);
+    assert.deepEqual(Object.keys(params), ['0.weight', '0.bias', '2.weight', '2.bias']);
+    assert.deepEqual(params['0.weight'].shape, [3, 4, 3]);
+    assert.ok(params['0.weight'].isLeaf && params['0.weight'].requiresGrad);
+    assert.deepEqual(buffers, {});
+    const x = mg.randn([5, 3]);
+    const y = mg.randn([5, 1]);
+    const loss = (p: Record<string, mg.Tensor>): mg.Tensor => mg.nn.functional.mseLoss(mg.func.functionalCall(models[0], p, [x]) as mg.Tensor, y);
+    const per = mg.func.vmap(loss)(params);
+    assert.deepEqual(per.shape, [3]);
+    const [gw] = mg.autograd.grad(mg.sum(per), [params['2.weight']]);
+    models.forEach((m, i) => {
+      const li = mg.nn.functional.mseLoss(m.forward(x) as mg.Tensor, y);
+      assertClose(per.select(0, i), li, 1e-6);
+      const w = m.namedParameters().find(([n]) => n === '2.weight')![1];
+      assertClose(gw.select(0, i), mg.autograd.grad(li, [w])[0], 1e-6);
+    });
+    // The module's own parameters are back in place.
+    assert.equal(models[0].namedParameters()[0][1].shape.length, 2);
+  });
+  it('modules of different structures are refused, naming the parameter', () => {
+    assert.throws(() => mg.func.stackModuleState([make(), new mg.nn.Linear(3, 1)]), /modules\[1\] has parameters \[weight, bias\] but modules\[0\] has \[0.weight/);
+    assert.throws(() => mg.func.stackModuleState([new mg.nn.Linear(3, 1), new mg.nn.Linear(2, 1)]), /parameter 'weight' of modules\[1\] is \[1, 2\] float32, but modules\[0\]'s is \[1, 3\]/);
+    assert.throws(() => mg.func.stackModuleState([]), /non-empty array/);
+  });
+});

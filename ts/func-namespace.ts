@@ -5,4 +5,4 @@
  * @module
  */
 export * from './func/index';
-export { makeFunctional, functionalCall, type FunctionalCallOptions, type FunctionalModel, type FunctionalParams, type Forward, type MakeFunctionalOptions } from './nn/functional-call';
+export { makeFunctional, functionalCall, stackModuleState, type FunctionalCallOptions, type FunctionalModel, type FunctionalParams, type Forward, type MakeFunctionalOptions } from './nn/functional-call';

@@ -9,6 +9,7 @@ import { clone, detach, requiresGrad_ } from '../ops/inplace';
 import { fmtShape, sameShape } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { Module } from './module';
+import { stack } from '../ops/indexing';
 
 /** Parameters for {@link functionalCall}: an array in `namedParameters()` order, or tensors by dotted name. */
 export type FunctionalParams = readonly Tensor[] | Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>;
@@ -184,4 +185,44 @@ export function makeFunctional<M extends Module>(module: M, opts: MakeFunctional
     return functionalCall(module, ps, inputs);
   };
   return [fmodel as FunctionalModel<M>, params];
+}
+
+/**
+ * `stackModuleState(modules)` (torch.func.stack_module_state): the parameters and buffers of
+ * modules of one structure, each stacked along a new leading dimension, as `[params, buffers]`
+ * keyed by name. The stacked parameters are new leaves that require grad. With
+ * `functionalCall` under `vmap` they run an ensemble (or one model per task) in one pass:
+ * `vmap((p, x) => functionalCall(base, p, [x]))(params, xs)`.
+ */
+export function stackModuleState(modules: readonly Module[]): [Record<string, Tensor>, Record<string, Tensor>] {
+  const fn = 'stackModuleState';
+  if (!Array.isArray(modules) || modules.length === 0) throw typeError(fn, 'modules', 'a non-empty array of nn.Modules', modules);
+  modules.forEach((m, i) => {
+    if (!(m instanceof Module)) throw typeError(fn, `modules[${i}]`, 'an nn.Module', m);
+  });
+  const stackNamed = (what: string, lists: [string, Tensor][][], leaf: boolean): Record<string, Tensor> => {
+    const names = lists[0].map(([n]) => n);
+    lists.forEach((l, i) => {
+      const got = l.map(([n]) => n);
+      if (got.join('\u0000') !== names.join('\u0000')) {
+        throw new RangeError(`${fn}: modules[${i}] has ${what} [${got.join(', ')}] but modules[0] has [${names.join(', ')}]; the modules must share one structure`);
+      }
+      l.forEach(([n, t], k) => {
+        const ref = lists[0][k][1];
+        if (fmtShape(t.shape) !== fmtShape(ref.shape) || t.dtype !== ref.dtype) {
+          throw new RangeError(`${fn}: ${what.slice(0, -1)} '${n}' of modules[${i}] is ${fmtShape(t.shape)} ${t.dtype}, but modules[0]'s is ${fmtShape(ref.shape)} ${ref.dtype}`);
+        }
+      });
+    });
+    const out: Record<string, Tensor> = {};
+    names.forEach((n, k) => {
+      const s = noGrad(() => stack(lists.map((l) => detach(l[k][1])), 0));
+      out[n] = leaf ? s.requiresGrad_(true) : s;
+    });
+    return out;
+  };
+  return [
+    stackNamed('parameters', modules.map((m) => m.namedParameters()), true),
+    stackNamed('buffers', modules.map((m) => m.namedBuffers()), false),
+  ];
 }

@@ -1,3 +1,3 @@
 /** `mg.func`: function transforms (torch.func / functorch). */
-export { grad, hessian, hvp, jacrev, jvp, valueAndGrad, vjp, type GradTransformOptions } from './transforms';
+export { grad, hessian, hvp, jacfwd, jacrev, jvp, valueAndGrad, vjp, type GradTransformOptions } from './transforms';
 export { vmap, type VmapDims, type VmapOptions } from './vmap';

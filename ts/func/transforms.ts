@@ -13,8 +13,9 @@ import { checkTensor, zerosOf } from '../ops/util';
 import { zerosLike } from '../ops/creation';
 import { materializeBatched } from '../ops/broadcast';
 import { activeVmaps, batchedOf, physicalOf } from '../tensor/batched';
-import { reshape } from '../ops/shape';
-import { stack } from '../ops/indexing';
+import { permute, reshape } from '../ops/shape';
+import { eye } from '../ops/creation';
+import { vmap } from './vmap';
 import { fmtShape } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { flatten, unflatten } from '../tree/tree';
@@ -94,11 +95,11 @@ function scalarOutput(fn: string, out: unknown): Tensor {
  */
 function vjpOfLive(outputs: readonly Tensor[], cotangents: readonly Tensor[], inputs: Tensor[], createGraph: boolean, retainGraph?: boolean): Tensor[] {
   const live = outputs.map((_, i) => i).filter((i) => outputs[i].requiresGrad);
-  if (live.length === 0) return inputs.map((t) => zerosOf(t.shape, t.dtype));
+  if (live.length === 0) return inputs.map((t) => zerosLike(t));
   return autogradGrad(
     live.map((i) => outputs[i]),
     inputs,
-    { gradOutputs: live.map((i) => cotangents[i]), createGraph, retainGraph, allowUnused: true, materializeGrads: true },
+    { gradOutputs: live.map((i) => batchedLike(cotangents[i], outputs[i])), createGraph, retainGraph, allowUnused: true, materializeGrads: true },
   ) as Tensor[];
 }
 
@@ -261,8 +262,9 @@ export function hvp<A extends unknown[]>(fn: (...args: A) => unknown, primals: A
 }
 
 /**
- * `jacrev(fn, argnums = 0)`: Jacobian by reverse mode, one VJP per output element. For a tensor
- * output of shape O and a tensor argument of shape I the result has shape [...O, ...I].
+ * `jacrev(fn, argnums = 0)`: the Jacobian by reverse mode, all rows at once: the VJP applied to
+ * the standard basis of each output under {@link vmap}. For an output leaf of shape O and a tensor
+ * argument of shape I the Jacobian has shape [...O, ...I]; a tree output gives a tree of them.
  */
 export function jacrev<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
   if (typeof fn !== 'function') throw typeError('func.jacrev', 'fn', 'a function', fn);
@@ -270,26 +272,62 @@ export function jacrev<A extends unknown[]>(fn: (...args: A) => unknown, argnums
     checkArgnums('func.jacrev', argnums, args.length);
     const x = args[argnums];
     if (!isTensor(x)) throw typeError('func.jacrev', `args[${argnums}]`, 'a Tensor', x);
-    const [out, pull] = vjp((xi: Tensor) => {
+    const at = (xi: Tensor): unknown => {
       const a = args.slice() as A;
       a[argnums] = xi;
       return fn(...a);
-    }, x);
-    if (!isTensor(out)) throw new MetagradError('func.jacrev: the function must return a Tensor');
-    const rows: Tensor[] = [];
-    for (let i = 0; i < out.numel; i++) {
-      const e = zerosOf(out.shape, out.dtype);
-      e.data[i] = 1;
-      rows.push(pull(e)[0] as Tensor);
-    }
-    if (rows.length === 0) return zerosOf([...out.shape, ...x.shape], x.dtype);
-    return reshape(stack(rows, 0), [...out.shape, ...x.shape]);
+    };
+    const [outs, spec] = flatten(at(x));
+    if (outs.length === 0) throw new MetagradError('func.jacrev: the function must return a Tensor or a tree of tensors');
+    const jacobians = outs.map((o, k) => {
+      if (o.numel === 0 || x.numel === 0) return zerosOf([...o.shape, ...x.shape], x.dtype);
+      const basis = reshape(eye(o.numel, { dtype: o.dtype }), [o.numel, ...o.shape]);
+      const rows = vmap((e: Tensor) => {
+        const [out, pull] = vjp(at, x);
+        const [ls, s2] = flatten(out);
+        return pull(unflatten(s2, ls.map((l, j) => (j === k ? e : zerosLike(l)))))[0] as Tensor;
+      })(basis);
+      return reshape(rows, [...o.shape, ...x.shape]);
+    });
+    return unflatten<Tensor>(spec, jacobians);
   };
 }
 
-/** `hessian(fn, argnums = 0)`: the Hessian of a scalar function, as jacrev of jacrev. */
+/**
+ * `jacfwd(fn, argnums = 0)`: the Jacobian by forward mode, all columns at once: the JVP along the
+ * standard basis of the argument under {@link vmap}. Shapes as {@link jacrev}'s.
+ */
+export function jacfwd<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
+  if (typeof fn !== 'function') throw typeError('func.jacfwd', 'fn', 'a function', fn);
+  return (...args: A) => {
+    checkArgnums('func.jacfwd', argnums, args.length);
+    const x = args[argnums];
+    if (!isTensor(x)) throw typeError('func.jacfwd', `args[${argnums}]`, 'a Tensor', x);
+    const at = (xi: Tensor): unknown => {
+      const a = args.slice() as A;
+      a[argnums] = xi;
+      return fn(...a);
+    };
+    if (x.numel === 0) {
+      const [outs, spec] = flatten(at(x));
+      return unflatten<Tensor>(spec, outs.map((o) => zerosOf([...o.shape, ...x.shape], x.dtype)));
+    }
+    const basis = reshape(eye(x.numel, { dtype: x.dtype }), [x.numel, ...x.shape]);
+    // Columns stacked along dim 0, then moved behind the output's dims.
+    const cols = vmap((t: Tensor) => jvp(at, [x], [t])[1])(basis);
+    const [ls, spec] = flatten(cols);
+    if (ls.length === 0) throw new MetagradError('func.jacfwd: the function must return a Tensor or a tree of tensors');
+    return unflatten<Tensor>(spec, ls.map((c) => {
+      const od = c.ndim - 1;
+      const moved = permute(c, [...Array(od).keys()].map((d) => d + 1).concat([0]));
+      return reshape(moved, [...c.shape.slice(1), ...x.shape]);
+    }));
+  };
+}
+
+/** `hessian(fn, argnums = 0)`: the Hessian of a scalar function, as jacfwd of jacrev (forward-over-reverse). */
 export function hessian<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
-  return jacrev(jacrev(fn, argnums), argnums);
+  return jacfwd(jacrev(fn, argnums), argnums);
 }
 
 /**
@@ -304,4 +342,15 @@ function batchToActive(t: Tensor): Tensor {
   if (frames.every((f) => own.includes(f.level))) return t;
   const levels = frames.map((f) => f.level);
   return batchedOf(materializeBatched(t, levels, frames.map((f) => f.size), t.ndim), levels);
+}
+
+/**
+ * A cotangent batched over fewer vmap levels than its output (a basis vector of an inner vmap
+ * against an output that an outer vmap batched too), repeated over the output's other levels.
+ */
+function batchedLike(c: Tensor, o: Tensor): Tensor {
+  const [po, lo] = physicalOf(o);
+  const lc = physicalOf(c)[1];
+  if (lo.length === lc.length || !lc.every((l) => lo.includes(l))) return c;
+  return batchedOf(materializeBatched(c, lo, lo.map((_, i) => po.shape[i]), c.ndim), lo);
 }

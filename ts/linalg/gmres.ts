@@ -6,18 +6,18 @@
  * differentiable by the implicit rule of ts/linalg/implicit-solve.ts.
  */
 import { NumericalError } from '../errors';
-import { add, div, mul, neg, sqrt, square, sub } from '../ops/elementwise';
+import { add, div, mul, neg, sqrt, square, sub, where } from '../ops/elementwise';
 import { machineEpsilon } from '../tensor/dtype';
 import type { Tensor } from '../tensor/tensor';
-import { treeAxpy, treeNorm, treeNormT, treeScale, treeSub, treeVdotT } from '../tree/tree-math';
+import { treeAxpy, treeNormT, treeScale, treeSub, treeVdotT } from '../tree/tree-math';
 import { type KrylovSettings, krylovSettings } from './cg';
-import { type OnInfo, reported } from './info';
+import { type OnInfo, reportedMembers } from './info';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
-  toleranceOf, zerosVec,
+  zerosVec,
 } from './operator';
 import { settingsFor, solveImplicitly } from './implicit-solve';
-import { requireUnbatched } from './members';
+import { type Members, checkFiniteNorms, membersOf } from './members';
 import { callback, checkOptions, positiveInt } from './options';
 
 /** Options of {@link gmres}. */
@@ -56,15 +56,16 @@ function machineEps(p: Problem): number {
 }
 
 /** One Arnoldi step's new Hessenberg column, orthogonalising `w` against `V` in place of the caller. */
-function orthogonalise(w: Vec, V: Vec[], j: number): { w: Vec; h: Tensor[] } {
+function orthogonalise(mb: Members, w: Vec, V: Vec[], j: number): { w: Vec; h: Tensor[] } {
   const h: Tensor[] = [];
-  const before = treeNorm(w);
+  const before = mb.norms(w);
   for (let i = 0; i <= j; i++) {
     const hij = treeVdotT(w, V[i]);
     h.push(hij);
     w = treeSub(w, V[i], hij);
   }
-  if (treeNorm(w) < 0.7 * before) {
+  const after = mb.norms(w);
+  if (after.some((a, m) => a < 0.7 * before[m])) {
     // Severe cancellation: a second pass restores orthogonality ("twice is enough").
     for (let i = 0; i <= j; i++) {
       const c = treeVdotT(w, V[i]);
@@ -77,70 +78,92 @@ function orthogonalise(w: Vec, V: Vec[], j: number): { w: Vec; h: Tensor[] } {
 
 /**
  * Runs restarted GMRES on a prepared problem. A zero pivot (A M v = 0 for a Krylov vector: A is
- * singular) or non-finite values raise a NumericalError; non-convergence is reported. @internal
+ * singular) or non-finite values raise a NumericalError; non-convergence is reported. Inside vmap
+ * each member runs its own Arnoldi process: a member whose estimate meets its tolerance stops
+ * extending its basis (its later rotations are the identity and its later coefficients 0). @internal
  */
 export function runGmres(p: Problem, A: VecOp, s: GmresSettings, onInfo?: OnInfo, x0Name = 'x0'): Vec {
-  requireUnbatched(p.fn, p.b);
   const M = s.M === undefined ? null : operatorOf(p, 'M', s.M);
   const maxCycles = s.maxiter ?? defaultMaxiter(p);
   const m = Math.max(1, Math.min(s.restart, p.n));
-  const { tol } = toleranceOf(p, s.rtol, s.atol);
+  const mb = membersOf(p);
+  const bnorms = mb.norms(p.b);
+  checkFiniteNorms(p, mb, bnorms);
+  const tols = bnorms.map((bn) => Math.max(s.rtol * bn, s.atol));
   const x0 = initialOf(p, x0Name, s.x0);
   const eps = machineEps(p);
-  let k = 0;
-  let rnorm = Number.NaN;
-  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
-  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
-    let x = x0 ?? zerosVec(p);
-    let r = x0 ? treeSub(p.b, A(x0)) : p.b;
-    rnorm = treeNorm(r);
-    if (!Number.isFinite(rnorm)) throw new NumericalError(`${p.fn}: the initial residual b − A x0 has non-finite entries`);
-    for (let cycle = 0; !(rnorm <= tol) && cycle < maxCycles; cycle++) {
+  const its = new Int32Array(mb.count);
+  let rnorm: Float64Array = new Float64Array(mb.count).fill(Number.NaN);
+  /** `t` for the members in `on`, the number `fill` for the others (t itself when all are on). */
+  const keep = (t: Tensor, on: readonly boolean[], fill: number): Tensor => (on.every(Boolean) ? t : where(mb.scalar(on.map(Number), t.dtype), t, fill));
+  // The closure reads the counts and norms when the solve ends, normally or by a NumericalError.
+  return reportedMembers(p.fn, tols, onInfo, () => [its, rnorm], () => {
+    let x = mb.full(x0 ?? zerosVec(p));
+    let r = mb.full(x0 ? treeSub(p.b, A(x0)) : p.b);
+    rnorm = mb.norms(r);
+    rnorm.forEach((rn, k) => {
+      if (!Number.isFinite(rn)) throw new NumericalError(`${p.fn}: ${mb.label(k)}the initial residual b − A x0 has non-finite entries`);
+    });
+    let active = Array.from(rnorm, (rn, k) => !(rn <= tols[k]));
+    for (let cycle = 0; active.some(Boolean) && cycle < maxCycles; cycle++) {
       const beta = treeNormT(r);
-      const V: Vec[] = [treeScale(r, div(1, beta))];
+      const V: Vec[] = [treeScale(r, div(1, keep(beta, active, 1)))];
       const Z: Vec[] = [];
       const R: Tensor[][] = []; // R[c] = column c of the rotated Hessenberg matrix (c + 1 entries)
       const cs: Tensor[] = [];
       const sn: Tensor[] = [];
-      const g: Tensor[] = [beta];
+      const g: Tensor[] = [keep(beta, active, 0)];
+      const on = active.slice(); // members still extending their basis in this cycle
       let j = 0;
       while (j < m) {
-        const z = M ? M(V[j]) : V[j];
+        g[j] = keep(g[j], on, 0); // a member that stopped before column j takes no part in it
+        const z = M ? mb.full(M(V[j])) : V[j];
         Z.push(z);
-        const Az = A(z);
-        k++;
-        const azNorm = treeNorm(Az);
-        const { w, h } = orthogonalise(Az, V, j);
+        const Az = mb.full(A(z));
+        on.forEach((o, k) => {
+          if (o) its[k]++;
+        });
+        const azNorm = mb.norms(Az);
+        const { w, h } = orthogonalise(mb, Az, V, j);
         const hn = treeNormT(w);
-        const hnv = hn.item();
-        if (!Number.isFinite(hnv) || !Number.isFinite(azNorm)) {
-          throw new NumericalError(`${p.fn}: non-finite values at iteration ${k} (‖A M v‖ = ${azNorm}); the operator produced non-finite values`);
-        }
+        const hnv = mb.values(hn);
+        on.forEach((o, k) => {
+          if (o && (!Number.isFinite(hnv[k]) || !Number.isFinite(azNorm[k]))) {
+            throw new NumericalError(`${p.fn}: ${mb.label(k)}non-finite values at iteration ${its[k]} (‖A M v‖ = ${azNorm[k]}); the operator produced non-finite values`);
+          }
+        });
         for (let i = 0; i < j; i++) {
           const a = h[i];
           const b = h[i + 1];
           h[i] = add(mul(cs[i], a), mul(sn[i], b));
           h[i + 1] = sub(mul(cs[i], b), mul(sn[i], a));
         }
-        const pivot = Math.hypot(h[j].item(), hnv);
-        if (!(pivot > eps * azNorm)) {
-          // A M v lies in the span of the earlier A M vᵢ (to working precision): A is singular there.
-          throw new NumericalError(
-            `${p.fn}: breakdown at iteration ${k}: the rotated Hessenberg pivot is ${pivot} (‖A M v‖ = ${azNorm}), so the operator is singular on the Krylov space`,
-          );
-        }
-        const denom = sqrt(add(square(h[j]), square(hn)));
-        cs.push(div(h[j], denom));
-        sn.push(div(hn, denom));
+        const hj = mb.values(h[j]);
+        on.forEach((o, k) => {
+          const pivot = Math.hypot(hj[k], hnv[k]);
+          if (o && !(pivot > eps * azNorm[k])) {
+            // A M v lies in the span of the earlier A M vᵢ (to working precision): A is singular there.
+            throw new NumericalError(
+              `${p.fn}: ${mb.label(k)}breakdown at iteration ${its[k]}: the rotated Hessenberg pivot is ${pivot} (‖A M v‖ = ${azNorm[k]}), so the operator is singular on the Krylov space`,
+            );
+          }
+        });
+        const denom = keep(sqrt(add(square(h[j]), square(hn))), on, 1);
+        cs.push(keep(div(h[j], denom), on, 1));
+        sn.push(keep(div(hn, denom), on, 0));
+        for (let i = 0; i < j; i++) h[i] = keep(h[i], on, 0);
         h[j] = denom;
         g.push(neg(mul(sn[j], g[j])));
         g[j] = mul(cs[j], g[j]);
         R.push(h);
         j++;
-        const estimate = Math.abs(g[j].item());
+        const estimate = mb.values(g[j]);
         // Stop on convergence, or on a "happy" breakdown: the Krylov space is invariant, the solution is in it.
-        if (estimate <= tol || hnv <= eps * azNorm) break;
-        if (j < m) V.push(treeScale(w, div(1, hn)));
+        on.forEach((o, k) => {
+          if (o && (Math.abs(estimate[k]) <= tols[k] || hnv[k] <= eps * azNorm[k])) on[k] = false;
+        });
+        if (!on.some(Boolean)) break;
+        if (j < m) V.push(treeScale(w, div(1, keep(hn, on, 1))));
       }
       // Back substitution R y = g[0..j), then x += Σ yᵢ M vᵢ.
       const y: Tensor[] = new Array<Tensor>(j);
@@ -150,9 +173,13 @@ export function runGmres(p: Problem, A: VecOp, s: GmresSettings, onInfo?: OnInfo
         y[i] = div(acc, R[i][i]);
       }
       for (let i = 0; i < j; i++) x = treeAxpy(y[i], Z[i], x);
-      r = treeSub(p.b, A(x));
-      rnorm = treeNorm(r);
-      if (!Number.isFinite(rnorm)) throw new NumericalError(`${p.fn}: the residual became non-finite after iteration ${k} (‖r‖ = ${rnorm})`);
+      r = mb.full(treeSub(p.b, A(x)));
+      const rn = mb.norms(r);
+      rn.forEach((v, k) => {
+        if (active[k] && !Number.isFinite(v)) throw new NumericalError(`${p.fn}: ${mb.label(k)}the residual became non-finite after iteration ${its[k]} (‖r‖ = ${v})`);
+      });
+      rnorm = rnorm.map((old, k) => (active[k] ? rn[k] : old));
+      active = active.map((a, k) => a && !(rnorm[k] <= tols[k]));
     }
     return x;
   });

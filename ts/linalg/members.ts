@@ -5,7 +5,7 @@
  * iteration counts, convergence — per member, so that a member that has converged stops changing
  * while the others go on, and a failure names its member.
  */
-import { MetagradError, NumericalError } from '../errors';
+import { NumericalError } from '../errors';
 import { materializeBatched } from '../ops/broadcast';
 import { where } from '../ops/elementwise';
 import { scalarOf, wrap } from '../ops/util';
@@ -32,6 +32,8 @@ export interface Members {
   mask(t: Tensor, active: readonly boolean[]): Tensor;
   /** "member m: " inside vmap, "" outside: the prefix of a failure's message. */
   label(m: number): string;
+  /** Per-member numbers as a (batched) 0-d tensor of `dtype`, a step size for the tree ops. */
+  scalar(values: ArrayLike<number>, dtype: DType): Tensor;
 }
 
 /** The members of problem `p` (from the batching of its right-hand side). @internal */
@@ -49,13 +51,14 @@ export function membersOf(p: Problem): Members {
       norms: (v) => Float64Array.of(treeNorm(v)),
       mask: (t, active) => (active[0] ? t : scalarOf(0, t.dtype)),
       label: () => '',
+      scalar: (values, dtype) => scalarOf(values[0], dtype),
     };
   }
   const full = (v: Vec): Vec => v.map((t) => {
     const own = physicalOf(t)[1];
     return own.length === levels.length ? t : batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels);
   });
-  const scalars = (values: readonly number[] | Float64Array, dtype: DType): Tensor => {
+  const scalars = (values: ArrayLike<number>, dtype: DType): Tensor => {
     const data = allocate(dtype, count);
     data.set(values);
     return batchedOf(wrap(data, sizes), levels);
@@ -72,6 +75,7 @@ export function membersOf(p: Problem): Members {
     norms: (v) => memberNorms(v, levels, sizes),
     mask: (t, active) => (active.every(Boolean) ? t : where(scalars(active.map(Number), t.dtype), t, 0)),
     label: (m) => `member ${m} of the vmap batch: `,
+    scalar: scalars,
   };
 }
 
@@ -116,15 +120,4 @@ export function pickMembers(take: readonly boolean[], yes: Vec, no: Vec, levels:
   });
   const mask = batchedOf(wrap(data, sizes), levels);
   return yes.map((y, i) => where(mask, y, no[i]));
-}
-
-/**
- * Refuses a solver that has no per-member form yet inside vmap, naming it and the ones that do
- * (rather than reading batched values and failing obscurely). @internal
- */
-export function requireUnbatched(fn: string, tensors: readonly Tensor[]): void {
-  if (unionLevels(tensors).length === 0) return;
-  throw new MetagradError(
-    `${fn}: has no batching rule inside vmap yet (one system per member); use cg, bicgstab, solveCg, solveNormalCg or solveBicgstab there, or loop over the members`,
-  );
 }

@@ -10,14 +10,14 @@ import { matmul } from '../ops/matmul';
 import { fmtShape } from '../tensor/shape';
 import { isTensor } from '../tensor/tensor';
 import { flatten, unflatten } from '../tree/tree';
-import { treeAxpy, treeNorm, treeScale, treeSub, treeVdot } from '../tree/tree-math';
-import { type OnInfo, reported } from './info';
+import { type Scalar, treeAxpy, treeNorm, treeScale, treeSub, treeVdot, treeVdotT } from '../tree/tree-math';
+import { type OnInfo, reportedMembers } from './info';
 import {
   type LinearOperator, type MatrixTree, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf,
-  toTree, toleranceOf,
+  toTree,
 } from './operator';
 import { settingsFor, solveImplicitly } from './implicit-solve';
-import { requireUnbatched } from './members';
+import { type Members, checkFiniteNorms, membersOf } from './members';
 import { callback, checkOptions, finiteNumber, nonNegative, positiveInt, treeOption } from './options';
 
 /** Options of {@link ns}. */
@@ -101,40 +101,72 @@ function autoAlpha(p: Problem, A: VecOp): number {
  * NumericalError; slow convergence is reported (converged: false). @internal
  */
 export function runNs(p: Problem, A: VecOp, s: NsSettings, onInfo?: OnInfo, x0Name = 'x0', maxiterDefault?: number): Vec {
-  requireUnbatched(p.fn, p.b);
   const maxiter = s.maxiter ?? maxiterDefault ?? defaultMaxiter(p, 10, 100);
-  const { tol } = toleranceOf(p, s.rtol, s.atol);
+  // One series per member inside vmap (linalg/members.ts): each its own step, stop and count.
+  const mb = membersOf(p);
+  const bnorms = mb.norms(p.b);
+  checkFiniteNorms(p, mb, bnorms);
+  const tols = bnorms.map((bn) => Math.max(s.rtol * bn, s.atol));
   const x0 = initialOf(p, x0Name, s.x0);
-  const alpha = s.alpha ?? autoAlpha(p, A);
-  let k = 0;
-  let rnorm = Number.NaN;
-  // The closure reads k and rnorm when the solve ends, normally or by a NumericalError.
-  return reported(p.fn, tol, onInfo, () => [k, rnorm], () => {
-    let v = x0 ? treeSub(p.b, A(x0)) : p.b;
-    let x = x0 ? treeAxpy(alpha, v, x0) : treeScale(v, alpha);
-    let done = false;
-    while (k < maxiter) {
-      v = treeSub(v, A(v), alpha); // the residual of the current x
-      k++;
-      rnorm = treeNorm(v);
-      if (!Number.isFinite(rnorm)) {
-        throw new NumericalError(
-          `${p.fn}: the Neumann series diverged at iteration ${k} (‖(I − αA)^k b‖ = ${rnorm}); it converges only when the ` +
-            `spectral radius of I − αA is below 1, e.g. 0 < alpha < 2/λmax(A) for A symmetric positive definite (alpha = ${alpha}` +
-            `${s.alpha === undefined ? ', chosen from a power-iteration estimate of λmax; pass alpha to set it' : ''})`,
-        );
-      }
-      if (rnorm <= tol) {
-        done = true;
-        break;
-      }
-      x = treeAxpy(alpha, v, x);
+  const alphas = s.alpha !== undefined ? new Float64Array(mb.count).fill(s.alpha) : mb.count === 1 ? Float64Array.of(autoAlpha(p, A)) : autoAlphas(p, A, mb);
+  const dtype = p.b.some((t) => t.dtype === 'float64') ? 'float64' : 'float32';
+  const alpha: Scalar = mb.count === 1 ? alphas[0] : mb.scalar(alphas, dtype);
+  const its = new Int32Array(mb.count);
+  let rnorm: Float64Array = new Float64Array(mb.count).fill(Number.NaN);
+  // The closure reads the counts and norms when the solve ends, normally or by a NumericalError.
+  return reportedMembers(p.fn, tols, onInfo, () => [its, rnorm], () => {
+    let v = mb.full(x0 ? treeSub(p.b, A(x0)) : p.b);
+    let x = mb.full(x0 ? treeAxpy(alpha, v, x0) : treeScale(v, alpha));
+    let active = new Array<boolean>(mb.count).fill(true);
+    for (let k = 0; k < maxiter && active.some(Boolean); k++) {
+      v = treeSub(v, mb.full(A(v)), alpha); // the residual of the current x
+      active.forEach((on, m) => {
+        if (on) its[m] = k + 1;
+      });
+      const rn = mb.norms(v);
+      rnorm = rnorm.map((old, m) => (active[m] ? rn[m] : old));
+      active.forEach((on, m) => {
+        if (on && !Number.isFinite(rn[m])) {
+          throw new NumericalError(
+            `${p.fn}: ${mb.label(m)}the Neumann series diverged at iteration ${k + 1} (‖(I − αA)^k b‖ = ${rn[m]}); it converges only when the ` +
+              `spectral radius of I − αA is below 1, e.g. 0 < alpha < 2/λmax(A) for A symmetric positive definite (alpha = ${alphas[m]}` +
+              `${s.alpha === undefined ? ', chosen from a power-iteration estimate of λmax; pass alpha to set it' : ''})`,
+          );
+        }
+      });
+      active = active.map((on, m) => on && !(rn[m] <= tols[m]));
+      if (!active.some(Boolean)) break;
+      x = treeAxpy(typeof alpha === 'number' ? alpha : mb.mask(alpha, active), v, x);
     }
-    if (!done) {
+    if (active.some(Boolean)) {
       // x holds every term: its residual is the next term, one more product.
-      rnorm = noGrad(() => treeNorm(treeSub(v, A(v), alpha)));
+      const next = noGrad(() => mb.norms(treeSub(v, mb.full(A(v)), alpha)));
+      rnorm = rnorm.map((old, m) => (active[m] ? next[m] : old));
     }
     return x;
+  });
+}
+
+/** {@link autoAlpha} per member (each member's own λmax estimate). */
+function autoAlphas(p: Problem, A: VecOp, mb: Members): Float64Array {
+  return noGrad(() => {
+    const dtype = p.b.some((t) => t.dtype === 'float64') ? 'float64' : 'float32';
+    let v = mb.full(p.b);
+    let n = mb.norms(v);
+    const ok = Array.from(n, (x) => x > 0 && Number.isFinite(x));
+    const lambda = new Float64Array(mb.count);
+    for (let i = 0; i < POWER_ITERATIONS && ok.some(Boolean); i++) {
+      v = treeScale(v, mb.scalar(Array.from(n, (x, m) => (ok[m] ? 1 / x : 0)), dtype));
+      const av = mb.full(A(v));
+      const l = mb.values(treeVdotT(v, av));
+      n = mb.norms(av);
+      l.forEach((x, m) => {
+        if (ok[m]) lambda[m] = x;
+        if (!(n[m] > 0) || !Number.isFinite(n[m])) ok[m] = false;
+      });
+      v = av;
+    }
+    return lambda.map((l) => (!Number.isFinite(l) || l === 0 ? 1 : Math.abs(l) < 1.8 ? 1 : 1 / (1.05 * l)));
   });
 }
 

@@ -3,13 +3,15 @@
  * backward rule is written with `solve` itself, so derivatives of any order are exact:
  * dB = A⁻ᵀ G, dA = −dB Xᵀ.
  */
-import { requireUnbatched } from './members';
+import { batchedOf, isBatched, levelSize, unionLevels } from '../tensor/batched';
+import { materializeBatched } from '../ops/broadcast';
+import { select, stack } from '../ops/indexing';
 import { record } from '../autograd/node';
 import { NumericalError, describe } from '../errors';
 import { to } from '../ops/cast';
 import { neg } from '../ops/elementwise';
 import { matmul } from '../ops/matmul';
-import { t as transpose2d, unsqueeze } from '../ops/shape';
+import { reshape, t as transpose2d, unsqueeze } from '../ops/shape';
 import { wrap } from '../ops/util';
 import { allocate, promoteTypes } from '../tensor/dtype';
 import { SolveMethod, native } from '../tensor/native';
@@ -71,9 +73,9 @@ function checkEntries(fn: string, a: Tensor, b: Tensor, method: DenseMethod): vo
 
 /** The dense solve with a caller's name in messages. @internal */
 export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod): Tensor {
-  requireUnbatched(fn, [A, B]);
   if (!isTensor(A)) throw new TypeError(`${fn}: argument 'A' must be a Tensor, got ${describe(A)}`);
   if (!isTensor(B)) throw new TypeError(`${fn}: argument 'B' must be a Tensor, got ${describe(B)}`);
+  if (isBatched(A) || isBatched(B)) return perMemberSolve(fn, A, B, method);
   if (A.ndim !== 2 || A.shape[0] !== A.shape[1]) throw new RangeError(`${fn}: A must be a square matrix, got shape ${fmtShape(A.shape)}`);
   const n = A.shape[0];
   if ((B.ndim !== 1 && B.ndim !== 2) || B.shape[0] !== n) {
@@ -100,6 +102,29 @@ export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod
     },
     [a, x],
   );
+}
+
+/**
+ * vmap's rule for a dense solve: one factorisation per member (the loop is the rule: each
+ * member's matrix is its own), on the members' physical slices, each differentiable as above.
+ */
+function perMemberSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod): Tensor {
+  const levels = unionLevels([A, B]);
+  const sizes = levels.map((l) => levelSize([A, B], l));
+  const count = sizes.reduce((n, s) => n * s, 1);
+  const flat = (t: Tensor): Tensor => reshape(materializeBatched(t, levels, sizes, t.ndim), [count, ...t.shape]);
+  const [pa, pb] = [flat(A), flat(B)];
+  const xs: Tensor[] = [];
+  for (let m = 0; m < count; m++) {
+    try {
+      xs.push(denseSolve(fn, select(pa, 0, m), select(pb, 0, m), method));
+    } catch (e) {
+      if (e instanceof NumericalError) throw new NumericalError(e.message.replace(`${fn}: `, `${fn}: member ${m} of the vmap batch: `));
+      throw e;
+    }
+  }
+  const x = stack(xs, 0);
+  return batchedOf(reshape(x, [...sizes, ...x.shape.slice(1)]), levels);
 }
 
 /**

@@ -16,7 +16,7 @@ import { reshape } from '../ops/shape';
 import { zerosOf } from '../ops/util';
 import { type DType, promoteTypes } from '../tensor/dtype';
 import type { Tensor } from '../tensor/tensor';
-import { treeNorm } from '../tree/tree-math';
+import { memberNorms } from '../linalg/members';
 
 function flatOf(v: Tensor[], dtype: DType): Tensor {
   return to(cat(v.map((t) => reshape(t, [t.numel]))), dtype);
@@ -61,7 +61,8 @@ export function runDenseVec(kind: string, p: Problem, op: VecOp, method: DenseMe
     }
     throw e;
   }
-  const residualNorm = noGrad(() => treeNorm(sub(matmul(A, x), bf)));
+  // The worst member's, inside vmap.
+  const residualNorm = noGrad(() => Math.max(...memberNorms([sub(matmul(A, x), bf)])));
   reportInfo({ solver: kind, iterations: 0, residualNorm, tolerance: Number.POSITIVE_INFINITY, converged: Number.isFinite(residualNorm) }, onInfo);
   let off = 0;
   return p.b.map((t) => {

@@ -174,6 +174,20 @@ describe('metagrad CLI', function () {
       assertSameRun(ref, dir);
     });
 
+    it('--batching loop (tasks one by one) gives the meta-test table of the default vmapped run, to float tolerance', async () => {
+      const dir = path.join(tmp, 'loop');
+      const r = await inProcess(tiny(dir, '--batching', 'loop'));
+      assert.equal(r.code, 0, r.stderr);
+      const [a, b] = [readJson<Metrics>(path.join(ref, 'metrics.json')), readJson<Metrics>(path.join(dir, 'metrics.json'))];
+      for (const k of ['imaml', 'pretrained', 'scratch'] as const) {
+        assert.ok(Math.abs(a.metaTestMse[k] - b.metaTestMse[k]) <= 1e-5 * Math.abs(a.metaTestMse[k]), `${k}: vmap ${a.metaTestMse[k]}, loop ${b.metaTestMse[k]}`);
+      }
+      const [ha, hb] = [history(ref) as { metaLoss: number }[], history(dir) as { metaLoss: number }[]];
+      ha.forEach((h, i) => assert.ok(Math.abs(h.metaLoss - hb[i].metaLoss) <= 1e-5 * Math.abs(h.metaLoss), `iteration ${i + 1}: ${h.metaLoss} vs ${hb[i].metaLoss}`));
+      // The mode defines the run: resuming it in the other mode is refused.
+      assertCleanError(await inProcess(['imaml', '--resume', '--out', dir, '--batching', 'vmap', '--workers', '0', '--json']), /--resume: the checkpoint was made with batching = "loop", but "vmap" was given/);
+    });
+
     it('warns when --workers is above the number of cores, and still gives the same numbers', async () => {
       const dir = path.join(tmp, 'many-workers');
       const n = os.availableParallelism() + 1;

@@ -56,6 +56,7 @@ function imamlCommand(onExit: (code: number) => void): Command {
     .addOption(
       new Option('--workers <n>', 'worker threads for the tasks of a meta-batch (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'),
     )
+    .addOption(new Option('--batching <mode>', "the tasks of a meta-batch in one vmapped pass ('vmap') or one after the other ('loop')").choices(['vmap', 'loop']).default(d.batching))
     .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
     .action(async (opts: ImamlConfig, self: Command) => {
       const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));

@@ -43,6 +43,7 @@ export function adaptAll(exec: Executor, init: readonly Tensor[], tasks: Sinusoi
     tasks,
     inner: { steps: cfg.innerSteps, lr: cfg.innerLr, lambda: cfg.lambda, cgIterations: cfg.cgIterations },
     grid,
+    batching: cfg.batching,
   });
 }
 

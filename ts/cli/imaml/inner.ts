@@ -7,7 +7,7 @@
  * (customRoot), never from backpropagating through the steps. This module is shared by the main
  * thread and the worker threads, so both produce identical numbers.
  */
-import { type Tensor, autograd, diff, enableGrad, linearSolve, nn, noGrad, tensor } from '../../index';
+import { type Tensor, autograd, diff, enableGrad, func, linearSolve, nn, noGrad, stack, tensor } from '../../index';
 import type { SinusoidTask } from '../tasks';
 import { mlpForward } from './model';
 
@@ -174,4 +174,160 @@ export function taskMetaGradient(theta: readonly Float32Array[], shapes: readonl
   const loss = nn.functional.mseLoss(mlpForward(phi, column(task.xQuery)), column(task.yQuery));
   const grads = autograd.grad(loss, params);
   return { queryLoss: loss.item(), grads: grads.map((g) => Float32Array.from(g.data)), residual: entry.residual, rootResidual: entry.rootResidual };
+}
+
+// ---- batched: all tasks of a job in one pass (func.vmap) ------------------------------------
+
+/** Tasks' sets stacked: [T, N, 1] inputs and targets. */
+function stacked(tasks: readonly SinusoidTask[], pick: (t: SinusoidTask) => Float32Array): Tensor {
+  return stack(tasks.map((t) => column(pick(t))), 0);
+}
+
+/** Each member's MSE of the network with stacked parameters on stacked data, as numbers. */
+function memberMse(phi: readonly Tensor[], x: Tensor, y: Tensor): Float64Array {
+  const losses = noGrad(() => func.vmap((p: Tensor[], xi: Tensor, yi: Tensor) => nn.functional.mseLoss(mlpForward(p, xi), yi))([...phi], x, y));
+  return Float64Array.from(losses.data);
+}
+
+/** Rows of a stacked tensor's data, one per member. */
+function rowsOf(t: Tensor, members: number): Float32Array[] {
+  const n = t.numel / members;
+  return Array.from({ length: members }, (_, m) => (t.data as Float32Array).subarray(m * n, (m + 1) * n));
+}
+
+/**
+ * {@link adapt} for a batch of tasks at once: the network runs on all of them together (vmap),
+ * while each task keeps its own step size, backtracking and stopping, so the result equals
+ * adapting them one by one up to the order of float sums. θ is shared; returns stacked φ [T, …].
+ */
+export function adaptBatched(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg: InnerConfig): Tensor[] {
+  const members = x.shape[0];
+  const anchor = theta.map((t) => t.detach());
+  const anchorRows = anchor.map((a) => a.data as Float32Array);
+  let phi = anchor.map((a) => noGrad(() => mg_expand(a, members)));
+  const prox = (p: readonly Tensor[]): Float64Array => {
+    const out = new Float64Array(members);
+    p.forEach((t, i) => rowsOf(t, members).forEach((row, m) => {
+      const a = anchorRows[i];
+      for (let j = 0; j < row.length; j++) out[m] += (row[j] - a[j]) ** 2;
+    }));
+    return out;
+  };
+  const objective = (p: readonly Tensor[]): Float64Array => {
+    const mse = memberMse(p, x, y);
+    const d = prox(p);
+    return mse.map((v, m) => v + (cfg.lambda / 2) * d[m]);
+  };
+  let f = objective(phi);
+  const lr = new Float64Array(members).fill(cfg.lr);
+  const active = new Array<boolean>(members).fill(true);
+  const gradMse = func.vmap(func.grad((p: Tensor[], xi: Tensor, yi: Tensor) => nn.functional.mseLoss(mlpForward(p, xi), yi)));
+  for (let s = 0; s < cfg.steps && active.some(Boolean); s++) {
+    const gm = enableGrad(() => gradMse([...phi], x, y)) as Tensor[];
+    // ∇ of the proximal term, λ(φ − θ), added by hand, member by member.
+    const g = gm.map((gi, i) => {
+      const out = Float32Array.from(gi.data);
+      const p = phi[i].data;
+      const a = anchorRows[i];
+      const n = a.length;
+      for (let j = 0; j < out.length; j++) out[j] += cfg.lambda * (p[j] - a[j % n]);
+      return out;
+    });
+    const g2 = new Float64Array(members);
+    g.forEach((gi) => {
+      const n = gi.length / members;
+      for (let m = 0; m < members; m++) for (let j = m * n; j < (m + 1) * n; j++) g2[m] += gi[j] * gi[j];
+    });
+    const pending = active.slice();
+    for (let h = 0; h <= MAX_HALVINGS && pending.some(Boolean); h++) {
+      // Trial steps for the members still searching; the others keep their φ.
+      const trial = phi.map((t, i) => {
+        const out = Float32Array.from(t.data);
+        const n = out.length / members;
+        for (let m = 0; m < members; m++) {
+          if (!pending[m]) continue;
+          for (let j = m * n; j < (m + 1) * n; j++) out[j] = t.data[j] + -lr[m] * g[i][j];
+        }
+        return tensor(out, { shape: [...t.shape] });
+      });
+      const ft = objective(trial);
+      const take = pending.map((on, m) => on && ft[m] <= f[m] - 0.5 * lr[m] * g2[m]);
+      phi = phi.map((t, i) => {
+        const out = Float32Array.from(t.data);
+        const n = out.length / members;
+        for (let m = 0; m < members; m++) if (take[m]) out.set(trial[i].data.subarray(m * n, (m + 1) * n), m * n);
+        return tensor(out, { shape: [...t.shape] });
+      });
+      for (let m = 0; m < members; m++) {
+        if (take[m]) {
+          f[m] = ft[m];
+          pending[m] = false;
+        } else if (pending[m]) lr[m] /= 2;
+      }
+    }
+    // No decrease along −g at any tried step: stationary to float precision; that task stops.
+    pending.forEach((p, m) => {
+      if (p) active[m] = false;
+    });
+    f = Float64Array.from(f);
+  }
+  return phi;
+}
+
+/** `a` repeated along a new leading dimension of `members`. */
+function mg_expand(a: Tensor, members: number): Tensor {
+  return stack(Array.from({ length: members }, () => a), 0);
+}
+
+/** The customRoot wrapper of the batched job: the adaptation ran beforehand, so the solver hands back its (batched) start. */
+const batchedSolvers = new Map<string, { solver: Solver; info: { residuals: number[] } }>();
+
+function batchedSolver(cfg: InnerConfig): { solver: Solver; info: { residuals: number[] } } {
+  const key = `${cfg.cgIterations}`;
+  const known = batchedSolvers.get(key);
+  if (known !== undefined) return known;
+  const solve = linearSolve.solveNormalCg({ maxiter: cfg.cgIterations, atol: 0 });
+  const info = { residuals: [] as number[] };
+  const onSolve = (i: { residualNorm: number; members?: readonly { residualNorm: number }[] }): void => {
+    info.residuals = i.members ? i.members.map((x) => x.residualNorm) : [i.residualNorm];
+  };
+  const wrap = diff.implicit.customRoot(optimality, { argnums: 1, solve, onSolve, warnNotConverged: false, checkRoot: false });
+  const entry = { solver: wrap((phi0: Tensor[]) => phi0), info };
+  batchedSolvers.set(key, entry);
+  return entry;
+}
+
+/**
+ * {@link taskMetaGradient} for all tasks at once: adaptation by {@link adaptBatched}, then each
+ * task's query loss and implicit meta-gradient from one vmapped valueAndGrad (the backward
+ * normal-CG solves run batched, with per-task scalars). Results in task order.
+ */
+export function taskMetaGradientsBatched(theta: readonly Float32Array[], shapes: readonly number[][], tasks: readonly SinusoidTask[], cfg: InnerConfig): TaskResult[] {
+  const T = tasks.length;
+  const params = thetaLeaves(theta, shapes);
+  const [xs, ys, xq, yq] = [stacked(tasks, (t) => t.xSupport), stacked(tasks, (t) => t.ySupport), stacked(tasks, (t) => t.xQuery), stacked(tasks, (t) => t.yQuery)];
+  const phi = adaptBatched(params, xs, ys, cfg);
+  const { solver, info } = batchedSolver(cfg);
+  const metaLoss = (th: Tensor[], p: Tensor[], x: Tensor, y: Tensor, xqi: Tensor, yqi: Tensor): Tensor =>
+    nn.functional.mseLoss(mlpForward(solver(p, th, x, y, cfg.lambda), xqi), yqi);
+  const [losses, grads] = func.vmap(func.valueAndGrad(metaLoss), { inDims: [null, 0, 0, 0, 0, 0] })(params, phi, xs, ys, xq, yq) as [Tensor, Tensor[]];
+  // ‖F(φ_t, θ)‖ per task, as the one-by-one job reports it.
+  const supportGrad = func.grad((p: Tensor[], x: Tensor, y: Tensor) => nn.functional.mseLoss(mlpForward(p, x), y));
+  const Fs = noGrad(() => func.vmap((p: Tensor[], x: Tensor, y: Tensor) => (supportGrad(p, x, y) as Tensor[]).map((g, i) => g.add(p[i].sub(params[i].detach()).mul(cfg.lambda))))(phi, xs, ys)) as Tensor[];
+  const root = new Float64Array(T);
+  Fs.forEach((f) => rowsOf(f, T).forEach((row, m) => {
+    for (let j = 0; j < row.length; j++) root[m] += row[j] * row[j];
+  }));
+  return tasks.map((_, m) => ({
+    queryLoss: losses.data[m],
+    grads: grads.map((g) => Float32Array.from(rowsOf(g, T)[m])),
+    residual: info.residuals[m] ?? Number.NaN,
+    rootResidual: Math.sqrt(root[m]),
+  }));
+}
+
+/** Adapts θ to each task (batched) and returns each task's adapted parameters, unstacked. */
+export function adaptAllBatched(theta: readonly Tensor[], tasks: readonly SinusoidTask[], cfg: InnerConfig): Tensor[][] {
+  const phi = adaptBatched(theta, stacked(tasks, (t) => t.xSupport), stacked(tasks, (t) => t.ySupport), cfg);
+  return tasks.map((_, m) => phi.map((p) => p.select(0, m)));
 }

@@ -5,7 +5,7 @@
  */
 import { type Tensor, nn, noGrad } from '../../index';
 import type { SinusoidTask } from '../tasks';
-import { type InnerConfig, adapt, column, taskMetaGradient, thetaLeaves } from './inner';
+import { type InnerConfig, adapt, adaptAllBatched, column, taskMetaGradient, taskMetaGradientsBatched, thetaLeaves } from './inner';
 import { mlpForward } from './model';
 
 /** Parameters as plain arrays with their shapes. */
@@ -26,7 +26,12 @@ export interface MetaJob {
   tasks: SinusoidTask[];
   /** Inner problem settings. */
   inner: InnerConfig;
+  /** The tasks in one vmapped pass, or one after the other. */
+  batching: Batching;
 }
+
+/** How a job's tasks run: all at once under func.vmap, or one after the other. */
+export type Batching = 'vmap' | 'loop';
 
 /** Adaptation of an initialisation to tasks, measuring query MSE (and predictions on a grid). */
 export interface AdaptJob {
@@ -40,6 +45,8 @@ export interface AdaptJob {
   inner: InnerConfig;
   /** Inputs at which to return the adapted network's predictions (none when empty). */
   grid: Float32Array;
+  /** As {@link MetaJob.batching}. */
+  batching: Batching;
 }
 
 /** A unit of work. */
@@ -67,10 +74,14 @@ export interface MetaResult {
 
 /** Runs a job; results are aligned with `job.tasks`. */
 export function runJob(job: Job): MetaResult[] | AdaptResult[] {
-  if (job.kind === 'meta') return job.tasks.map((t) => taskMetaGradient(job.theta.values, job.theta.shapes, t, job.inner));
+  if (job.kind === 'meta') {
+    if (job.batching === 'vmap') return taskMetaGradientsBatched(job.theta.values, job.theta.shapes, job.tasks, job.inner);
+    return job.tasks.map((t) => taskMetaGradient(job.theta.values, job.theta.shapes, t, job.inner));
+  }
   const init: Tensor[] = thetaLeaves(job.theta.values, job.theta.shapes).map((p) => p.detach());
-  return job.tasks.map((t) => {
-    const phi = adapt(init, column(t.xSupport), column(t.ySupport), job.inner);
+  const adapted = job.batching === 'vmap' && job.tasks.length > 0 ? adaptAllBatched(init, job.tasks, job.inner) : null;
+  return job.tasks.map((t, m) => {
+    const phi = adapted ? adapted[m] : adapt(init, column(t.xSupport), column(t.ySupport), job.inner);
     return noGrad(() => ({
       queryLoss: nn.functional.mseLoss(mlpForward(phi, column(t.xQuery)), column(t.yQuery)).item(),
       predictions: job.grid.length === 0 ? new Float32Array(0) : Float32Array.from(mlpForward(phi, column(job.grid)).data),

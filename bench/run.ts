@@ -21,9 +21,10 @@ import { overhead } from './overhead';
 import { steady } from './steady-loops';
 import { sideBySide } from './side-by-side';
 import { unrolledGroup } from './unrolled';
+import { batching } from './batching';
 import { renderTable } from './table';
 
-const GROUPS: Record<string, BenchGroup> = { peers: sideBySide, overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady };
+const GROUPS: Record<string, BenchGroup> = { peers: sideBySide, batching, overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady };
 
 interface Args {
   only: string[];

@@ -163,13 +163,52 @@ def torch_workloads():
     def matmul(t, cfg):
         return lambda: t["a"] @ t["b"]
 
+    def imaml_batch(t, cfg):
+        # TorchOpt has no vmap over custom_root (torchopt#223): the tasks run in a loop, as its examples do.
+        names = ("W1", "b1", "W2", "b2", "W3", "b3")
+        meta = tuple(t[k].requires_grad_() for k in names)
+
+        def objective(params, m, x, y):
+            reg = 0
+            for p1, p2 in zip(params, m):
+                reg = reg + 0.5 * torch.sum(torch.square(p1 - p2))
+            return F.mse_loss(mlp3(params, x), y) + 2.0 * reg
+
+        @torchopt.diff.implicit.custom_root(torch.func.grad(objective, argnums=0), argnums=1, solve=torchopt.linear_solve.solve_normal_cg(maxiter=5, atol=0))
+        def inner_solver(params, m, x, y):
+            optimizer = torchopt.sgd(lr=1e-2)
+            state = optimizer.init(params)
+            with torch.enable_grad():
+                for _ in range(10):
+                    grads = torch.autograd.grad(objective(params, m, x, y), params)
+                    updates, state = optimizer.update(grads, state, inplace=True)
+                    params = torchopt.apply_updates(params, updates, inplace=True)
+            return params
+
+        T = t["xs"].shape[0]
+
+        def run():
+            total = 0
+            for i in range(T):
+                init = tuple(p.detach().clone().requires_grad_() for p in meta)
+                sol = inner_solver(init, meta, t["xs"][i], t["ys"][i])
+                total = total + F.mse_loss(mlp3(sol, t["xq"][i]), t["yq"][i])
+            return torch.autograd.grad(total / T, meta)
+
+        return run
+
+    def per_example(t, cfg):
+        ps = tuple(t[k] for k in ("W1", "b1", "W2", "b2"))
+        g = torch.func.vmap(torch.func.grad(lambda p, x, y: mlp_loss(p, x[None], y[None])), in_dims=(None, 0, 0))
+        return lambda: g(ps, t["x"], t["y"])
+
     def to_tensors(tensors, dtype):
         d = {"float32": torch.float32, "float64": torch.float64}[dtype]
         return {k: torch.from_numpy(decode(v, np.float64).copy()).to(d) for k, v in tensors.items()}
 
     return versions, to_tensors, (lambda out: out), torch.get_num_threads(), {
         "mlp_grad": mlp_grad, "mlp_hvp": mlp_hvp, "unrolled": unrolled,
-        "tutorial": tutorial, "imaml": imaml, "matmul": matmul,
+        "tutorial": tutorial, "imaml": imaml, "matmul": matmul, "imaml_batch": imaml_batch, "per_example": per_example,
     }
 
 
@@ -262,6 +301,41 @@ def jax_workloads():
         f = jax.jit(jnp.matmul)
         return lambda: f(t["a"], t["b"])
 
+    def imaml_batch(t, cfg):
+        names = ("W1", "b1", "W2", "b2", "W3", "b3")
+        lam, lr, steps = 2.0, 1e-2, 10
+
+        def objective(params, meta, x, y):
+            reg = sum(0.5 * jnp.sum((a - b) ** 2) for a, b in zip(params, meta))
+            return mse(mlp3(params, x), y) + lam * reg
+
+        solve = partial(jaxopt.linear_solve.solve_normal_cg, maxiter=5, tol=0)
+
+        @jaxopt.implicit_diff.custom_root(jax.grad(objective), solve=solve)
+        def inner_solver(params, meta, x, y):
+            opt = optax.sgd(lr)
+            state = opt.init(params)
+
+            def body(i, carry):
+                p, s = carry
+                u, s = opt.update(jax.grad(objective)(p, meta, x, y), s)
+                return optax.apply_updates(p, u), s
+
+            return jax.lax.fori_loop(0, steps, body, (params, state))[0]
+
+        def task(m, xs, ys, xq, yq):
+            return mse(mlp3(inner_solver(m, m, xs, ys), xq), yq)
+
+        meta = tuple(t[k] for k in names)
+        g = jax.grad(lambda m: jnp.mean(jax.vmap(task, in_axes=(None, 0, 0, 0, 0))(m, t["xs"], t["ys"], t["xq"], t["yq"])))
+        f = g if cfg.get("jit", True) is False else jax.jit(g)
+        return lambda: f(meta)
+
+    def per_example(t, cfg):
+        ps = tuple(t[k] for k in ("W1", "b1", "W2", "b2"))
+        f = jax.jit(jax.vmap(jax.grad(lambda p, x, y: mlp_loss(p, x[None], y[None])), in_axes=(None, 0, 0)))
+        return lambda: f(ps, t["x"], t["y"])
+
     def to_tensors(tensors, dtype):
         return {k: jnp.asarray(decode(v, np.float64), dtype={"float32": jnp.float32, "float64": jnp.float64}[dtype]) for k, v in tensors.items()}
 
@@ -270,7 +344,7 @@ def jax_workloads():
     threads = 1 if THREADS == "1" else os.cpu_count()
     return versions, to_tensors, ready, threads, {
         "mlp_grad": mlp_grad, "mlp_hvp": mlp_hvp, "unrolled": unrolled,
-        "tutorial": tutorial, "imaml": imaml, "matmul": matmul,
+        "tutorial": tutorial, "imaml": imaml, "matmul": matmul, "imaml_batch": imaml_batch, "per_example": per_example,
     }
 
 

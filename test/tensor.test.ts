@@ -127,6 +127,23 @@ describe('tensor creation', () => {
   });
 });
 
+describe('expand', () => {
+  it('repeating the whole buffer (new leading dims) and broadcasting inner dims give the element-wise definition', () => {
+    const a = mg.tensor([[1, 2, 3], [4, 5, 6]]);
+    for (const [src, shape] of [[a, [5, 2, 3]], [mg.tensor([[7, 8, 9]]), [2, 5, 3]], [mg.tensor([[1], [2]]), [3, 2, 4]], [a, [1, 2, 3]]] as const) {
+      const out = mg.expand(src, [...shape]);
+      assert.deepEqual(out.shape, shape);
+      const [r, c] = [src.shape[0], src.shape[1]];
+      const want = Array.from({ length: out.numel }, (_, i) => {
+        const j = i % (shape[1] * shape[2]);
+        const [row, col] = [Math.floor(j / shape[2]), j % shape[2]];
+        return src.data[(r === 1 ? 0 : row) * c + (c === 1 ? 0 : col)];
+      });
+      assert.deepEqual(Array.from(out.data), want);
+    }
+  });
+});
+
 describe('buffers', () => {
   it('small buffers are zeroed, aligned, and never overlap one another, across slabs', () => {
     const seen = new Map<ArrayBufferLike, [number, number][]>();

@@ -6,7 +6,7 @@
  */
 import { record } from '../autograd/node';
 import { rangeError } from '../errors';
-import { allocate } from '../tensor/dtype';
+import { allocate, allocateUninitialized } from '../tensor/dtype';
 import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { ReduceOp, reduceAxes } from '../tensor/kernels/reduce';
 import { broadcastStrides, fmtShape, numelOf, sameShape } from '../tensor/shape';
@@ -46,10 +46,16 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
     return batchedOf(broadcastTo(p, [...p.shape.slice(0, k), ...shape]), a.levels);
   }
   if (sameShape(a.shape, shape)) return a;
-  const data = allocate(a.dtype, numelOf(shape), 'expand');
-  const one = allocate(a.dtype, 1);
-  one[0] = 1;
-  binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);
+  const data = allocateUninitialized(a.dtype, numelOf(shape), 'expand'); // every element is written below
+  if (repeatsWhole(a.shape, shape) && a.numel > 0) {
+    // New (or size-1) leading dims only: the result is a's buffer repeated, copied in doubling blocks.
+    data.set(a.data, 0);
+    for (let filled = a.numel; filled < data.length; filled *= 2) data.copyWithin(filled, 0, Math.min(filled, data.length - filled));
+  } else {
+    const one = allocate(a.dtype, 1);
+    one[0] = 1;
+    binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);
+  }
   return record('ExpandBackward0', [a], wrap(data, shape), (g) => [sumTo(g, a.shape)]);
 }
 
@@ -80,4 +86,16 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 export function materializeBatched(x: Tensor, levels: readonly number[], sizes: readonly number[], rank: number): Tensor {
   const p = alignBatched(x, levels, rank);
   return broadcastTo(p, [...sizes, ...p.shape.slice(levels.length)]);
+}
+
+/** True when broadcasting `from` to `to` only adds leading dims (or fills size-1 leading ones): a whole-buffer repeat. */
+function repeatsWhole(from: readonly number[], to: readonly number[]): boolean {
+  let lead = from.length;
+  // Skip from's leading size-1 dims; the rest must equal to's trailing dims exactly.
+  let k = 0;
+  while (k < from.length && from[k] === 1) k++;
+  lead = to.length - (from.length - k);
+  if (lead < 0) return false;
+  for (let i = k; i < from.length; i++) if (from[i] !== to[lead + i - k]) return false;
+  return true;
 }

@@ -141,6 +141,9 @@ describe('expand', () => {
       });
       assert.deepEqual(Array.from(out.data), want);
     }
+    // Empty results: a leading 0 leaves nothing to repeat.
+    assert.deepEqual(mg.expand(mg.tensor(3), [0]).shape, [0]);
+    assert.deepEqual(mg.expand(a, [0, 2, 3]).shape, [0, 2, 3]);
   });
 });
 

@@ -47,7 +47,7 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
   }
   if (sameShape(a.shape, shape)) return a;
   const data = allocateUninitialized(a.dtype, numelOf(shape), 'expand'); // every element is written below
-  if (repeatsWhole(a.shape, shape) && a.numel > 0) {
+  if (repeatsWhole(a.shape, shape) && a.numel > 0 && data.length >= a.numel) {
     // New (or size-1) leading dims only: the result is a's buffer repeated, copied in doubling blocks.
     data.set(a.data, 0);
     for (let filled = a.numel; filled < data.length; filled *= 2) data.copyWithin(filled, 0, Math.min(filled, data.length - filled));

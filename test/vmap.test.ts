@@ -602,3 +602,35 @@ describe('func.jacrev, jacfwd and hessian through vmap', () => {
     }
   });
 });
+
+describe('func.vmap through customFixedPoint', () => {
+  it('a fixed point x = tanh(W x + θ) per member: gradients equal the loop and the closed form', () => {
+    const f64 = { dtype: 'float64' } as const;
+    mg.manualSeed(90);
+    const Ws = mg.mul(mg.randn([3, 4, 4], f64), 0.2); // contractions
+    const T = (x: mg.Tensor, th: mg.Tensor, W: mg.Tensor): mg.Tensor => mg.tanh(mg.add(mg.matmul(W, x), th));
+    const solver = mg.diff.implicit.customFixedPoint(T, { argnums: 1, solve: mg.linearSolve.solveNormalCg({ rtol: 1e-12, maxiter: 50 }) })(
+      (x0: mg.Tensor, th: mg.Tensor, W: mg.Tensor): mg.Tensor => {
+        let x = x0;
+        for (let i = 0; i < 200; i++) x = T(x, th, W);
+        return x;
+      },
+    );
+    const theta = mg.tensor([0.3, -0.2, 0.5, 0.1], { ...f64, requiresGrad: true });
+    const out = mg.func.vmap((W: mg.Tensor) => mg.sum(solver(mg.zeros([4], f64), theta, W)))(Ws);
+    const [g] = mg.autograd.grad(mg.sum(out), [theta]);
+    let want = mg.zeros([4], f64);
+    let loop = mg.zeros([4], f64);
+    for (let t = 0; t < 3; t++) {
+      const W = Ws.select(0, t);
+      const x = mg.noGrad(() => solver(mg.zeros([4], f64), theta.detach(), W));
+      // x = tanh(Wx + θ): dx/dθ = (I − D W)⁻¹ D with D = diag(1 − x²); the gradient of Σx is its transpose times 1.
+      const D = mg.mul(mg.eye(4, f64), mg.unsqueeze(mg.sub(1, mg.square(x)), 1));
+      const J = mg.matmul(mg.linalg.solve(mg.sub(mg.eye(4, f64), mg.matmul(D, W)), mg.eye(4, f64)), D);
+      want = mg.add(want, mg.matmul(mg.t(J), mg.ones([4], f64)));
+      loop = mg.add(loop, mg.autograd.grad(mg.sum(solver(mg.zeros([4], f64), theta, W)), [theta])[0]);
+    }
+    assertClose(g, loop, 1e-10);
+    assertClose(g, want, 1e-9);
+  });
+});

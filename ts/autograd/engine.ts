@@ -24,11 +24,6 @@ export interface GradOptions {
   allowUnused?: boolean;
   /** Return zeros instead of null for unused inputs (functorch's behaviour). */
   materializeGrads?: boolean;
-  /**
-   * Inside vmap, let an input that is not batched over an output's level get the sum over that
-   * level's members (the derivative of the whole batch), instead of raising. @internal
-   */
-  sumOverMembers?: boolean;
 }
 
 interface RunOptions {
@@ -479,7 +474,7 @@ function batchedGrad(fn: string, outs: Tensor[], ins: Tensor[], opts: GradOption
   const given = opts.gradOutputs === undefined || opts.gradOutputs === null ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
   if (given.length !== 0 && given.length !== outs.length) throw new RangeError(`${fn}: got ${given.length} gradOutputs for ${outs.length} outputs`);
   const outLevels = new Set(outs.flatMap((o) => physicalOf(o)[1]));
-  if (!opts.sumOverMembers) ins.forEach((x, i) => {
+  ins.forEach((x, i) => {
     const missing = [...outLevels].filter((l) => !physicalOf(x)[1].includes(l));
     if (missing.length > 0) {
       throw new MetagradError(
@@ -512,7 +507,7 @@ function batchedGrad(fn: string, outs: Tensor[], ins: Tensor[], opts: GradOption
   const res = grad(
     outs.map((o) => physicalOf(o)[0]),
     ins.map((x) => physicalOf(x)[0]),
-    { ...opts, gradOutputs, sumOverMembers: undefined },
+    { ...opts, gradOutputs },
   );
   return res.map((g, i) => (g === null ? null : batchedOf(g, physicalOf(ins[i])[1])));
 }

@@ -17,7 +17,8 @@ import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { type SolveInfo, reportSolve, warnOnce } from './diagnostics';
 import { memberNorms } from '../../linalg/members';
-import { levelSize, unionLevels } from '../../tensor/batched';
+import { batchedOf, levelSize, physicalOf, unionLevels } from '../../tensor/batched';
+import { materializeBatched } from '../../ops/broadcast';
 import { solveLinear } from './linear-solve-op';
 import type { VecOp } from '../../linalg/operator';
 import { transposeOp } from '../../linalg/implicit-solve';
@@ -84,7 +85,15 @@ export interface RootEval {
 export function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: TreeSpec, args: unknown[], r: Resolved, p: Params, createGraph: boolean): RootEval {
   const stand = (t: Tensor): Tensor => (createGraph && t.requiresGrad ? reshapeRecorded(t, t.shape as number[]) : detach(t).requiresGrad_(true));
   const xIn = x.map(stand);
-  const thetaIn = p.leaves.map((ls) => ls.map(stand));
+  // Inside vmap a θ shared by the members is repeated per member, so that the partials with
+  // respect to it come out per member (the implicit node sums them for the shared input).
+  const levels = unionLevels(x);
+  const sizes = levels.map((l) => levelSize(x, l));
+  const perMember = (t: Tensor): Tensor => {
+    if (levels.every((l) => physicalOf(t)[1].includes(l))) return t;
+    return batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels);
+  };
+  const thetaIn = p.leaves.map((ls) => ls.map((t) => perMember(stand(t))));
   const fs = enableGrad(() => evalOptimality(site, F, xIn, solSpec, substitute(args, r.argnums, p, thetaIn)));
   return { xIn, thetaIn, fs };
 }
@@ -166,8 +175,6 @@ export function rootVjpFlat(
         retainGraph: createGraph || atRoot !== undefined,
         allowUnused: true,
         materializeGrads: true,
-        // A θ shared by the members of a vmapped solve gets the whole batch's derivative.
-        sumOverMembers: true,
       }) as Tensor[]);
   let k = 0;
   return thetaIn.map((ls) => ls.map(() => gs[k++]));

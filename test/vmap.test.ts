@@ -634,3 +634,21 @@ describe('func.vmap through customFixedPoint', () => {
     assertClose(g, want, 1e-9);
   });
 });
+
+describe('func.vmap: losses with per-member targets', () => {
+  it('crossEntropy with batched class indices (ignored ones included) and with probabilities; binaryCrossEntropyWithLogits', () => {
+    mg.manualSeed(95);
+    const f64 = { dtype: 'float64' } as const;
+    const logits = mg.randn([3, 5, 4], f64);
+    const idx = mg.tensor([[0, 3, 1, 2, 2], [1, 1, -100, 0, 3], [-100, -100, -100, -100, 2]], f64);
+    check('crossEntropy indices', (l, t) => mg.nn.functional.crossEntropy(l, t), [logits, idx], [0, 0], { order2: true });
+    check('crossEntropy indices, sum', (l, t) => mg.nn.functional.crossEntropy(l, t, { reduction: 'sum' }), [logits, idx], [0, 0], { order2: true });
+    check('crossEntropy indices, none', (l, t) => mg.nn.functional.crossEntropy(l, t, { reduction: 'none' }), [logits, idx], [0, 0], { order2: true });
+    check('crossEntropy shared indices', (l) => mg.nn.functional.crossEntropy(l, [0, 1, 2, 3, 0]), [logits], [0], { order2: true });
+    const probs = mg.softmax(mg.randn([3, 5, 4], f64), -1);
+    check('crossEntropy probabilities', (l, p) => mg.nn.functional.crossEntropy(l, p), [logits, probs], [0, 0], { order2: true });
+    const t01 = mg.gt(mg.randn([3, 5, 4], f64), 0);
+    check('binaryCrossEntropyWithLogits', (l, t) => mg.nn.functional.binaryCrossEntropyWithLogits(l, t), [logits, t01], [0, 0], { order2: true });
+    assert.throws(() => mg.func.vmap((l: mg.Tensor, t: mg.Tensor) => mg.nn.functional.crossEntropy(l, t))(logits, mg.add(idx, 10)), /crossEntropy: target 0 is 10/);
+  });
+});

@@ -13,6 +13,7 @@ import { checkTensor } from '../ops/util';
 import { allocate } from '../tensor/dtype';
 import { broadcastShapes, fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
+import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 
 /** How a loss reduces its per-element values. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -193,23 +194,36 @@ export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const classes = logits.shape[classDim];
   const sampleShape = logits.shape.filter((_, d) => d !== classDim);
-  const idx = classIndices(fn, targets, sampleShape, classes, ignoreIndex);
+  // Inside vmap each member has its own targets: one mask and one count per member.
+  const [members, levels, sizes, memberTargets] = isBatched(targets)
+    ? (() => {
+        const [pt, lt] = physicalOf(targets);
+        const sz = pt.shape.slice(0, lt.length);
+        const m = sz.reduce((a, b) => a * b, 1);
+        const n = pt.numel / m;
+        return [m, lt, sz, Array.from({ length: m }, (_, k) => new Tensor(pt.data.slice(k * n, (k + 1) * n), targets.shape))] as const;
+      })()
+    : ([1, [] as number[], [] as number[], [targets]] as const);
   // A constant one-hot mask picks log q[target]; ignored targets get an all-zero row.
   const inner = logits.shape.slice(classDim + 1).reduce((a, b) => a * b, 1);
-  const mask = allocate(logits.dtype, logits.numel);
-  let counted = 0;
-  idx.forEach((c, p) => {
-    if (c === ignoreIndex) return;
-    counted++;
-    const n = Math.floor(p / inner);
-    const r = p % inner;
-    mask[(n * classes + c) * inner + r] = 1;
+  const per = logits.numel;
+  const mask = allocate(logits.dtype, members * per);
+  const counted = allocate(logits.dtype, members);
+  memberTargets.forEach((t, m) => {
+    classIndices(fn, t, sampleShape, classes, ignoreIndex).forEach((c, p) => {
+      if (c === ignoreIndex) return;
+      counted[m]++;
+      const n = Math.floor(p / inner);
+      const r = p % inner;
+      mask[m * per + (n * classes + c) * inner + r] = 1;
+    });
   });
-  const perSample = neg(sum(mul(lsm, new Tensor(mask, logits.shape)), classDim));
+  const maskT = batchedOf(new Tensor(mask, [...sizes, ...logits.shape]), levels);
+  const perSample = neg(sum(mul(lsm, maskT), classDim));
   if (reduction === 'none') return perSample;
   const total = sum(perSample);
   // PyTorch returns NaN for a mean over zero counted targets (0/0).
-  return reduction === 'sum' ? total : div(total, counted);
+  return reduction === 'sum' ? total : div(total, batchedOf(new Tensor(counted, [...sizes]), levels));
 }
 
 /**

@@ -93,7 +93,8 @@ export function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: 
     if (levels.every((l) => physicalOf(t)[1].includes(l))) return t;
     return batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels);
   };
-  const thetaIn = p.leaves.map((ls) => ls.map((t) => perMember(stand(t))));
+  // Recorded even when the backward that asks runs with grad mode off (the stand-ins are its targets).
+  const thetaIn = enableGrad(() => p.leaves.map((ls) => ls.map((t) => perMember(stand(t)))));
   const fs = enableGrad(() => evalOptimality(site, F, xIn, solSpec, substitute(args, r.argnums, p, thetaIn)));
   return { xIn, thetaIn, fs };
 }

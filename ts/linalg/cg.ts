@@ -4,9 +4,7 @@
  * depend on, by the implicit rule of ts/linalg/implicit-solve.ts (exact, whatever the iteration count).
  */
 import { NumericalError } from '../errors';
-import { div } from '../ops/elementwise';
-import type { Tensor } from '../tensor/tensor';
-import { treeAxpy, treeSub, treeVdotT } from '../tree/tree-math';
+import { treeAxpy, treeSub } from '../tree/tree-math';
 import { type OnInfo, reportedMembers } from './info';
 import { checkFiniteNorms, membersOf } from './members';
 import {
@@ -79,18 +77,18 @@ export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, 
     let r = mb.full(x0 ? treeSub(p.b, A(x0)) : p.b);
     let z = M ? mb.full(M(r)) : r;
     let d = z;
-    let gamma: Tensor = treeVdotT(r, z);
+    // The recurrence's scalars are numbers per member (float64), not tensors: nothing differentiates them.
+    const dtype = p.b.some((t) => t.dtype === 'float64') ? 'float64' : 'float32';
+    let gamma = mb.dots(r, z);
     rnorm = mb.norms(r);
-    const g0 = mb.values(gamma);
     rnorm.forEach((rn, m) => {
       if (!Number.isFinite(rn)) throw new NumericalError(`${p.fn}: ${mb.label(m)}the initial residual b − A x0 has non-finite entries`);
-      if (M && g0[m] < 0) throw new NumericalError(`${p.fn}: ${mb.label(m)}rᵀMr = ${g0[m]} < 0 at iteration 0, so the preconditioner M is not positive definite`);
+      if (M && gamma[m] < 0) throw new NumericalError(`${p.fn}: ${mb.label(m)}rᵀMr = ${gamma[m]} < 0 at iteration 0, so the preconditioner M is not positive definite`);
     });
     let active = Array.from(rnorm, (rn, m) => !(rn <= tols[m]));
     for (let k = 0; active.some(Boolean) && k < maxiter; k++) {
       const Ad = mb.full(A(d));
-      const dAd = treeVdotT(d, Ad);
-      const curvature = mb.values(dAd);
+      const curvature = mb.dots(d, Ad);
       const it = k + 1;
       active.forEach((on, m) => {
         if (!on) return;
@@ -104,12 +102,12 @@ export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, 
           );
         }
       });
-      const alpha = mb.mask(div(gamma, dAd), active);
+      // A member that has stopped takes steps of 0, so it stops changing.
+      const alpha = mb.scalar(Array.from(gamma, (g, m) => (active[m] ? g / curvature[m] : 0)), dtype);
       x = treeAxpy(alpha, d, x);
       r = treeSub(r, Ad, alpha);
       z = M ? mb.full(M(r)) : r;
-      const gammaNext = treeVdotT(r, z);
-      const g = mb.values(gammaNext);
+      const g = mb.dots(r, z);
       active.forEach((on, m) => {
         if (on) its[m] = it;
       });
@@ -123,8 +121,8 @@ export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, 
           throw new NumericalError(`${p.fn}: ${mb.label(m)}breakdown at iteration ${it}: rᵀMr = ${g[m]} < 0, so the preconditioner M is not positive definite`);
         }
       });
-      d = treeAxpy(mb.mask(div(gammaNext, gamma), active), d, z);
-      gamma = gammaNext;
+      d = treeAxpy(mb.scalar(Array.from(g, (gm, m) => (active[m] ? gm / gamma[m] : 0)), dtype), d, z);
+      gamma = g;
       active = active.map((on, m) => on && !(rnorm[m] <= tols[m]));
     }
     return x;

@@ -12,7 +12,7 @@ import { scalarOf, wrap } from '../ops/util';
 import { allocate, type DType } from '../tensor/dtype';
 import { batchedOf, levelSize, physicalOf, unionLevels } from '../tensor/batched';
 import type { Tensor } from '../tensor/tensor';
-import { treeNorm } from '../tree/tree-math';
+import { treeNorm, treeVdot } from '../tree/tree-math';
 import type { Problem, Vec } from './operator';
 
 /** How a solve's vectors are batched. @internal */
@@ -28,6 +28,8 @@ export interface Members {
   values(t: Tensor): Float64Array;
   /** Each member's Euclidean norm over all leaves of `v` (float64, overflow-safe as treeNorm). */
   norms(v: Vec): Float64Array;
+  /** Each member's Σ over leaves of ⟨a, b⟩ as numbers (float64 accumulation, as treeVdot). */
+  dots(a: Vec, b: Vec): Float64Array;
   /** `t` where `active[m]`, 0 elsewhere, per member: freezes the members that have stopped. */
   mask(t: Tensor, active: readonly boolean[]): Tensor;
   /** "member m: " inside vmap, "" outside: the prefix of a failure's message. */
@@ -49,6 +51,7 @@ export function membersOf(p: Problem): Members {
       full: (v) => v,
       values: (t) => Float64Array.of(t.item()),
       norms: (v) => Float64Array.of(treeNorm(v)),
+      dots: (a, b) => Float64Array.of(treeVdot(a, b)),
       mask: (t, active) => (active[0] ? t : scalarOf(0, t.dtype)),
       label: () => '',
       scalar: (values, dtype) => scalarOf(values[0], dtype),
@@ -73,6 +76,20 @@ export function membersOf(p: Problem): Members {
       return Float64Array.from(p.data);
     },
     norms: (v) => memberNorms(v, levels, sizes),
+    dots: (a, b) => {
+      const out = new Float64Array(count);
+      const [pa, pb] = [full(a), full(b)].map((v) => v.map((t) => physicalOf(t)[0].data));
+      pa.forEach((x, i) => {
+        const y = pb[i];
+        const chunk = x.length / count;
+        for (let m = 0; m < count; m++) {
+          let acc = 0;
+          for (let j = m * chunk, end = j + chunk; j < end; j++) acc += x[j] * y[j];
+          out[m] += acc;
+        }
+      });
+      return out;
+    },
     mask: (t, active) => (active.every(Boolean) ? t : where(scalars(active.map(Number), t.dtype), t, 0)),
     label: (m) => `member ${m} of the vmap batch: `,
     scalar: scalars,

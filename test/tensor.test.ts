@@ -147,6 +147,25 @@ describe('expand', () => {
   });
 });
 
+describe('matmul with a shared right operand', () => {
+  it('[b, m, k] @ [k, n] (one stacked product) equals the per-batch products, small and large, transposed right operand too', () => {
+    mg.manualSeed(7);
+    for (const [b, m, k, n] of [[3, 2, 4, 5], [16, 10, 40, 40]]) {
+      const a = mg.randn([b, m, k], { dtype: 'float64' });
+      const w = mg.randn([k, n], { dtype: 'float64' });
+      const out = mg.matmul(a, w);
+      // The gradient with respect to a is g·wᵀ: the stacked product with a transposed right operand.
+      const ar = a.detach().requiresGrad_(true);
+      const R = mg.randn([b, m, n], { dtype: 'float64' });
+      const [ga] = mg.autograd.grad(mg.sum(mg.mul(mg.matmul(ar, w), R)), [ar]);
+      for (let i = 0; i < b; i++) {
+        assertClose(out.select(0, i), mg.matmul(a.select(0, i), w), 1e-12);
+        assertClose(ga.select(0, i), mg.matmul(R.select(0, i), mg.t(w)), 1e-12);
+      }
+    }
+  });
+});
+
 describe('buffers', () => {
   it('small buffers are zeroed, aligned, and never overlap one another, across slabs', () => {
     const seen = new Map<ArrayBufferLike, [number, number][]>();

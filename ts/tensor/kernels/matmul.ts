@@ -20,6 +20,11 @@ export function matmulInto(
   bStride: number,
 ): void {
   if (batch === 0 || m === 0 || n === 0) return; // no output: return at once however large k is
+  if (batch > 1 && bStride === 0 && !transA && aStride === m * k) {
+    // A shared right operand: the batches of A stack into one taller product (one GEMM, not `batch`).
+    matmulInto(a, b, out, 1, batch * m, k, n, false, transB, 0, 0);
+    return;
+  }
   if (useNative('matmul', batch * m * k * n)) {
     native.matmul(a, b, out, batch, m, k, n, transA, transB, aStride, bStride);
     return;

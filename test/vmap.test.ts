@@ -654,3 +654,30 @@ describe('func.vmap: losses with per-member targets', () => {
     assert.throws(() => mg.func.vmap((l: mg.Tensor, t: mg.Tensor) => mg.nn.functional.crossEntropy(l, t))(logits, mg.add(idx, 10)), /crossEntropy: target 0 is 10/);
   });
 });
+
+describe('func.vmap: optimizers inside the mapped function', () => {
+  it('sgd with momentum and adam from state on shared parameters give each member the loop result', () => {
+    mg.manualSeed(99);
+    const f64 = { dtype: 'float64' } as const;
+    const xs = mg.randn([4, 8, 3], f64);
+    const ys = mg.randn([4, 8], f64);
+    const fit = (x: mg.Tensor, y: mg.Tensor): mg.Tensor => {
+      let w = mg.zeros([3], f64);
+      for (const make of [() => mg.sgd({ lr: 0.1, momentum: 0.9 }), () => mg.adam({ lr: 0.1 })]) {
+        const opt = make();
+        let state = opt.init([w]);
+        for (let i = 0; i < 5; i++) {
+          const g = mg.func.grad((ww: mg.Tensor) => mg.mean(mg.square(mg.sub(mg.matmul(x, ww), y))))(w);
+          let u: unknown;
+          [u, state] = opt.update([g], state);
+          [w] = mg.applyUpdates([w], u as mg.Tensor[], { inplace: false }) as mg.Tensor[];
+        }
+      }
+      return w;
+    };
+    const v = mg.func.vmap(fit)(xs, ys);
+    for (let t = 0; t < 4; t++) assertClose(v.select(0, t), fit(xs.select(0, t), ys.select(0, t)), 1e-12);
+    // Writing batched updates into shared parameters in place is refused, with the way out.
+    assert.throws(() => mg.func.vmap((x: mg.Tensor) => mg.applyUpdates([mg.zeros([3], f64)], [mg.sum(x, 0)]))(xs), /add_: an in-place write into a tensor that vmap does not batch .*use the out-of-place form/);
+  });
+});

@@ -8,6 +8,7 @@
 import { isGradEnabled } from '../autograd/grad-mode';
 import * as el from '../ops/elementwise';
 import * as ip from '../ops/inplace';
+import { physicalOf } from '../tensor/batched';
 import { type Tensor, type TensorLike, isTensor } from '../tensor/tensor';
 
 /** Update-rule arithmetic; `x` is the tensor an in-place op writes into. */
@@ -34,8 +35,11 @@ function requires(x: TensorLike): boolean {
 
 /** The arithmetic for one update call. */
 export function arith(inplace: boolean): Arith {
+  // Inside vmap a state tensor shared by the members (from init on unbatched parameters) cannot
+  // hold per-member values: it is then replaced (out of place), as the returned state allows.
+  const holds = (x: Tensor, o: TensorLike): boolean => !isTensor(o) || physicalOf(o)[1].every((l) => physicalOf(x)[1].includes(l));
   const writable = (x: Tensor, ...others: TensorLike[]): boolean =>
-    inplace && (!isGradEnabled() || (!x.requiresGrad && !others.some(requires)));
+    inplace && (!isGradEnabled() || (!x.requiresGrad && !others.some(requires))) && others.every((o) => holds(x, o));
   return {
     mul: (x, s) => (writable(x, s) ? ip.mul_(x, s) : el.mul(x, s)),
     add: (x, y, alpha = 1) => (writable(x, y) ? ip.add_(x, y, alpha) : el.add(x, y, alpha)),

@@ -63,6 +63,16 @@ export class BatchedTensor extends Tensor {
     return numelOf(this.shape);
   }
 
+  /** Refused inside vmap: a member's value is not one number. */
+  override item(): number {
+    throw new MetagradError(`vmap: item() of a batched tensor (shape ${fmtShape(this.shape)}): its value differs per member and cannot be read inside vmap; return it from the function instead`);
+  }
+
+  /** Refused inside vmap, as {@link item}. */
+  override tolist(): never {
+    throw new MetagradError(`vmap: tolist() of a batched tensor (shape ${fmtShape(this.shape)}): its values differ per member and cannot be read inside vmap; return it from the function instead`);
+  }
+
   /** Shows the logical shape and the batch sizes, not values. */
   override toString(): string {
     const sizes = this.levels.map((l, i) => `level ${l}: ${this.value.shape[i]}`).join(', ');
@@ -84,12 +94,27 @@ for (const key of ['gradFn', 'outputNr', '_version', '_requiresGrad', '_retainsG
 }
 Object.defineProperty(BatchedTensor.prototype, 'data', {
   get(this: BatchedTensor): never {
+    const by = reader();
     throw new MetagradError(
-      `vmap: the values of a batched tensor (shape ${fmtShape(this.shape)}) cannot be read inside vmap: item(), tolist(), .data, ` +
+      `vmap: the values of a batched tensor (shape ${fmtShape(this.shape)}) cannot be read inside vmap${by ? ` (read by ${by})` : ''}: item(), tolist(), .data, ` +
         'a data-dependent branch, or an operation without a batching rule asked for them',
     );
   },
 });
+
+/**
+ * The metagrad function that read a batched tensor's values, from the stack: an op without a
+ * batching rule is then named in the refusal (user code reading `.data` is not named).
+ */
+function reader(): string | null {
+  const root = __dirname.replace(/[\\/]tensor$/, '');
+  for (const line of (new Error().stack ?? '').split('\n').slice(3)) {
+    const m = /at (?:\w+\.)?([\w$]+) \((.*):\d+:\d+\)/.exec(line.trim());
+    if (m === null) continue;
+    return m[2].startsWith(root) ? m[1] : null;
+  }
+  return null;
+}
 
 /** Wraps `value` as batched over `levels` (its leading dims); a plain tensor when `levels` is empty. */
 export function batchedOf(value: Tensor, levels: readonly number[]): Tensor {

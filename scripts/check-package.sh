@@ -37,15 +37,15 @@ tar -tzf "$tgz" | sort >"$work/files.txt"
 required=(package/package.json package/LICENSE package/README.md
   package/dist/index.js package/dist/index.mjs package/dist/index.d.ts package/dist/index.d.mts
   package/CMakeLists.txt package/native/gyp/binding.gyp package/native/binding.cc package/native/find-eigen.js
-  package/native/exports.map package/native/vendor/eigen3/Eigen/Core
+  package/native/exports.map package/native/vendor/eigen3/Eigen/Core package/examples/imaml-functional.ts
   package/native/vendor/eigen3/COPYING.MPL2 package/native/vendor/eigen3/COPYRIGHT
   package/scripts/build-from-source.cjs)
 for f in "${required[@]}"; do grep -qxF "$f" "$work/files.txt" || fail "the tarball lacks $f"; done
 prebuild="$(grep -E "^package/prebuilds/$tag/metagrad\.napi(\.[a-z]+)?\.node$" "$work/files.txt" || true)"
 [ -n "$prebuild" ] || fail "the tarball has no prebuilds/$tag/metagrad.napi*.node"
-# No tests, benchmarks, examples, build intermediates or repository tooling.
+# No tests, benchmarks, build intermediates or repository tooling (examples/ is shipped: the README points at it).
 # No binding.gyp at the root either: npm would run `node-gyp rebuild` on lockfile installs.
-bad="$(grep -E '^package/binding\.gyp$|^package/(test|bench|examples|build|docs|node_modules|\.ci|\.github)/|\.(o|obj|a|lib|tgz|log|tsbuildinfo)$|\.test\.[cm]?[jt]s$|CMakeFiles|CMakeCache|\.ninja|^package/tsconfig' "$work/files.txt" || true)
+bad="$(grep -E '^package/binding\.gyp$|^package/(test|bench|build|docs|node_modules|\.ci|\.github)/|\.(o|obj|a|lib|tgz|log|tsbuildinfo)$|\.test\.[cm]?[jt]s$|CMakeFiles|CMakeCache|\.ninja|^package/tsconfig' "$work/files.txt" || true)
 $(grep '^package/scripts/' "$work/files.txt" | grep -vxF package/scripts/build-from-source.cjs || true)"
 [ -z "${bad//[$'\n ']/}" ] || fail "the tarball holds files it should not: $bad"
 tar -xzf "$tgz" -C "$work" package/package.json "$prebuild"
@@ -102,6 +102,13 @@ phase 'npm install --offline (sandboxed)'
 (cd "$consumer" && run_sandboxed SMOKE_ADDON=prebuild node smoke.cjs && run_sandboxed SMOKE_ADDON=prebuild node smoke.mjs)
 (cd "$consumer" && run_sandboxed SMOKE_ADDON=prebuild METAGRAD_ISA=baseline node smoke.cjs)
 phase 'smoke: require + import (prebuild)'
+# The README's examples run from the install as it says (with tsx, which a TypeScript user has;
+# the repository's copy here, since the sandbox has no network).
+(cd "$consumer" && run_sandboxed node --import "$root/node_modules/tsx/dist/loader.mjs" node_modules/metagrad/examples/imaml-functional.ts) >"$work/example.log" 2>&1 \
+  || { cat "$work/example.log"; fail 'examples/imaml-functional.ts does not run from the installed package'; }
+grep -q 'meta-gradient (normal CG, 5 iterations)' "$work/example.log" || { cat "$work/example.log"; fail 'the installed example printed no meta-gradient'; }
+echo "check:package: node_modules/metagrad/examples/imaml-functional.ts runs from the install: $(head -1 "$work/example.log" | cut -c1-100)"
+phase 'shipped example'
 node "$root/node_modules/typescript/bin/tsc" -p "$consumer/tsconfig.json"
 echo 'check:package: the TypeScript consumer type-checks against the shipped declarations'
 phase 'type-check consumer (nodenext, ESM + CJS)'

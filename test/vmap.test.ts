@@ -682,3 +682,42 @@ describe('func.vmap: optimizers inside the mapped function', () => {
     assert.throws(() => mg.func.vmap((x: mg.Tensor) => mg.applyUpdates([mg.zeros([3], f64)], [mg.sum(x, 0)]))(xs), /add_: an in-place write into a tensor that vmap does not batch .*use the out-of-place form/);
   });
 });
+
+describe('func.vmap: random programs against the loop', () => {
+  // Random chains of ops on random shapes, with the batch dimension at a random position of each
+  // argument (or shared): the vmapped chain must equal the loop, value and gradient. Bounded in time.
+  const f64 = { dtype: 'float64' } as const;
+  type Op = (a: mg.Tensor, b: mg.Tensor) => mg.Tensor;
+  // Ops from [r, c] operands to [r, c] results, so chains compose.
+  const ops: [string, Op][] = [
+    ['add', (a, b) => mg.add(a, b)], ['mul', (a, b) => mg.mul(a, b)], ['sub row', (a, b) => mg.sub(a, mg.select(b, 0, 0))],
+    ['tanh', (a) => mg.tanh(a)], ['sin·b', (a, b) => mg.mul(mg.sin(a), b)], ['softmax', (a) => mg.softmax(a, -1)], ['logSoftmax 0', (a) => mg.logSoftmax(a, 0)],
+    ['matmul bᵀb', (a, b) => mg.matmul(a, mg.matmul(mg.t(b), b))], ['transpose twice', (a) => mg.t(mg.t(a))], ['cumulative mean', (a) => mg.add(a, mg.mean(a, 0, true))],
+    ['max keepdim', (a) => mg.sub(a, mg.max(a, 1, true).values)], ['where', (a, b) => mg.where(mg.gt(a, b), a, mg.mul(b, 0.5))],
+    ['reshape round trip', (a) => mg.reshape(mg.reshape(a, [-1]), a.shape as number[])], ['cat+narrow', (a, b) => mg.narrow(mg.cat([a, b], 1), 1, 1, a.shape[1])],
+    ['stack+sum', (a, b) => mg.sum(mg.stack([a, b], 2), 2)], ['expand row', (a) => mg.add(a, mg.expand(mg.narrow(a, 0, 0, 1), a.shape as number[]))],
+    ['logsumexp', (a) => mg.sub(a, mg.logsumexp(a, 1, true))], ['clamp', (a) => mg.clamp(a, -0.5, 0.5)], ['square+sqrt', (a) => mg.sqrt(mg.add(mg.square(a), 1))],
+  ];
+  it('200 random chains (bounded to 20 s)', () => {
+    let seed = 12345;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const start = Date.now();
+    for (let trial = 0; trial < 200 && Date.now() - start < 20_000; trial++) {
+      const [B, r, c] = [1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 4)];
+      const chain = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => pick(ops));
+      const f = (a: mg.Tensor, b: mg.Tensor): mg.Tensor => chain.reduce((x, [, op]) => op(x, b), a);
+      // Where the batch dim sits in each argument (null: shared, not batched).
+      const dims = [pick([0, 1, 2]), pick([0, 1, 2, null])] as Dim[];
+      mg.manualSeed(trial);
+      const make = (d: Dim): mg.Tensor => {
+        const shape = [r, c];
+        if (d !== null) shape.splice(d, 0, B);
+        return mg.randn(shape, f64);
+      };
+      const args = dims.map(make);
+      const name = `trial ${trial}: ${chain.map(([n]) => n).join(' → ')}, inDims [${dims.join(', ')}], B ${B}, [${r}, ${c}]`;
+      check(name, f, args, dims, { atol: 1e-9 });
+    }
+  }).timeout(60_000);
+});

@@ -151,6 +151,12 @@ describe('func.vmap: each op against a loop over the members (values, gradients,
     ['clone', (a) => mg.clone(a)], ['detach', (a) => mg.mul(mg.detach(a), a)], ['zerosLike + onesLike', (a) => mg.add(mg.zerosLike(a), mg.mul(mg.onesLike(a), a))],
   ];
   for (const [name, f] of shapeOps) it(name, () => check(name, f, [X], [0], { order2: true, atol: name.includes('float32') ? 1e-6 : 1e-10 }));
+  it('indexSelect with per-member indices (the members gather their own rows), shared or batched input', () => {
+    const d64 = { dtype: 'float64' } as const;
+    const idx = mg.tensor([[0, 3], [2, 2], [1, 0]], d64);
+    check('indexSelect batched indices', (a, i) => mg.indexSelect(a, 0, i), [X, idx], [0, 0], { order2: true });
+    check('indexSelect batched indices, shared input', (a, i) => mg.indexSelect(a, 1, i), [X.select(0, 0), mg.tensor([[1], [0], [1]], d64)], [null, 0], { order2: true });
+  });
   it('cat and stack with a shared operand', () => {
     check('cat shared', (a, b) => mg.cat([a, b], 1), [X, data([4, 3], 7)], [0, null], { order2: true });
     check('stack shared', (a, b) => mg.stack([b, a], 0), [X, data([4, 2], 8)], [0, null], { order2: true });
@@ -354,8 +360,8 @@ describe('func.vmap: refusals name the problem', () => {
     const w = mg.ones([3]).requiresGrad_(true);
     assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.autograd.grad(mg.sum(mg.mul(a, w)), [w])[0])(x), /inputs\[0\] \(shape \[3\]\) is not batched over vmap level 1/);
   });
-  it('batched indices for indexSelect are refused by name; the level stack is clean after an error', () => {
-    assert.throws(() => mg.func.vmap((a: mg.Tensor, i: mg.Tensor) => mg.indexSelect(a, 0, i))(x, mg.zeros([4, 2])), /indexSelect: indices batched by vmap have no batching rule/);
+  it('out-of-range per-member indices are refused by name; the level stack is clean after an error', () => {
+    assert.throws(() => mg.func.vmap((a: mg.Tensor, i: mg.Tensor) => mg.indexSelect(a, 0, i))(x, mg.full([4, 2], 7)), /indexSelect: argument 'index'/);
     // A later vmap starts at level 1 again.
     const out = mg.func.vmap((a: mg.Tensor) => mg.add(a, 1))(x);
     assertClose(out, mg.ones([4, 3]));
@@ -552,6 +558,18 @@ describe('func.stackModuleState and functionalCall under vmap (ensembles, a mode
     });
     // The module's own parameters are back in place.
     assert.equal(models[0].namedParameters()[0][1].shape.length, 2);
+  });
+  it('a module called directly on batched inputs (its own parameters shared), and its parameters\' gradient', () => {
+    mg.manualSeed(61);
+    const net = make();
+    const xs = mg.randn([4, 5, 3]);
+    const out = mg.func.vmap((x: mg.Tensor) => net.forward(x) as mg.Tensor)(xs);
+    for (let t = 0; t < 4; t++) assertClose(out.select(0, t), net.forward(xs.select(0, t)) as mg.Tensor, 1e-6);
+    // The gradient of the batch's total with respect to the shared parameters is the sum of the members'.
+    const ps = net.parameters();
+    const g = mg.autograd.grad(mg.sum(out), ps);
+    const gl = mg.autograd.grad(mg.sum(net.forward(mg.reshape(xs, [20, 3])) as mg.Tensor), ps);
+    g.forEach((gi, i) => assertClose(gi, gl[i], 1e-5));
   });
   it('modules of different structures are refused, naming the parameter', () => {
     assert.throws(() => mg.func.stackModuleState([make(), new mg.nn.Linear(3, 1)]), /modules\[1\] has parameters \[weight, bias\] but modules\[0\] has \[0.weight/);

@@ -1,6 +1,6 @@
 /** Selecting and joining: narrow/slice/select along a dim, indexSelect, cat and stack. */
 import { record } from '../autograd/node';
-import { MetagradError, rangeError, typeError } from '../errors';
+import { rangeError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { sliceCopy } from '../tensor/kernels/layout';
 import { fmtShape, normalizeDim, numelOf } from '../tensor/shape';
@@ -117,7 +117,7 @@ export function indexSelect(a: Tensor, dim: number, indices: number[] | Tensor):
   const fn = 'indexSelect';
   checkTensor(fn, 'input', a);
   const d = dimOf(fn, a, dim);
-  if (isBatched(indices)) throw new MetagradError(`${fn}: indices batched by vmap have no batching rule; index with plain indices (or gather the members with a loop)`);
+  if (isBatched(indices)) return perMemberIndexSelect(a, d, indices);
   const idx = checkIndices(fn, indices, a.shape[d]);
   if (isBatched(a)) return batchedOf(gatherRows(a.value, d + a.levels.length, idx), a.levels);
   return gatherRows(a, d, idx);
@@ -135,6 +135,26 @@ function gatherRows(a: Tensor, d: number, idx: number[]): Tensor {
     });
   }
   return record('IndexSelectBackward0', [a], wrap(out, shape), (g) => [indexAdd(g, a.shape, d, idx)]);
+}
+
+/**
+ * vmap's rule for indexSelect with indices that differ per member: each member gathers its own
+ * rows (the loop over members is the rule: the gathers differ), stacked back into the batch.
+ */
+function perMemberIndexSelect(a: Tensor, d: number, indices: Tensor): Tensor {
+  const levels = unionLevels([a, indices]);
+  const sizes = levels.map((l) => levelSize([a, indices], l));
+  const count = sizes.reduce((n, s) => n * s, 1);
+  const pa = reshapeRecorded(materializeBatched(a, levels, sizes, a.ndim), [count, ...a.shape]);
+  const pi = materializeBatched(indices, levels, sizes, indices.ndim);
+  const per = pi.numel / count;
+  const rows: Tensor[] = [];
+  for (let m = 0; m < count; m++) {
+    const idx = checkIndices('indexSelect', Array.from(pi.data.subarray(m * per, (m + 1) * per)), a.shape[d]);
+    rows.push(gatherRows(strided(pa, 0, m, 1, 1), d + 1, idx));
+  }
+  const out = join('indexSelect', 'CatBackward0', rows, 0);
+  return batchedOf(reshapeRecorded(out, [...sizes, ...out.shape.slice(1)]), levels);
 }
 
 /** Zeros of `shape` plus `g`'s rows added at `idx` along `d` (the backward of indexSelect). */

@@ -106,8 +106,8 @@ def torch_workloads():
 
         return run
 
-    def implicit_meta(model, steps, lr, lam, names):
-        """TorchOpt's implicit-differentiation tutorial code, for any functional model."""
+    def implicit_solver(model, steps, lr, lam):
+        """TorchOpt's implicit-differentiation tutorial inner solver, for any functional model."""
 
         def objective(params, meta, x, y):
             reg = 0
@@ -129,6 +129,12 @@ def torch_workloads():
                     updates, state = optimizer.update(grads, state, inplace=True)
                     params = torchopt.apply_updates(params, updates, inplace=True)
             return params
+
+        return inner_solver
+
+    def implicit_meta(model, steps, lr, lam, names):
+        """TorchOpt's implicit-differentiation tutorial code, for any functional model."""
+        inner_solver = implicit_solver(model, steps, lr, lam)
 
         def build(t, cfg):
             meta = tuple(t[k].requires_grad_() for k in names)
@@ -167,24 +173,7 @@ def torch_workloads():
         # TorchOpt has no vmap over custom_root (torchopt#223): the tasks run in a loop, as its examples do.
         names = ("W1", "b1", "W2", "b2", "W3", "b3")
         meta = tuple(t[k].requires_grad_() for k in names)
-
-        def objective(params, m, x, y):
-            reg = 0
-            for p1, p2 in zip(params, m):
-                reg = reg + 0.5 * torch.sum(torch.square(p1 - p2))
-            return F.mse_loss(mlp3(params, x), y) + 2.0 * reg
-
-        @torchopt.diff.implicit.custom_root(torch.func.grad(objective, argnums=0), argnums=1, solve=torchopt.linear_solve.solve_normal_cg(maxiter=5, atol=0))
-        def inner_solver(params, m, x, y):
-            optimizer = torchopt.sgd(lr=1e-2)
-            state = optimizer.init(params)
-            with torch.enable_grad():
-                for _ in range(10):
-                    grads = torch.autograd.grad(objective(params, m, x, y), params)
-                    updates, state = optimizer.update(grads, state, inplace=True)
-                    params = torchopt.apply_updates(params, updates, inplace=True)
-            return params
-
+        inner_solver = implicit_solver(mlp3, 10, 1e-2, 2.0)
         T = t["xs"].shape[0]
 
         def run():
@@ -264,7 +253,9 @@ def jax_workloads():
         h = jax.nn.relu(linear(ps[2:4], h))
         return linear(ps[4:6], h)
 
-    def implicit_meta(model, steps, lr, lam, names, outer):
+    def implicit_solver(model, steps, lr, lam):
+        """The jaxopt custom_root inner solver of the tutorial, for any functional model."""
+
         def objective(params, meta, x, y):
             reg = sum(0.5 * jnp.sum((a - b) ** 2) for a, b in zip(params, meta))
             return mse(model(params, x), y) + lam * reg
@@ -282,6 +273,11 @@ def jax_workloads():
                 return optax.apply_updates(p, u), s
 
             return jax.lax.fori_loop(0, steps, body, (params, state))[0]
+
+        return inner_solver
+
+    def implicit_meta(model, steps, lr, lam, names, outer):
+        inner_solver = implicit_solver(model, steps, lr, lam)
 
         def build(t, cfg):
             meta = tuple(t[k] for k in names)
@@ -303,25 +299,7 @@ def jax_workloads():
 
     def imaml_batch(t, cfg):
         names = ("W1", "b1", "W2", "b2", "W3", "b3")
-        lam, lr, steps = 2.0, 1e-2, 10
-
-        def objective(params, meta, x, y):
-            reg = sum(0.5 * jnp.sum((a - b) ** 2) for a, b in zip(params, meta))
-            return mse(mlp3(params, x), y) + lam * reg
-
-        solve = partial(jaxopt.linear_solve.solve_normal_cg, maxiter=5, tol=0)
-
-        @jaxopt.implicit_diff.custom_root(jax.grad(objective), solve=solve)
-        def inner_solver(params, meta, x, y):
-            opt = optax.sgd(lr)
-            state = opt.init(params)
-
-            def body(i, carry):
-                p, s = carry
-                u, s = opt.update(jax.grad(objective)(p, meta, x, y), s)
-                return optax.apply_updates(p, u), s
-
-            return jax.lax.fori_loop(0, steps, body, (params, state))[0]
+        inner_solver = implicit_solver(mlp3, 10, 1e-2, 2.0)
 
         def task(m, xs, ys, xq, yq):
             return mse(mlp3(inner_solver(m, m, xs, ys), xq), yq)

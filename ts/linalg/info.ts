@@ -58,30 +58,10 @@ export function reportInfo(info: SolveInfo, onInfo?: OnInfo): SolveInfo {
 }
 
 /**
- * Runs an iterative solve's `body` and reports its outcome once: when it returns (converged when
- * the residual norm is within `tol`) or when it throws a NumericalError (reported with the error,
- * then rethrown). `state` reads the iteration count and residual norm at that moment. @internal
- */
-export function reported<T>(solver: string, tol: number, onInfo: OnInfo | undefined, state: () => [number, number], body: () => T): T {
-  const report = (error?: string): void => {
-    const [iterations, residualNorm] = state();
-    reportInfo({ solver, iterations, residualNorm, tolerance: tol, converged: error === undefined && residualNorm <= tol, error }, onInfo);
-  };
-  let x: T;
-  try {
-    x = body();
-  } catch (e) {
-    if (e instanceof NumericalError) report(e.message);
-    throw e;
-  }
-  report();
-  return x;
-}
-
-/**
- * {@link reported} for a solve of several members (see linalg/members.ts): `state` reads each
- * member's iteration count and residual norm. With one member the info is exactly
- * {@link reported}'s. @internal
+ * Runs an iterative solve's `body` and reports its outcome once: when it returns (a member has
+ * converged when its residual norm is within its tolerance) or when it throws a NumericalError
+ * (reported with the error, then rethrown). `state` reads each member's iteration count and
+ * residual norm at that moment (one member outside vmap; see linalg/members.ts). @internal
  */
 export function reportedMembers<T>(
   solver: string,

@@ -192,31 +192,20 @@ export async function batching(ctx: BenchContext): Promise<Table[]> {
     }
     for (const p of peers.values()) if (typeof p === 'object') p.close();
     const common = 'Median ms per call, one thread; in parentheses: that time ÷ the first column\'s (> 1: the first column is faster). Peer results are checked against the first column before timing.';
-    const batch = byKind.get('imaml_batch');
-    if (batch) {
-      tables.push({
-        title: 'iMAML meta-batch with func.vmap, side by side (ms)',
-        headers: batch.headers,
-        rows: batch.rows,
-        align: batch.headers.map((_, i) => (i === 0 || i === batch.headers.length - 1 ? 'left' : 'right')),
-        notes: [
-          common,
-          'The gradient of the mean query loss over 25 tasks with respect to the shared meta-parameters (the meta-optimizer step, the same on every side, is left out). metagrad vmap: `autograd.grad(mean(func.vmap(task)(…)))` with a customRoot inner solver of 10 SGD steps and `solveNormalCg({ maxiter: 5, atol: 0 })`; metagrad loop: the same task function called per task. TorchOpt: its tutorial\'s `custom_root` solver in a Python loop over the tasks (it has no vmap over custom_root). JAX: `jax.grad` of the mean of `jax.vmap` of the jaxopt `custom_root` task, with and without `jax.jit`.',
-          'Agreement: float64 within 1e-6 of metagrad vmap. In float32 the five normal-CG iterations on this ill-conditioned system amplify rounding (metagrad\'s own float32 and float64 results on the same data differ by about 20 %), so that row is checked only to 0.3.',
-          ...notes,
-        ],
-      });
-    }
-    const per = byKind.get('per_example');
-    if (per) {
-      tables.push({
-        title: 'Per-example gradients with func.vmap(func.grad), side by side (ms)',
-        headers: per.headers,
-        rows: per.rows,
-        align: per.headers.map((_, i) => (i === 0 || i === per.headers.length - 1 ? 'left' : 'right')),
-        notes: [common, '`func.vmap(func.grad(loss), { inDims: [null, 0, 0] })` against `torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))` and `jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0, 0)))`.'],
-      });
-    }
+    const push = (kind: string, title: string, extra: string[]): void => {
+      const t = byKind.get(kind);
+      if (!t) return;
+      const align = t.headers.map((_, i): 'left' | 'right' => (i === 0 || i === t.headers.length - 1 ? 'left' : 'right'));
+      tables.push({ title, headers: t.headers, rows: t.rows, align, notes: [common, ...extra] });
+    };
+    push('imaml_batch', 'iMAML meta-batch with func.vmap, side by side (ms)', [
+      'The gradient of the mean query loss over 25 tasks with respect to the shared meta-parameters (the meta-optimizer step, the same on every side, is left out). metagrad vmap: `autograd.grad(mean(func.vmap(task)(…)))` with a customRoot inner solver of 10 SGD steps and `solveNormalCg({ maxiter: 5, atol: 0 })`; metagrad loop: the same task function called per task. TorchOpt: its tutorial\'s `custom_root` solver in a Python loop over the tasks (it has no vmap over custom_root). JAX: `jax.grad` of the mean of `jax.vmap` of the jaxopt `custom_root` task, with and without `jax.jit`.',
+      'Agreement: float64 within 1e-6 of metagrad vmap. In float32 the five normal-CG iterations on this ill-conditioned system amplify rounding (metagrad\'s own float32 and float64 results on the same data differ by about 20 %), so that row is checked only to 0.3.',
+      ...notes,
+    ]);
+    push('per_example', 'Per-example gradients with func.vmap(func.grad), side by side (ms)', [
+      '`func.vmap(func.grad(loss), { inDims: [null, 0, 0] })` against `torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))` and `jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0, 0)))`.',
+    ]);
     // Peak memory against the number of tasks.
     const mem: string[][] = [];
     for (const T of [5, 25, 100]) {

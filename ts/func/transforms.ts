@@ -261,6 +261,19 @@ export function hvp<A extends unknown[]>(fn: (...args: A) => unknown, primals: A
   });
 }
 
+/** The Jacobians' argument `argnums` (a tensor) and fn as a function of it alone. */
+function differentiated<A extends unknown[]>(name: string, fn: (...args: A) => unknown, args: A, argnums: number): { x: Tensor; at: (xi: Tensor) => unknown } {
+  checkArgnums(name, argnums, args.length);
+  const x = args[argnums];
+  if (!isTensor(x)) throw typeError(name, `args[${argnums}]`, 'a Tensor', x);
+  const at = (xi: Tensor): unknown => {
+    const a = args.slice() as A;
+    a[argnums] = xi;
+    return fn(...a);
+  };
+  return { x, at };
+}
+
 /**
  * `jacrev(fn, argnums = 0)`: the Jacobian by reverse mode, all rows at once: the VJP applied to
  * the standard basis of each output under {@link vmap}. For an output leaf of shape O and a tensor
@@ -269,14 +282,7 @@ export function hvp<A extends unknown[]>(fn: (...args: A) => unknown, primals: A
 export function jacrev<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
   if (typeof fn !== 'function') throw typeError('func.jacrev', 'fn', 'a function', fn);
   return (...args: A) => {
-    checkArgnums('func.jacrev', argnums, args.length);
-    const x = args[argnums];
-    if (!isTensor(x)) throw typeError('func.jacrev', `args[${argnums}]`, 'a Tensor', x);
-    const at = (xi: Tensor): unknown => {
-      const a = args.slice() as A;
-      a[argnums] = xi;
-      return fn(...a);
-    };
+    const { x, at } = differentiated('func.jacrev', fn, args, argnums);
     const [outs, spec] = flatten(at(x));
     if (outs.length === 0) throw new MetagradError('func.jacrev: the function must return a Tensor or a tree of tensors');
     const jacobians = outs.map((o, k) => {
@@ -300,14 +306,7 @@ export function jacrev<A extends unknown[]>(fn: (...args: A) => unknown, argnums
 export function jacfwd<A extends unknown[]>(fn: (...args: A) => unknown, argnums = 0): (...args: A) => Tensor {
   if (typeof fn !== 'function') throw typeError('func.jacfwd', 'fn', 'a function', fn);
   return (...args: A) => {
-    checkArgnums('func.jacfwd', argnums, args.length);
-    const x = args[argnums];
-    if (!isTensor(x)) throw typeError('func.jacfwd', `args[${argnums}]`, 'a Tensor', x);
-    const at = (xi: Tensor): unknown => {
-      const a = args.slice() as A;
-      a[argnums] = xi;
-      return fn(...a);
-    };
+    const { x, at } = differentiated('func.jacfwd', fn, args, argnums);
     if (x.numel === 0) {
       const [outs, spec] = flatten(at(x));
       return unflatten<Tensor>(spec, outs.map((o) => zerosOf([...o.shape, ...x.shape], x.dtype)));

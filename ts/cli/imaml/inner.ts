@@ -205,12 +205,24 @@ export function adaptBatched(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg
   const anchor = theta.map((t) => t.detach());
   const anchorRows = anchor.map((a) => a.data as Float32Array);
   let phi = anchor.map((a) => noGrad(() => mg_expand(a, members)));
+  // Plain loops with the arrays hoisted: these run for every trial step of every task. Each
+  // member's sum runs over parameters and elements in the order of the one-task sqDist.
   const prox = (p: readonly Tensor[]): Float64Array => {
     const out = new Float64Array(members);
-    p.forEach((t, i) => rowsOf(t, members).forEach((row, m) => {
-      const a = anchorRows[i];
-      for (let j = 0; j < row.length; j++) out[m] += (row[j] - a[j]) ** 2;
-    }));
+    const data = p.map((t) => t.data);
+    for (let m = 0; m < members; m++) {
+      let acc = 0;
+      for (let i = 0; i < data.length; i++) {
+        const [row, a] = [data[i], anchorRows[i]];
+        const n = a.length;
+        const base = m * n;
+        for (let j = 0; j < n; j++) {
+          const d = row[base + j] - a[j];
+          acc += d * d;
+        }
+      }
+      out[m] = acc;
+    }
     return out;
   };
   const objective = (p: readonly Tensor[]): Float64Array => {
@@ -226,11 +238,11 @@ export function adaptBatched(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg
     const gm = enableGrad(() => gradMse([...phi], x, y)) as Tensor[];
     // ∇ of the proximal term, λ(φ − θ), added by hand, member by member.
     const g = gm.map((gi, i) => {
-      const out = Float32Array.from(gi.data);
+      const out = (gi.data as Float32Array).slice();
       const p = phi[i].data;
       const a = anchorRows[i];
       const n = a.length;
-      for (let j = 0; j < out.length; j++) out[j] += cfg.lambda * (p[j] - a[j % n]);
+      for (let m = 0, base = 0; m < members; m++, base += n) for (let j = 0; j < n; j++) out[base + j] += cfg.lambda * (p[base + j] - a[j]);
       return out;
     });
     const g2 = new Float64Array(members);
@@ -242,18 +254,21 @@ export function adaptBatched(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg
     for (let h = 0; h <= MAX_HALVINGS && pending.some(Boolean); h++) {
       // Trial steps for the members still searching; the others keep their φ.
       const trial = phi.map((t, i) => {
-        const out = Float32Array.from(t.data);
+        const src = t.data as Float32Array;
+        const gi = g[i];
+        const out = src.slice();
         const n = out.length / members;
         for (let m = 0; m < members; m++) {
           if (!pending[m]) continue;
-          for (let j = m * n; j < (m + 1) * n; j++) out[j] = t.data[j] + -lr[m] * g[i][j];
+          const step = -lr[m];
+          for (let j = m * n, end = j + n; j < end; j++) out[j] = src[j] + step * gi[j];
         }
         return tensor(out, { shape: [...t.shape] });
       });
       const ft = objective(trial);
       const take = pending.map((on, m) => on && ft[m] <= f[m] - 0.5 * lr[m] * g2[m]);
       phi = phi.map((t, i) => {
-        const out = Float32Array.from(t.data);
+        const out = (t.data as Float32Array).slice();
         const n = out.length / members;
         for (let m = 0; m < members; m++) if (take[m]) out.set(trial[i].data.subarray(m * n, (m + 1) * n), m * n);
         return tensor(out, { shape: [...t.shape] });

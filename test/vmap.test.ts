@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
 import { assertClose } from './helpers/check';
+import { metaGradient as metaBatchGradient } from '../examples/imaml-batch';
 
 type F = (...xs: mg.Tensor[]) => mg.Tensor | mg.Tensor[];
 type Dim = number | null;
@@ -738,4 +739,20 @@ describe('func.vmap: random programs against the loop', () => {
       check(name, f, args, dims, { atol: 1e-9 });
     }
   }).timeout(60_000);
+});
+
+describe('examples/imaml-batch.ts', () => {
+  it('the vmapped meta-batch gives the loop\'s meta-gradient (8 tasks, float32)', () => {
+    const onWarning = process.listeners('warning');
+    process.removeAllListeners('warning'); // the example's deliberate 5-iteration CG budget
+    try {
+      const v = metaBatchGradient(true, 8);
+      const l = metaBatchGradient(false, 8);
+      assert.equal(v.length, 6);
+      v.forEach((g, i) => assertClose(g, l[i], 1e-6, 1e-4, `parameter ${i}`));
+      assert.ok(v.some((g) => mg.max(mg.abs(g)).item() > 1e-3), 'a non-trivial meta-gradient');
+    } finally {
+      for (const l of onWarning) process.on('warning', l);
+    }
+  });
 });

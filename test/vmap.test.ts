@@ -359,7 +359,7 @@ describe('func.vmap: refusals name the problem', () => {
   });
   it('autograd.grad inside vmap with respect to a shared tensor is refused (it would sum the members)', () => {
     const w = mg.ones([3]).requiresGrad_(true);
-    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.autograd.grad(mg.sum(mg.mul(a, w)), [w])[0])(x), /inputs\[0\] \(shape \[3\]\) is not batched over vmap level 1/);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.autograd.grad(mg.sum(mg.mul(a, w)), [w])[0])(x), /inputs\[0\] \(shape \[3\]\) is not batched by the vmap that batched the outputs/);
   });
   it('out-of-range per-member indices are refused by name; the level stack is clean after an error', () => {
     assert.throws(() => mg.func.vmap((a: mg.Tensor, i: mg.Tensor) => mg.indexSelect(a, 0, i))(x, mg.full([4, 2], 7)), /indexSelect: argument 'index'/);
@@ -754,5 +754,17 @@ describe('examples/imaml-batch.ts', () => {
     } finally {
       for (const l of onWarning) process.on('warning', l);
     }
+  });
+});
+
+describe('func.vmap: a batched tensor that escapes its vmap', () => {
+  it('is refused when it reaches an outer vmap\'s output', () => {
+    const x = mg.zeros([3, 2]);
+    let leaked: mg.Tensor | null = null;
+    mg.func.vmap((a: mg.Tensor) => {
+      leaked = mg.add(a, 1);
+      return a;
+    })(x);
+    assert.throws(() => mg.func.vmap((a: mg.Tensor) => mg.add(a, leaked as unknown as mg.Tensor))(mg.zeros([3, 2])), /holds a tensor batched by another vmap call that it escaped/);
   });
 });

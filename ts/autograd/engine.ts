@@ -478,7 +478,7 @@ function batchedGrad(fn: string, outs: Tensor[], ins: Tensor[], opts: GradOption
     const missing = [...outLevels].filter((l) => !physicalOf(x)[1].includes(l));
     if (missing.length > 0) {
       throw new MetagradError(
-        `${fn}: inside vmap, inputs[${i}] (shape ${fmtShape(x.shape)}) is not batched over vmap level ${missing.join(', ')} of the outputs, so its gradient would be ` +
+        `${fn}: inside vmap, inputs[${i}] (shape ${fmtShape(x.shape)}) is not batched by ${missing.length > 1 ? 'the vmaps' : 'the vmap'} that batched the outputs, so its gradient would be ` +
           'the sum over the members; differentiate with respect to a batched tensor (func.grad, vjp and jvp batch their arguments themselves)',
       );
     }

@@ -7,7 +7,7 @@
 import { MetagradError, describe, typeError } from '../errors';
 import { permute, unsqueeze } from '../ops/shape';
 import { expand } from '../ops/broadcast';
-import { type Randomness, batchedOf, enterVmap, exitVmap, physicalOf } from '../tensor/batched';
+import { type Randomness, activeVmaps, batchedOf, enterVmap, exitVmap, physicalOf } from '../tensor/batched';
 import { fmtShape, normalizeDim } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { isPlainObject } from '../objects';
@@ -147,8 +147,13 @@ export function vmap<A extends unknown[], R>(fn: (...args: A) => R, opts: VmapOp
         if (!Number.isInteger(d)) throw typeError(name, `outDims of output ${j}`, 'an integer or null', d);
         const nd = normalizeDim(name, d, t.ndim + 1);
         // An output that does not depend on the batched inputs is the same for every member.
-        if (!batchedHere) return expand(unsqueeze(t, nd), [...t.shape.slice(0, nd), size, ...t.shape.slice(nd)]);
-        return unbatchTo(t, frame.level, nd);
+        const r = batchedHere ? unbatchTo(t, frame.level, nd) : expand(unsqueeze(t, nd), [...t.shape.slice(0, nd), size, ...t.shape.slice(nd)]);
+        // A tensor of an inner vmap that escaped it (kept in a closure, say) would stay batched here.
+        const outer = activeVmaps().filter((f) => f !== frame).map((f) => f.level);
+        if (physicalOf(r)[1].some((l) => !outer.includes(l))) {
+          throw new MetagradError(`${name}: output ${j} holds a tensor batched by another vmap call that it escaped (kept in a closure, say); return values from the vmapped function instead of keeping them`);
+        }
+        return r;
       });
       return unflatten<R>(outSpec, results);
     } finally {

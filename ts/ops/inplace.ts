@@ -58,7 +58,7 @@ function inplaceOperands(fn: string, a: Tensor, b: TensorLike): [Tensor, TensorL
   const missing = physicalOf(b)[1].filter((l) => !la.includes(l));
   if (missing.length > 0) {
     throw new MetagradError(
-      `${fn}: an in-place write into a tensor that vmap does not batch (over level ${missing.join(', ')}) from one that it does; ` +
+      `${fn}: an in-place write into a tensor that vmap does not batch from one that it does${missing.length > 1 ? ` (${missing.length} vmaps)` : ''}; ` +
         'use the out-of-place form, or pass the written tensor through vmap',
     );
   }

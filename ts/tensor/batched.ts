@@ -15,7 +15,10 @@ export type Randomness = 'error' | 'different' | 'same';
 
 /** One active `vmap` call. */
 export interface VmapFrame {
-  /** Nesting depth, 1 for the outermost vmap. */
+  /**
+   * This call's level: unique per call and increasing with nesting (an inner vmap's level is
+   * above its outer one's), so a tensor that escaped an earlier vmap is recognised as such.
+   */
   readonly level: number;
   /** Number of members. */
   readonly size: number;
@@ -23,10 +26,11 @@ export interface VmapFrame {
 }
 
 const frames: VmapFrame[] = [];
+let lastLevel = 0;
 
 /** Enters a vmap level of `size` members. @internal */
 export function enterVmap(size: number, randomness: Randomness): VmapFrame {
-  const frame = { level: frames.length + 1, size, randomness };
+  const frame = { level: ++lastLevel, size, randomness };
   frames.push(frame);
   return frame;
 }
@@ -75,8 +79,8 @@ export class BatchedTensor extends Tensor {
 
   /** Shows the logical shape and the batch sizes, not values. */
   override toString(): string {
-    const sizes = this.levels.map((l, i) => `level ${l}: ${this.value.shape[i]}`).join(', ');
-    return `BatchedTensor(shape ${fmtShape(this.shape)}, ${this.dtype}, batched over ${sizes})`;
+    const sizes = this.levels.map((_, i) => this.value.shape[i]).join(' × ');
+    return `BatchedTensor(shape ${fmtShape(this.shape)}, ${this.dtype}, ${sizes} members)`;
   }
 }
 

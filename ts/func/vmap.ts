@@ -7,6 +7,7 @@
 import { MetagradError, describe, typeError } from '../errors';
 import { permute, unsqueeze } from '../ops/shape';
 import { expand } from '../ops/broadcast';
+import { cat, narrow } from '../ops/indexing';
 import { type Randomness, activeVmaps, batchedOf, enterVmap, exitVmap, physicalOf } from '../tensor/batched';
 import { fmtShape, normalizeDim } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
@@ -33,6 +34,12 @@ export interface VmapOptions {
    * 'different' draws independently per member, 'same' draws once for all members.
    */
   randomness?: Randomness;
+  /**
+   * Members per pass (torch.func's `chunk_size`): the batch runs in chunks of this many members
+   * and the outputs are concatenated, bounding the memory of a large batch. Default: all at once.
+   * Not combinable with `randomness: 'same'` (each chunk would draw anew).
+   */
+  chunkSize?: number;
 }
 
 /** The dims spec of each leaf of `value`, following the prefix tree `spec`. */
@@ -94,7 +101,12 @@ export function vmap<A extends unknown[], R>(fn: (...args: A) => R, opts: VmapOp
   if (randomness !== 'error' && randomness !== 'different' && randomness !== 'same') {
     throw typeError(name, 'randomness', "'error', 'different' or 'same'", randomness);
   }
-  return (...args: A): R => {
+  const chunk = (opts as VmapOptions).chunkSize;
+  if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1)) throw typeError(name, 'chunkSize', 'a positive integer', chunk);
+  if (chunk !== undefined && randomness === 'same') {
+    throw new TypeError(`${name}: chunkSize cannot be combined with randomness: 'same' (each chunk would make its own draw)`);
+  }
+  const mapped = (...args: A): R => {
     const inDims = opts.inDims === undefined ? 0 : opts.inDims;
     if (Array.isArray(inDims) && inDims.length !== args.length) {
       throw new RangeError(`${name}: inDims has ${inDims.length} entries but the function was called with ${args.length} argument(s)`);
@@ -124,6 +136,7 @@ export function vmap<A extends unknown[], R>(fn: (...args: A) => R, opts: VmapOp
       });
     });
     if (size < 0) throw new RangeError(`${name}: no argument is batched (every inDims entry is null, or no argument holds a tensor)`);
+    if (chunk !== undefined && size > chunk) return chunked(args, dimsOf, size, chunk);
     const frame = enterVmap(size, randomness);
     let out: R;
     try {
@@ -160,6 +173,30 @@ export function vmap<A extends unknown[], R>(fn: (...args: A) => R, opts: VmapOp
       exitVmap(frame);
     }
   };
+  const whole = chunk === undefined ? null : vmap(fn, { ...opts, chunkSize: undefined });
+  /** The batch in slices of `chunk` members (narrowed along each argument's mapped dim), outputs concatenated along their outDims. */
+  const chunked = (args: A, dimsOf: (number | null)[][], size: number, chunkLen: number): R => {
+    const parts: unknown[] = [];
+    for (let start = 0; start < size; start += chunkLen) {
+      const len = Math.min(chunkLen, size - start);
+      const sliceArgs = args.map((a, i) => {
+        const [leaves, spec] = flatten(a);
+        if (leaves.length === 0) return a;
+        return unflatten(spec, leaves.map((t, j) => (dimsOf[i][j] === null ? t : narrow(t, dimsOf[i][j] as number, start, len))));
+      }) as A;
+      parts.push((whole as (...a: A) => R)(...sliceArgs));
+    }
+    const [firstLeaves, spec] = flatten(parts[0]);
+    const outDims: (number | null)[] = [];
+    leafDims(name, 'the output', (opts.outDims === undefined ? 0 : opts.outDims) as VmapDims, parts[0], outDims);
+    const leavesOf = parts.map((p) => flatten(p)[0]);
+    return unflatten<R>(spec, firstLeaves.map((t, j) => {
+      const d = outDims[j];
+      if (d === null) return t; // the same in every chunk: not stacked
+      return cat(leavesOf.map((ls) => ls[j]), normalizeDim(name, d, t.ndim));
+    }));
+  };
+  return mapped;
 }
 
 /** vmap's outputs are tensors (or trees of them); a number or string cannot be stacked. */

@@ -112,12 +112,10 @@ Object.defineProperty(BatchedTensor.prototype, 'data', {
  */
 function reader(): string | null {
   const root = __dirname.replace(/[\\/]tensor$/, '');
-  for (const line of (new Error().stack ?? '').split('\n').slice(3)) {
-    const m = /at (?:\w+\.)?([\w$]+) \((.*):\d+:\d+\)/.exec(line.trim());
-    if (m === null) continue;
-    return m[2].startsWith(root) ? m[1] : null;
-  }
-  return null;
+  // Frames: this function, the getter, then the reader itself.
+  const line = (new Error().stack ?? '').split('\n')[3] ?? '';
+  const m = /at (?:\w+\.)?([\w$]+) \((.*):\d+:\d+\)/.exec(line.trim());
+  return m !== null && m[2].startsWith(root) ? m[1] : null;
 }
 
 /** Wraps `value` as batched over `levels` (its leading dims); a plain tensor when `levels` is empty. */

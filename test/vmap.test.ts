@@ -739,6 +739,25 @@ describe('func.vmap: random programs against the loop', () => {
       check(name, f, args, dims, { atol: 1e-9 });
     }
   }).timeout(60_000);
+
+  it('60 random chains under two nested vmaps (outer over a, inner over b) equal the double loop', () => {
+    let seed = 777;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const start = Date.now();
+    for (let trial = 0; trial < 60 && Date.now() - start < 20_000; trial++) {
+      const [B1, B2, r, c] = [1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3)];
+      const chain = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => pick(ops));
+      const f = (a: mg.Tensor, b: mg.Tensor): mg.Tensor => chain.reduce((x, [, op]) => op(x, b), a);
+      mg.manualSeed(1000 + trial);
+      const A = mg.randn([B1, r, c], f64);
+      const Bt = mg.randn([B2, r, c], f64);
+      const nested = mg.func.vmap((a: mg.Tensor) => mg.func.vmap((b: mg.Tensor) => f(a, b))(Bt))(A);
+      const loop = mg.stack(Array.from({ length: B1 }, (_, i) => mg.stack(Array.from({ length: B2 }, (_, j) => f(A.select(0, i), Bt.select(0, j))), 0)), 0);
+      assert.deepEqual(nested.shape, loop.shape);
+      assertClose(nested, loop, 1e-9, 1e-9, `trial ${trial}: ${chain.map(([n]) => n).join(' → ')}, [${B1}, ${B2}, ${r}, ${c}]`);
+    }
+  }).timeout(60_000);
 });
 
 describe('examples/imaml-batch.ts', () => {

@@ -702,6 +702,12 @@ describe('func.vmap: optimizers inside the mapped function', () => {
   });
 });
 
+/** A small seeded generator (an LCG) for the random-program tests: draws in [0, 1) and picks. */
+function seeded(seed: number): { rnd: () => number; pick: <T>(xs: readonly T[]) => T } {
+  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  return { rnd, pick: (xs) => xs[Math.floor(rnd() * xs.length)] };
+}
+
 describe('func.vmap: random programs against the loop', () => {
   // Random chains of ops on random shapes, with the batch dimension at a random position of each
   // argument (or shared): the vmapped chain must equal the loop, value and gradient. Bounded in time.
@@ -718,9 +724,7 @@ describe('func.vmap: random programs against the loop', () => {
     ['logsumexp', (a) => mg.sub(a, mg.logsumexp(a, 1, true))], ['clamp', (a) => mg.clamp(a, -0.5, 0.5)], ['square+sqrt', (a) => mg.sqrt(mg.add(mg.square(a), 1))],
   ];
   it('200 random chains (bounded to 20 s)', () => {
-    let seed = 12345;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const { rnd, pick } = seeded(12345);
     const start = Date.now();
     for (let trial = 0; trial < 200 && Date.now() - start < 20_000; trial++) {
       const [B, r, c] = [1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 4)];
@@ -741,9 +745,7 @@ describe('func.vmap: random programs against the loop', () => {
   }).timeout(60_000);
 
   it('60 random chains under two nested vmaps (outer over a, inner over b) equal the double loop', () => {
-    let seed = 777;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const { rnd, pick } = seeded(777);
     const start = Date.now();
     for (let trial = 0; trial < 60 && Date.now() - start < 20_000; trial++) {
       const [B1, B2, r, c] = [1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3), 1 + Math.floor(rnd() * 3)];

@@ -11,7 +11,7 @@ import { MetagradError, typeError } from '../errors';
 import { detach } from '../ops/inplace';
 import { checkTensor, zerosOf } from '../ops/util';
 import { zerosLike } from '../ops/creation';
-import { materializeBatched } from '../ops/broadcast';
+import { batchedOver, materializeBatched } from '../ops/broadcast';
 import { activeVmaps, batchedOf, physicalOf } from '../tensor/batched';
 import { permute, reshape } from '../ops/shape';
 import { eye } from '../ops/creation';
@@ -340,7 +340,7 @@ function batchToActive(t: Tensor): Tensor {
   const own = physicalOf(t)[1];
   if (frames.every((f) => own.includes(f.level))) return t;
   const levels = frames.map((f) => f.level);
-  return batchedOf(materializeBatched(t, levels, frames.map((f) => f.size), t.ndim), levels);
+  return batchedOver(t, levels, frames.map((f) => f.size));
 }
 
 /**

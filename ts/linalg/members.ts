@@ -6,11 +6,12 @@
  * while the others go on, and a failure names its member.
  */
 import { NumericalError } from '../errors';
-import { materializeBatched } from '../ops/broadcast';
+import { batchedOver } from '../ops/broadcast';
 import { where } from '../ops/elementwise';
 import { scalarOf, wrap } from '../ops/util';
 import { allocate, type DType } from '../tensor/dtype';
-import { batchedOf, levelSize, physicalOf, unionLevels } from '../tensor/batched';
+import { batchOf, batchedOf, physicalOf } from '../tensor/batched';
+import { numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import { treeNorm, treeVdot } from '../tree/tree-math';
 import type { Problem, Vec } from './operator';
@@ -40,9 +41,8 @@ export interface Members {
 
 /** The members of problem `p` (from the batching of its right-hand side). @internal */
 export function membersOf(p: Problem): Members {
-  const levels = unionLevels(p.b);
-  const sizes = levels.map((l) => levelSize(p.b, l));
-  const count = sizes.reduce((n, s) => n * s, 1);
+  const { levels, sizes } = batchOf(p.b);
+  const count = numelOf(sizes);
   if (levels.length === 0) {
     return {
       count: 1,
@@ -57,10 +57,7 @@ export function membersOf(p: Problem): Members {
       scalar: (values, dtype) => scalarOf(values[0], dtype),
     };
   }
-  const full = (v: Vec): Vec => v.map((t) => {
-    const own = physicalOf(t)[1];
-    return own.length === levels.length ? t : batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels);
-  });
+  const full = (v: Vec): Vec => v.map((t) => batchedOver(t, levels, sizes));
   const scalars = (values: ArrayLike<number>, dtype: DType): Tensor => {
     const data = allocate(dtype, count);
     data.set(values);
@@ -107,10 +104,10 @@ export function checkFiniteNorms(p: Problem, mb: Members, bnorms: Float64Array):
  * Each member's Euclidean norm over the leaves of `v` (as treeNorm, float64 and overflow-safe),
  * over `levels` (by default the leaves' own union): one entry outside vmap.
  */
-export function memberNorms(v: readonly Tensor[], levels: readonly number[] = unionLevels(v), sizes: readonly number[] = levels.map((l) => levelSize(v, l))): Float64Array {
+export function memberNorms(v: readonly Tensor[], levels: readonly number[] = batchOf(v).levels, sizes: readonly number[] = batchOf(v).sizes): Float64Array {
   if (levels.length === 0) return Float64Array.of(treeNorm(v));
-  const count = sizes.reduce((n, s) => n * s, 1);
-  const leaves = v.map((t) => physicalOf(physicalOf(t)[1].length === levels.length ? t : batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels))[0]);
+  const count = numelOf(sizes);
+  const leaves = v.map((t) => physicalOf(batchedOver(t, levels, sizes))[0]);
   const out = new Float64Array(count);
   for (let m = 0; m < count; m++) {
     // The member's slices, normed as treeNorm norms a tree.

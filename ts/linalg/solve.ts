@@ -3,7 +3,7 @@
  * backward rule is written with `solve` itself, so derivatives of any order are exact:
  * dB = A⁻ᵀ G, dA = −dB Xᵀ.
  */
-import { batchedOf, isBatched, levelSize, unionLevels } from '../tensor/batched';
+import { batchOf, batchedOf, isBatched } from '../tensor/batched';
 import { materializeBatched } from '../ops/broadcast';
 import { select, stack } from '../ops/indexing';
 import { record } from '../autograd/node';
@@ -15,7 +15,7 @@ import { reshape, t as transpose2d, unsqueeze } from '../ops/shape';
 import { wrap } from '../ops/util';
 import { allocate, promoteTypes } from '../tensor/dtype';
 import { SolveMethod, native } from '../tensor/native';
-import { fmtShape } from '../tensor/shape';
+import { fmtShape, numelOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { checkOptions, oneOf } from './options';
 
@@ -109,9 +109,8 @@ export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod
  * member's matrix is its own), on the members' physical slices, each differentiable as above.
  */
 function perMemberSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod): Tensor {
-  const levels = unionLevels([A, B]);
-  const sizes = levels.map((l) => levelSize([A, B], l));
-  const count = sizes.reduce((n, s) => n * s, 1);
+  const { levels, sizes } = batchOf([A, B]);
+  const count = numelOf(sizes);
   const flat = (t: Tensor): Tensor => reshape(materializeBatched(t, levels, sizes, t.ndim), [count, ...t.shape]);
   const [pa, pb] = [flat(A), flat(B)];
   const xs: Tensor[] = [];

@@ -11,7 +11,7 @@ import { mean, sum } from '../ops/reduce';
 import { transpose } from '../ops/shape';
 import { checkTensor } from '../ops/util';
 import { allocate } from '../tensor/dtype';
-import { broadcastShapes, fmtShape, sameShape } from '../tensor/shape';
+import { broadcastShapes, fmtShape, numelOf, sameShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 
@@ -199,7 +199,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number
     ? (() => {
         const [pt, lt] = physicalOf(targets);
         const sz = pt.shape.slice(0, lt.length);
-        const m = sz.reduce((a, b) => a * b, 1);
+        const m = numelOf(sz);
         const n = pt.numel / m;
         return [m, lt, sz, Array.from({ length: m }, (_, k) => new Tensor(pt.data.slice(k * n, (k + 1) * n), targets.shape))] as const;
       })()

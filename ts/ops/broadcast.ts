@@ -11,7 +11,7 @@ import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { ReduceOp, reduceAxes } from '../tensor/kernels/reduce';
 import { broadcastStrides, fmtShape, numelOf, sameShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
-import { batchedOf, isBatched } from '../tensor/batched';
+import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 import { alignBatched, reshape, shapeArgs } from './shape';
 import { checkTensor, wrap } from './util';
 
@@ -98,4 +98,10 @@ function repeatsWhole(from: readonly number[], to: readonly number[]): boolean {
   if (lead < 0) return false;
   for (let i = k; i < from.length; i++) if (from[i] !== to[lead + i - k]) return false;
   return true;
+}
+
+/** `x` batched over all of `levels` (of `sizes`): itself when it is, else its members repeated. */
+export function batchedOver(x: Tensor, levels: readonly number[], sizes: readonly number[]): Tensor {
+  if (physicalOf(x)[1].length === levels.length) return x;
+  return batchedOf(materializeBatched(x, levels, sizes, x.ndim), levels);
 }

@@ -8,7 +8,7 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { to } from './cast';
 import { reshapeRecorded, unsqueeze } from './shape';
 import { checkTensor, wrap } from './util';
-import { batchedOf, isBatched, levelSize, unionLevels } from '../tensor/batched';
+import { batchOf, batchedOf, isBatched } from '../tensor/batched';
 import { materializeBatched } from './broadcast';
 
 function outerInner(shape: readonly number[], d: number): [number, number] {
@@ -142,9 +142,8 @@ function gatherRows(a: Tensor, d: number, idx: number[]): Tensor {
  * rows (the loop over members is the rule: the gathers differ), stacked back into the batch.
  */
 function perMemberIndexSelect(a: Tensor, d: number, indices: Tensor): Tensor {
-  const levels = unionLevels([a, indices]);
-  const sizes = levels.map((l) => levelSize([a, indices], l));
-  const count = sizes.reduce((n, s) => n * s, 1);
+  const { levels, sizes } = batchOf([a, indices]);
+  const count = numelOf(sizes);
   const pa = reshapeRecorded(materializeBatched(a, levels, sizes, a.ndim), [count, ...a.shape]);
   const pi = materializeBatched(indices, levels, sizes, indices.ndim);
   const per = pi.numel / count;
@@ -189,8 +188,7 @@ function join(fn: string, name: string, tensors: Tensor[], dim: number): Tensor 
   const d = normalizeDim(fn, dim, ref.ndim);
   if (list.some(isBatched)) {
     // Every member needs every operand: unbatched ones are repeated along the batch dims.
-    const levels = unionLevels(list);
-    const sizes = levels.map((l) => levelSize(list, l));
+    const { levels, sizes } = batchOf(list);
     list.forEach((t, i) => {
       if (t.ndim !== ref.ndim) throw new RangeError(`${fn}: tensors[${i}] has shape ${fmtShape(t.shape)}, which does not match ${fmtShape(ref.shape)} outside dimension ${d}`);
     });

@@ -185,3 +185,9 @@ export function randomLevels(fn: string): { levels: number[]; sizes: number[] } 
   }
   return { levels, sizes };
 }
+
+/** The vmap levels the operands are batched over (sorted) and the size of each: the batch they share. */
+export function batchOf(xs: readonly unknown[]): { levels: number[]; sizes: number[] } {
+  const levels = unionLevels(xs);
+  return { levels, sizes: levels.map((l) => levelSize(xs, l)) };
+}

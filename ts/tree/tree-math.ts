@@ -13,7 +13,7 @@
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
 import { type DType, promoteTypes } from '../tensor/dtype';
-import { fmtShape, sameShape } from '../tensor/shape';
+import { fmtShape, numelOf, sameShape } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { to } from '../ops/cast';
 import { add, div, mul, neg, sqrt, sub } from '../ops/elementwise';
@@ -21,7 +21,7 @@ import { reshape } from '../ops/shape';
 import { scalarOf, wrap, zerosOf } from '../ops/util';
 import { materializeBatched } from '../ops/broadcast';
 import { allocate } from '../tensor/dtype';
-import { batchedOf, isBatched, levelSize, unionLevels } from '../tensor/batched';
+import { batchOf, batchedOf, isBatched } from '../tensor/batched';
 import { flatten, sameStructure, unflatten } from './tree';
 
 /** A scalar factor: a number or a one-element tensor (which keeps the result differentiable in it). */
@@ -146,12 +146,11 @@ function dotT(a: Tensor, b: Tensor): Tensor {
  * recorded on the physical tensors.
  */
 function batchedDotT(a: Tensor, b: Tensor): Tensor {
-  const levels = unionLevels([a, b]);
-  const sizes = levels.map((l) => levelSize([a, b], l));
+  const { levels, sizes } = batchOf([a, b]);
   const dtype = promoteTypes(a.dtype, b.dtype);
   const pa = materializeBatched(a, levels, sizes, a.ndim);
   const pb = materializeBatched(b, levels, sizes, b.ndim);
-  const members = sizes.reduce((n, s) => n * s, 1);
+  const members = numelOf(sizes);
   const chunk = a.numel;
   const values = allocate(dtype, members);
   for (let m = 0; m < members; m++) {

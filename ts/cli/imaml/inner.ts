@@ -7,7 +7,7 @@
  * (customRoot), never from backpropagating through the steps. This module is shared by the main
  * thread and the worker threads, so both produce identical numbers.
  */
-import { type Tensor, autograd, diff, enableGrad, func, linearSolve, nn, noGrad, stack, tensor } from '../../index';
+import { type Tensor, autograd, diff, enableGrad, expand, func, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from '../../index';
 import type { SinusoidTask } from '../tasks';
 import { mlpForward } from './model';
 
@@ -204,7 +204,7 @@ export function adaptBatched(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg
   const members = x.shape[0];
   const anchor = theta.map((t) => t.detach());
   const anchorRows = anchor.map((a) => a.data as Float32Array);
-  let phi = anchor.map((a) => noGrad(() => mg_expand(a, members)));
+  let phi = anchor.map((a) => expand(unsqueeze(a, 0), [members, ...a.shape]));
   // Plain loops with the arrays hoisted: these run for every trial step of every task. Each
   // member's sum runs over parameters and elements in the order of the one-task sqDist.
   const prox = (p: readonly Tensor[]): Float64Array => {
@@ -284,14 +284,8 @@ export function adaptBatched(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg
     pending.forEach((p, m) => {
       if (p) active[m] = false;
     });
-    f = Float64Array.from(f);
   }
   return phi;
-}
-
-/** `a` repeated along a new leading dimension of `members`. */
-function mg_expand(a: Tensor, members: number): Tensor {
-  return stack(Array.from({ length: members }, () => a), 0);
 }
 
 /** The customRoot wrapper of the batched job: the adaptation ran beforehand, so the solver hands back its (batched) start. */

@@ -14,7 +14,7 @@ import { machineEpsilon } from '../../tensor/dtype';
 import type { Tensor } from '../../tensor/tensor';
 import { flatten } from '../../tree/tree';
 import type { SolveInfo } from './diagnostics';
-import { levelSize, unionLevels } from '../../tensor/batched';
+import { batchOf } from '../../tensor/batched';
 import { memberNorms, pickMembers, valuesOf } from '../../linalg/members';
 import type { LinearSolver } from './types';
 
@@ -78,8 +78,7 @@ function checkSolved(
   ctx: SolveContext,
 ): { x: Tensor[]; info: SolveInfo } {
   // Inside vmap each member is its own system, judged on its own.
-  const levels = unionLevels([...b, ...x0]);
-  const sizes = levels.map((l) => levelSize([...b, ...x0], l));
+  const { levels, sizes } = batchOf([...b, ...x0]);
   const norms = (v: readonly Tensor[]): Float64Array => memberNorms(v, levels, sizes);
   const label = (m: number): string => (levels.length > 0 ? ` (member ${m} of the vmap batch)` : '');
   const bn = norms(b);

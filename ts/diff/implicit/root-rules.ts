@@ -17,8 +17,8 @@ import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { type SolveInfo, reportSolve, warnOnce } from './diagnostics';
 import { memberNorms } from '../../linalg/members';
-import { batchedOf, levelSize, physicalOf, unionLevels } from '../../tensor/batched';
-import { materializeBatched } from '../../ops/broadcast';
+import { batchOf } from '../../tensor/batched';
+import { batchedOver } from '../../ops/broadcast';
 import { solveLinear } from './linear-solve-op';
 import type { VecOp } from '../../linalg/operator';
 import { transposeOp } from '../../linalg/implicit-solve';
@@ -87,14 +87,9 @@ export function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: 
   const xIn = x.map(stand);
   // Inside vmap a θ shared by the members is repeated per member, so that the partials with
   // respect to it come out per member (the implicit node sums them for the shared input).
-  const levels = unionLevels(x);
-  const sizes = levels.map((l) => levelSize(x, l));
-  const perMember = (t: Tensor): Tensor => {
-    if (levels.every((l) => physicalOf(t)[1].includes(l))) return t;
-    return batchedOf(materializeBatched(t, levels, sizes, t.ndim), levels);
-  };
+  const { levels, sizes } = batchOf(x);
   // Recorded even when the backward that asks runs with grad mode off (the stand-ins are its targets).
-  const thetaIn = enableGrad(() => p.leaves.map((ls) => ls.map((t) => perMember(stand(t)))));
+  const thetaIn = enableGrad(() => p.leaves.map((ls) => ls.map((t) => batchedOver(stand(t), levels, sizes))));
   const fs = enableGrad(() => evalOptimality(site, F, xIn, solSpec, substitute(args, r.argnums, p, thetaIn)));
   return { xIn, thetaIn, fs };
 }
@@ -107,8 +102,7 @@ export function evalAtRoot(site: string, F: OptimalityFn, x: Tensor[], solSpec: 
 export function checkIsRoot(site: string, r: Resolved, x: readonly Tensor[], fs: readonly Tensor[]): void {
   if (r.checkRoot === false) return;
   // Inside vmap each member's solution is checked (and named) on its own.
-  const levels = unionLevels([...x, ...fs]);
-  const sizes = levels.map((l) => levelSize([...x, ...fs], l));
+  const { levels, sizes } = batchOf([...x, ...fs]);
   const xns = memberNorms(x, levels, sizes);
   const fns = memberNorms(fs, levels, sizes);
   let problem: string | null = null;

@@ -35,11 +35,11 @@
       'defines': ['MG_ISA=baseline'],
       'cflags': ['-fno-math-errno'],
     },
-    # Random numbers: no fused multiply-adds, for the same bits everywhere.
+    # Random numbers and replayed dot products: no fused multiply-adds, for the same bits everywhere.
     {
       'target_name': 'mg_rng',
       'type': 'static_library',
-      'sources': ['native/rng.cc'],
+      'sources': ['native/rng.cc', 'native/replay.cc'],
       'cflags': ['-ffp-contract=off'],
     },
     {

@@ -7,11 +7,15 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "dispatch.h"
 #include "ops.h"
+#include "replay.h"
 #include "rng.h"
 #include "solve.h"
 
@@ -183,6 +187,8 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("rngSeed", &Addon::RngSeed),
                              InstanceMethod("rngUniform", &Addon::RngUniform),
                              InstanceMethod("rngNormal", &Addon::RngNormal),
+                             InstanceMethod("replayCreate", &Addon::ReplayCreate),
+                             InstanceMethod("replayRun", &Addon::ReplayRun),
                          });
   }
 
@@ -403,6 +409,116 @@ class Addon : public Napi::Addon<Addon> {
       mg::rngNormal(ptr<uint32_t>(state), ptr<double>(cache), ptr<double>(out), out.length, mean,
                     stddev);
     return info.Env().Undefined();
+  }
+
+
+  static mg::BufType bufTypeOf(napi_typedarray_type t) {
+    switch (t) {
+      case napi_float32_array: return mg::BufType::F32;
+      case napi_float64_array: return mg::BufType::F64;
+      case napi_int32_array: return mg::BufType::I32;
+      default: return mg::BufType::U32;
+    }
+  }
+  static bool replayable(napi_typedarray_type t) {
+    return t == napi_float32_array || t == napi_float64_array || t == napi_int32_array ||
+           t == napi_uint32_array;
+  }
+  static size_t elementBytes(mg::BufType t) { return t == mg::BufType::F64 ? 8 : 4; }
+
+  // replayCreate(buffers Int32Array [type, length, bound] per buffer, code Int32Array,
+  // constants Float64Array, inits (typed array | null)[] per buffer): a validated program.
+  Napi::Value ReplayCreate(const Napi::CallbackInfo& info) {
+    Args args(info, "replayCreate", 4);
+    Napi::Env env = info.Env();
+    const View meta = args.ofType(0, "buffers", napi_int32_array);
+    const View code = args.ofType(1, "code", napi_int32_array);
+    const View consts = args.ofType(2, "constants", napi_float64_array);
+    if (!info[3].IsArray()) args.typeError("inits must be an array");
+    const Napi::Array inits = info[3].As<Napi::Array>();
+    if (meta.length % 3 != 0) args.rangeError("buffers must hold 3 entries per buffer");
+    auto prog = std::make_unique<mg::Program>();
+    const size_t count = meta.length / 3;
+    if (inits.Length() != count) args.rangeError("inits must have one entry per buffer");
+    const int32_t* m = ptr<int32_t>(meta);
+    size_t owned = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const int32_t type = m[3 * i], length = m[3 * i + 1], bound = m[3 * i + 2];
+      if (type < 0 || type > 3) args.rangeError("buffer " + std::to_string(i) + " has an unknown type");
+      if (length < 0) args.rangeError("buffer " + std::to_string(i) + " has a negative length");
+      if (bound < -1) args.rangeError("buffer " + std::to_string(i) + " has a bad bound index");
+      mg::BufferSpec spec{mg::BufType(type), size_t(length), bound};
+      prog->buffers.push_back(spec);
+      if (bound >= 0) {
+        prog->boundCount = std::max(prog->boundCount, size_t(bound) + 1);
+        prog->arena.emplace_back();
+        continue;
+      }
+      const size_t bytes = args.mul(spec.length, elementBytes(spec.type));
+      prog->arena.emplace_back(new double[(bytes + 7) / 8 + 1]());
+      owned += bytes;
+      const Napi::Value init = inits.Get(uint32_t(i));
+      if (init.IsNull() || init.IsUndefined()) continue;
+      napi_typedarray_type t;
+      size_t n = 0;
+      void* data = nullptr;
+      bool is = false;
+      napi_is_typedarray(env, init, &is);
+      if (!is || napi_get_typedarray_info(env, init, &t, &n, &data, nullptr, nullptr) != napi_ok ||
+          !replayable(t) || bufTypeOf(t) != spec.type || n != spec.length)
+        args.typeError("inits[" + std::to_string(i) + "] must be a typed array of the buffer's type and length");
+      if (n > 0) std::memcpy(prog->arena.back().get(), data, bytes);
+    }
+    prog->code.assign(ptr<int32_t>(code), ptr<int32_t>(code) + code.length);
+    prog->constants.assign(ptr<double>(consts), ptr<double>(consts) + consts.length);
+    const std::string error = mg::validateProgram(*prog);
+    if (!error.empty()) args.rangeError("invalid program: " + error);
+    Napi::MemoryManagement::AdjustExternalMemory(env, int64_t(owned));
+    mg::Program* raw = prog.release();
+    return Napi::External<mg::Program>::New(env, raw, [owned](Napi::Env e, mg::Program* p) {
+      Napi::MemoryManagement::AdjustExternalMemory(e, -int64_t(owned));
+      delete p;
+    });
+  }
+
+  // replayRun(program, bound typed arrays): runs it; -1, or the check index that failed.
+  Napi::Value ReplayRun(const Napi::CallbackInfo& info) {
+    Args args(info, "replayRun", 2);
+    Napi::Env env = info.Env();
+    if (!info[0].IsExternal()) args.typeError("program must come from replayCreate");
+    const mg::Program& p = *info[0].As<Napi::External<mg::Program>>().Data();
+    if (!info[1].IsArray()) args.typeError("bound must be an array of typed arrays");
+    const Napi::Array bound = info[1].As<Napi::Array>();
+    if (bound.Length() != p.boundCount)
+      args.rangeError("bound must hold " + std::to_string(p.boundCount) + " typed arrays, got " +
+                      std::to_string(bound.Length()));
+    std::vector<void*> boundPtrs(p.boundCount, nullptr);
+    std::vector<size_t> boundLengths(p.boundCount, 0);
+    std::vector<mg::BufType> boundTypes(p.boundCount, mg::BufType::F32);
+    for (uint32_t i = 0; i < p.boundCount; ++i) {
+      const Napi::Value v = bound.Get(i);
+      napi_typedarray_type t;
+      bool is = false;
+      napi_is_typedarray(env, v, &is);
+      if (!is || napi_get_typedarray_info(env, v, &t, &boundLengths[i], &boundPtrs[i], nullptr, nullptr) != napi_ok ||
+          !replayable(t))
+        args.typeError("bound[" + std::to_string(i) + "] must be a Float32Array, Float64Array, Int32Array or Uint32Array");
+      boundTypes[i] = bufTypeOf(t);
+    }
+    std::vector<void*> ptrs(p.buffers.size(), nullptr);
+    for (size_t i = 0; i < p.buffers.size(); ++i) {
+      const mg::BufferSpec& s = p.buffers[i];
+      if (s.bound < 0) {
+        ptrs[i] = p.arena[i].get();
+        continue;
+      }
+      const size_t b = size_t(s.bound);
+      if (boundTypes[b] != s.type || boundLengths[b] < s.length)
+        args.typeError("bound[" + std::to_string(b) + "] must be a typed array of the recorded type with at least " +
+                       std::to_string(s.length) + " elements");
+      ptrs[i] = boundPtrs[b];
+    }
+    return Napi::Number::New(env, mg::runProgram(p, ptrs.data(), threads_));
   }
 
   static View rngState(const Args& args) {

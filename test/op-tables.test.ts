@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as mg from '../ts/index';
 import * as el from '../ts/ops/elementwise';
 import { BinaryOp, ReduceOp, SolveMethod, UnaryOp } from '../ts/tensor/native';
+import { BufType, Instr } from '../ts/tensor/trace';
 
 const header = fs.readFileSync(path.join(__dirname, '..', 'native', 'ops.h'), 'utf8');
 
@@ -34,6 +35,29 @@ describe('operation codes: native/ops.h and ts/tensor/native.ts agree', () => {
       assert.equal(Number(n[1]), Object.keys(cpp).length, `${count} counts the enum`);
     });
   }
+});
+
+describe('replay instruction codes: native/replay.h and ts/tensor/trace.ts agree', () => {
+  const replay = fs.readFileSync(path.join(__dirname, '..', 'native', 'replay.h'), 'utf8');
+  const parse = (name: string, type: string): Record<string, number> => {
+    const m = new RegExp(`enum class ${name} : ${type} \\{([^}]*)\\}`).exec(replay);
+    assert.ok(m, `enum ${name} in native/replay.h`);
+    const body = m[1].replace(/\/\/[^\n]*/g, '');
+    return Object.fromEntries(body.split(',').map((e) => e.trim()).filter(Boolean).map((e) => {
+      const [k, v] = e.split('=').map((x) => x.trim());
+      return [k, Number(v)];
+    }));
+  };
+  it('Instr', () => {
+    const cpp = parse('Instr', 'int32_t');
+    assert.deepEqual(tsEnum(Instr as unknown as Record<string, string | number>), cpp);
+    const n = /constexpr int32_t kInstrCount = (\d+);/.exec(replay);
+    assert.ok(n);
+    assert.equal(Number(n[1]), Object.keys(cpp).length);
+  });
+  it('BufType', () => {
+    assert.deepEqual(tsEnum(BufType as unknown as Record<string, string | number>), parse('BufType', 'int32_t'));
+  });
 });
 
 describe('elementwise ops: the package index and the Tensor methods list every op', () => {

@@ -11,6 +11,8 @@ export type { NativeBackendInfo, IsaVariant } from './tensor/native';
 export { type DType, type TypedArray, getDefaultDtype, setDefaultDtype } from './tensor/dtype';
 export { Generator, manualSeed, getDefaultGenerator } from './tensor/generator';
 export { MetagradError, NumericalError } from './errors';
+export { TraceError } from './tensor/trace';
+export { jit, type JitOptions, type JitFunction, type JitCacheInfo } from './func/jit';
 export { backendInfo, setNumThreads } from './backend';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad-mode';
 export {

@@ -6,6 +6,7 @@
  */
 import { type DType, allocate } from '../tensor/dtype';
 import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
+import { copyInto } from '../tensor/kernels/layout';
 import { stridesOf } from '../tensor/shape';
 import { Tensor } from '../tensor/tensor';
 import { record } from './node';
@@ -19,9 +20,14 @@ export function addGrads(a: Tensor, b: Tensor): Tensor {
 }
 
 function castData(t: Tensor, dtype: DType): Float32Array | Float64Array {
-  const out = allocate(dtype, t.numel);
-  out.set(t.data);
+  const out = allocate(dtype, t.numel, 'backward');
+  copyInto(t.data, out);
   return out;
+}
+
+/** A copy of `g`'s values in a fresh buffer (not recorded by autograd). */
+export function copyValues(g: Tensor): Tensor {
+  return new Tensor(castData(g, g.dtype), g.shape);
 }
 
 /** `g` in `dtype` (itself when it already is); recorded when grad mode is on. */
@@ -33,7 +39,7 @@ export function castGrad(g: Tensor, dtype: DType): Tensor {
 
 /** A copy of `g` in a fresh buffer; recorded (as an identity) when grad mode is on. */
 export function copyGrad(g: Tensor): Tensor {
-  return record('CloneBackward0', [g], new Tensor(g.data.slice(), g.shape), (gg) => [gg]);
+  return record('CloneBackward0', [g], new Tensor(castData(g, g.dtype), g.shape), (gg) => [gg]);
 }
 
 /** `g` without its graph, sharing its storage (as `detach`). */

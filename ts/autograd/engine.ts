@@ -8,7 +8,9 @@ import { allocate } from '../tensor/dtype';
 import { fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, checkAttached, isTensor } from '../tensor/tensor';
 import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
-import { addGrads, castGrad, copyGrad, detachGrad } from './accumulate';
+import { addGrads, castGrad, copyGrad, copyValues, detachGrad } from './accumulate';
+import { copyInto } from '../tensor/kernels/layout';
+import { markConstant } from '../tensor/trace';
 import { withGradMode } from './grad-mode';
 import { type Edge, Node } from './node';
 
@@ -42,7 +44,7 @@ function asTensorList(fn: string, arg: string, x: unknown): Tensor[] {
 }
 
 function onesLike(t: Tensor): Tensor {
-  return new Tensor(allocate(t.dtype, t.numel).fill(1), t.shape);
+  return new Tensor(markConstant(allocate(t.dtype, t.numel, 'backward').fill(1)), t.shape);
 }
 
 function resolveGradOutputs(fn: string, outputs: Tensor[], given: GradOptions['gradOutputs']): Tensor[] {
@@ -499,7 +501,7 @@ function batchedGrad(fn: string, outs: Tensor[], ins: Tensor[], opts: GradOption
     if (lg.length === 0 && !pg.requiresGrad) {
       // One cotangent for every member: repeated along the leading batch dimensions.
       const data = allocate(pg.dtype, po.numel);
-      for (let k = 0; k < data.length; k += pg.numel) data.set(pg.data, k);
+      for (let k = 0; k < data.length; k += pg.numel) copyInto(pg.data, data.subarray(k, k + pg.numel));
       return new Tensor(data, po.shape);
     }
     throw new MetagradError(`${fn}: inside vmap, gradOutputs[${i}] must be batched like output ${i} (or be a constant shared by the members)`);
@@ -541,7 +543,7 @@ export function backward(
     }
     // A fresh buffer, as PyTorch's AccumulateGrad clones: gradients of different leaves (and the
     // caller's `gradient`) may share storage, and `.grad` is later written in place (zero_, optimizers).
-    t.grad = createGraph ? withGradMode(true, () => copyGrad(g)) : new Tensor(g.data.slice(), g.shape);
+    t.grad = createGraph ? withGradMode(true, () => copyGrad(g)) : copyValues(g);
   };
   plan.leaves.forEach((leaf, i) => {
     const g = leafGrads[i];

@@ -14,6 +14,7 @@ import { batchOf, batchedOf, physicalOf } from '../tensor/batched';
 import { numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import { treeNorm, treeVdot } from '../tree/tree-math';
+import { hostRead } from '../tensor/trace';
 import type { Problem, Vec } from './operator';
 
 /** How a solve's vectors are batched. @internal */
@@ -70,12 +71,12 @@ export function membersOf(p: Problem): Members {
     full,
     values: (t) => {
       const p = physicalOf(full([t])[0])[0];
-      return Float64Array.from(p.data);
+      return Float64Array.from(hostRead('linalg', p.data));
     },
     norms: (v) => memberNorms(v, levels, sizes),
     dots: (a, b) => {
       const out = new Float64Array(count);
-      const [pa, pb] = [full(a), full(b)].map((v) => v.map((t) => physicalOf(t)[0].data));
+      const [pa, pb] = [full(a), full(b)].map((v) => v.map((t) => hostRead('treeVdot', physicalOf(t)[0].data)));
       pa.forEach((x, i) => {
         const y = pb[i];
         const chunk = x.length / count;
@@ -121,7 +122,7 @@ export function memberNorms(v: readonly Tensor[], levels: readonly number[] = ba
 
 /** The values of `t`, all members' (its physical tensor's) inside vmap. @internal */
 export function valuesOf(t: Tensor): ArrayLike<number> {
-  return physicalOf(t)[0].data;
+  return hostRead('linalg', physicalOf(t)[0].data);
 }
 
 /** Per member, `yes` where `take[m]`, else `no` (leaf by leaf; plain choice outside vmap). @internal */

@@ -18,6 +18,8 @@ import { SolveMethod, native } from '../tensor/native';
 import { fmtShape, numelOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { checkOptions, oneOf } from './options';
+import { TraceError, isTraced } from '../tensor/trace';
+import { recordFiniteCheck } from '../tensor/kernels/layout';
 
 /** Factorisations {@link solve} can use. */
 export type DenseMethod = 'lu' | 'cholesky' | 'qr';
@@ -43,6 +45,15 @@ const FAILURE: Record<DenseMethod, string> = {
  */
 function checkEntries(fn: string, a: Tensor, b: Tensor, method: DenseMethod): void {
   const n = a.shape[0];
+  if (isTraced(a.data) || isTraced(b.data)) {
+    // Under mg.jit the values are known only at replay: the finiteness checks run there.
+    if (method === 'cholesky') {
+      throw new TraceError(`${fn}: method 'cholesky' checks the matrix's symmetry on the host, which a jit replay cannot; use method 'lu' or 'qr' under jit`);
+    }
+    recordFiniteCheck(a.data, `${fn}: the ${n}×${n} matrix has a non-finite entry; it cannot be solved (found when mg.jit replayed it)`);
+    recordFiniteCheck(b.data, `${fn}: the right-hand side has a non-finite entry (found when mg.jit replayed it)`);
+    return;
+  }
   const ad = a.data;
   let scale = 0;
   for (let i = 0; i < ad.length; i++) {

@@ -17,6 +17,7 @@ import { zerosOf } from '../ops/util';
 import { type DType, promoteTypes } from '../tensor/dtype';
 import type { Tensor } from '../tensor/tensor';
 import { memberNorms } from '../linalg/members';
+import { markConstant } from '../tensor/trace';
 
 function flatOf(v: Tensor[], dtype: DType): Tensor {
   return to(cat(v.map((t) => reshape(t, [t.numel]))), dtype);
@@ -34,6 +35,7 @@ export function materialize(p: Problem, A: VecOp, dtype: DType): Tensor {
     while (j - offset >= p.b[leaf].numel) offset += p.b[leaf++].numel;
     const unit = p.b.map((t) => zerosOf(t.shape, t.dtype));
     unit[leaf].data[j - offset] = 1;
+    markConstant(unit[leaf].data);
     cols.push(flatOf(A(unit), dtype));
   }
   return stack(cols, 1);

@@ -14,6 +14,7 @@ import { allocate } from '../tensor/dtype';
 import { broadcastShapes, fmtShape, numelOf, sameShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
+import { hostRead, markConstant } from '../tensor/trace';
 
 /** How a loss reduces its per-element values. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -147,7 +148,7 @@ function classIndices(fn: string, targets: unknown, expectShape: number[], class
   let values: number[];
   let shape: readonly number[];
   if (isTensor(targets)) {
-    values = Array.from(targets.data);
+    values = Array.from(hostRead(fn, targets.data));
     shape = targets.shape;
   } else if (typeof targets === 'number') {
     values = [targets];
@@ -201,7 +202,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number
         const sz = pt.shape.slice(0, lt.length);
         const m = numelOf(sz);
         const n = pt.numel / m;
-        return [m, lt, sz, Array.from({ length: m }, (_, k) => new Tensor(pt.data.slice(k * n, (k + 1) * n), targets.shape))] as const;
+        return [m, lt, sz, Array.from({ length: m }, (_, k) => new Tensor(hostRead(fn, pt.data).slice(k * n, (k + 1) * n), targets.shape))] as const;
       })()
     : ([1, [] as number[], [] as number[], [targets]] as const);
   // A constant one-hot mask picks log q[target]; ignored targets get an all-zero row.
@@ -218,6 +219,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number
       mask[m * per + (n * classes + c) * inner + r] = 1;
     });
   });
+  // Built from class indices known now (host-read above): constants of a jit recording.
+  markConstant(mask);
+  markConstant(counted);
   const maskT = batchedOf(new Tensor(mask, [...sizes, ...logits.shape]), levels);
   const perSample = neg(sum(mul(lsm, maskT), classDim));
   if (reduction === 'none') return perSample;

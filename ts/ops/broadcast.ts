@@ -13,7 +13,8 @@ import { broadcastStrides, fmtShape, numelOf, sameShape } from '../tensor/shape'
 import type { Tensor } from '../tensor/tensor';
 import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 import { alignBatched, reshape, shapeArgs } from './shape';
-import { checkTensor, wrap } from './util';
+import { checkTensor, scalarOf, wrap } from './util';
+import { copyInto } from '../tensor/kernels/layout';
 
 /** Broadcasts to `shape` (-1 keeps a dimension), materialising the copy. */
 export function expand(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
@@ -49,11 +50,13 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
   const data = allocateUninitialized(a.dtype, numelOf(shape), 'expand'); // every element is written below
   if (repeatsWhole(a.shape, shape) && a.numel > 0 && data.length >= a.numel) {
     // New (or size-1) leading dims only: the result is a's buffer repeated, copied in doubling blocks.
-    data.set(a.data, 0);
-    for (let filled = a.numel; filled < data.length; filled *= 2) data.copyWithin(filled, 0, Math.min(filled, data.length - filled));
+    copyInto(a.data, a.numel === data.length ? data : data.subarray(0, a.numel));
+    for (let filled = a.numel; filled < data.length; filled *= 2) {
+      const m = Math.min(filled, data.length - filled);
+      copyInto(data.subarray(0, m), data.subarray(filled, filled + m));
+    }
   } else {
-    const one = allocate(a.dtype, 1);
-    one[0] = 1;
+    const one = scalarOf(1, a.dtype).data;
     binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);
   }
   return record('ExpandBackward0', [a], wrap(data, shape), (g) => [sumTo(g, a.shape)]);

@@ -7,6 +7,7 @@ import { type NestedArray, Tensor } from '../tensor/tensor';
 import { checkTensor } from './util';
 import { activeVmaps, batchedOf, isBatched, randomLevels } from '../tensor/batched';
 import { isPlainObject } from '../objects';
+import { hostRead, markConstant } from '../tensor/trace';
 
 /** Options accepted by creation functions. */
 export interface TensorOptions {
@@ -64,7 +65,8 @@ export function splitShapeArgs<O>(fn: string, args: unknown[]): [number[], O | u
 }
 
 function make(data: TypedArray, shape: number[], requiresGrad: boolean): Tensor {
-  return new Tensor(data, shape, requiresGrad);
+  // Values from JavaScript: constants of a jit recording (a random draw is recorded as a kernel).
+  return new Tensor(markConstant(data), shape, requiresGrad);
 }
 
 /** A tensor from a number, nested arrays, or a Float32Array/Float64Array (copied; give `opts.shape` for n-d). */
@@ -75,7 +77,7 @@ export function tensor(data: number | NestedArray | TypedArray, opts?: TensorOpt
     const { dtype, requiresGrad } = resolve(fn, { ...opts, dtype: opts?.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32') });
     const shape = shapeOption(fn, opts, [data.length], data.length);
     const out = allocate(dtype, data.length, fn);
-    out.set(data);
+    out.set(hostRead(fn, data));
     return make(out, shape, requiresGrad);
   }
   const { dtype, requiresGrad } = resolve(fn, opts);

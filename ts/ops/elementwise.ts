@@ -10,7 +10,8 @@ import { broadcastShapes, broadcastStrides, numelOf, sameShape } from '../tensor
 import type { Tensor, TensorLike } from '../tensor/tensor';
 import { to } from './cast';
 import { sumTo } from './broadcast';
-import { binaryOperands, checkTensor, wrap } from './util';
+import { binaryOperands, checkTensor, scalarOf, wrap } from './util';
+import { copyInto, whereInto } from '../tensor/kernels/layout';
 import { type BatchedTensor, batchedOf, isBatched, unionLevels } from '../tensor/batched';
 import { alignBatched } from './shape';
 import { isTensor } from '../tensor/tensor';
@@ -327,7 +328,7 @@ export function clamp(a: Tensor, lo?: number, hi?: number): Tensor {
   if (lo !== undefined && typeof lo !== 'number') throw typeError('clamp', 'min', 'a number or undefined', lo);
   if (hi !== undefined && typeof hi !== 'number') throw typeError('clamp', 'max', 'a number or undefined', hi);
   if (lo === undefined && hi === undefined) throw new TypeError("clamp: at least one of 'min' and 'max' must be given");
-  const bound = (v: number): Tensor => wrap(allocate(a.dtype, 1).fill(v), []);
+  const bound = (v: number): Tensor => scalarOf(v, a.dtype);
   let out = a;
   let pass: Tensor | null = null;
   if (lo !== undefined) {
@@ -371,29 +372,20 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (isBatched(cond) || isBatched(a) || isBatched(b)) return zipBatched((c, p, q) => where(c as Tensor, p, q), cond, a, b);
   checkTensor('where', 'condition', cond);
   const [x, y] = binaryOperands('where', a, b, to);
-  const c = wrap(allocate(x.dtype, cond.numel).map((_, i) => (cond.data[i] !== 0 ? 1 : 0)), cond.shape);
-  const notC = wrap(c.data.map((v) => 1 - v), cond.shape);
+  // The masks c = (cond ≠ 0) and 1 − c, as kernels (a NaN condition selects a, as cond ≠ 0 does).
+  const one = scalarOf(1, x.dtype).data;
+  const zero = scalarOf(0, x.dtype).data;
+  const unit = broadcastStrides(cond.shape, cond.shape);
+  const none = cond.shape.map(() => 0);
+  let cd = cond.data;
+  if (cond.dtype !== x.dtype) copyInto(cond.data, (cd = allocate(x.dtype, cond.numel, 'where')));
+  const c = wrap(allocate(x.dtype, cond.numel, 'where'), cond.shape);
+  whereInto(cd, unit, one, none, zero, none, c.data, cond.shape);
+  const notC = wrap(allocate(x.dtype, cond.numel, 'where'), cond.shape);
+  whereInto(cd, unit, zero, none, one, none, notC.data, cond.shape);
   const shape = broadcastShapes('where', broadcastShapes('where', c.shape, x.shape), y.shape);
   const out = allocate(x.dtype, numelOf(shape), 'where');
-  const cs = broadcastStrides(c.shape, shape);
-  const xs = broadcastStrides(x.shape, shape);
-  const ys = broadcastStrides(y.shape, shape);
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let i = 0; i < out.length; i++) {
-    let ic = 0;
-    let ix = 0;
-    let iy = 0;
-    for (let d = 0; d < shape.length; d++) {
-      ic += idx[d] * cs[d];
-      ix += idx[d] * xs[d];
-      iy += idx[d] * ys[d];
-    }
-    out[i] = c.data[ic] !== 0 ? x.data[ix] : y.data[iy];
-    for (let d = shape.length - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
+  whereInto(c.data, broadcastStrides(c.shape, shape), x.data, broadcastStrides(x.shape, shape), y.data, broadcastStrides(y.shape, shape), out, shape);
   return record('WhereBackward0', [x, y], wrap(out, shape), (g, needs) => [
     needs[0] ? sumTo(mul(g, c), x.shape) : null,
     needs[1] ? sumTo(mul(g, notC), y.shape) : null,

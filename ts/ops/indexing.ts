@@ -2,7 +2,8 @@
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
-import { sliceCopy } from '../tensor/kernels/layout';
+import { gatherRowsInto, indexAddInto, sliceCopy, sliceScatter } from '../tensor/kernels/layout';
+import { hostRead } from '../tensor/trace';
 import { fmtShape, normalizeDim, numelOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { to } from './cast';
@@ -41,12 +42,7 @@ export function stridedScatter(g: Tensor, shape: readonly number[], dim: number,
   const out = allocate(g.dtype, numelOf(shape));
   const count = g.shape[dim];
   // Loops run only over elements that exist: outer alone may be huge when another size is 0.
-  if (g.numel > 0) for (let o = 0; o < outer; o++) {
-    for (let c = 0; c < count; c++) {
-      const src = (o * count + c) * inner;
-      out.set(g.data.subarray(src, src + inner), (o * shape[dim] + start + c * step) * inner);
-    }
-  }
+  if (g.numel > 0) sliceScatter(g.data, out, outer, inner, start, step, count, shape[dim]);
   return record('SliceScatterBackward0', [g], wrap(out, shape), (gg) => [strided(gg, dim, start, count, step)]);
 }
 
@@ -104,7 +100,7 @@ export function index(a: Tensor, i: number): Tensor {
 }
 
 function checkIndices(fn: string, indices: unknown, size: number): number[] {
-  const list = isTensor(indices) ? Array.from(indices.data) : indices;
+  const list = isTensor(indices) ? Array.from(hostRead(fn, indices.data)) : indices;
   if (!Array.isArray(list) || !list.every((v) => Number.isInteger(v))) throw typeError(fn, 'index', 'an array (or tensor) of integers', indices);
   return list.map((v: number) => {
     if (v < -size || v >= size) throw rangeError(fn, 'index', `entries in [${-size}, ${size - 1}]`, v);
@@ -127,13 +123,8 @@ function gatherRows(a: Tensor, d: number, idx: number[]): Tensor {
   const [outer, inner] = outerInner(a.shape, d);
   const shape = a.shape.slice();
   shape[d] = idx.length;
-  const out = allocate(a.dtype, numelOf(shape));
-  if (out.length > 0) for (let o = 0; o < outer; o++) {
-    idx.forEach((r, c) => {
-      const src = (o * a.shape[d] + r) * inner;
-      out.set(a.data.subarray(src, src + inner), (o * idx.length + c) * inner);
-    });
-  }
+  const out = allocate(a.dtype, numelOf(shape), 'indexSelect');
+  if (out.length > 0) gatherRowsInto(a.data, Int32Array.from(idx), out, outer, inner, a.shape[d]);
   return record('IndexSelectBackward0', [a], wrap(out, shape), (g) => [indexAdd(g, a.shape, d, idx)]);
 }
 
@@ -149,7 +140,7 @@ function perMemberIndexSelect(a: Tensor, d: number, indices: Tensor): Tensor {
   const per = pi.numel / count;
   const rows: Tensor[] = [];
   for (let m = 0; m < count; m++) {
-    const idx = checkIndices('indexSelect', Array.from(pi.data.subarray(m * per, (m + 1) * per)), a.shape[d]);
+    const idx = checkIndices('indexSelect', Array.from(hostRead('indexSelect', pi.data).subarray(m * per, (m + 1) * per)), a.shape[d]);
     rows.push(gatherRows(strided(pa, 0, m, 1, 1), d + 1, idx));
   }
   const out = join('indexSelect', 'CatBackward0', rows, 0);
@@ -159,14 +150,8 @@ function perMemberIndexSelect(a: Tensor, d: number, indices: Tensor): Tensor {
 /** Zeros of `shape` plus `g`'s rows added at `idx` along `d` (the backward of indexSelect). */
 function indexAdd(g: Tensor, shape: readonly number[], d: number, idx: number[]): Tensor {
   const [outer, inner] = outerInner(shape, d);
-  const out = allocate(g.dtype, numelOf(shape));
-  if (g.numel > 0) for (let o = 0; o < outer; o++) {
-    idx.forEach((r, c) => {
-      const dst = (o * shape[d] + r) * inner;
-      const src = (o * idx.length + c) * inner;
-      for (let k = 0; k < inner; k++) out[dst + k] += g.data[src + k];
-    });
-  }
+  const out = allocate(g.dtype, numelOf(shape), 'indexAdd');
+  if (g.numel > 0) indexAddInto(g.data, Int32Array.from(idx), out, outer, inner, shape[d]);
   return record('IndexAddBackward0', [g], wrap(out, shape), (gg) => [gatherRows(gg, d, idx)]);
 }
 

@@ -14,7 +14,8 @@ import { broadcastStrides, fmtShape, broadcastShapes, numelOf, sameShape } from 
 import { Tensor, type TensorLike, isTensor } from '../tensor/tensor';
 import { activeVmaps, batchedOf, isBatched, physicalOf, randomLevels } from '../tensor/batched';
 import { alignBatched } from './shape';
-import { checkTensor, toTensor, wrap } from './util';
+import { checkTensor, scalarOf, toTensor, wrap } from './util';
+import { copyInto, fillInto } from '../tensor/kernels/layout';
 
 /** A new leaf sharing the data, cut from the graph. */
 export function detach(a: Tensor): Tensor {
@@ -36,7 +37,9 @@ export function detach_(a: Tensor): Tensor {
 export function clone(a: Tensor): Tensor {
   checkTensor('clone', 'input', a);
   if (isBatched(a)) return batchedOf(clone(a.value), a.levels);
-  return record('CloneBackward0', [a], wrap(a.data.slice(), a.shape), (g) => [g]);
+  const out = allocate(a.dtype, a.numel, 'clone');
+  copyInto(a.data, out);
+  return record('CloneBackward0', [a], wrap(out, a.shape), (g) => [g]);
 }
 
 /** Sets `requiresGrad` on a leaf in place and returns it. */
@@ -96,8 +99,8 @@ function inplaceBinary(fn: string, op: BinaryOp, a: Tensor, b: TensorLike): Tens
   }
   let src = o.data;
   if (o.dtype !== a.dtype) {
-    src = allocate(a.dtype, o.numel);
-    src.set(o.data);
+    src = allocate(a.dtype, o.numel, fn);
+    copyInto(o.data, src);
   }
   binaryInto(op, a.data, broadcastStrides(a.shape, shape), src, broadcastStrides(o.shape, shape), a.data, shape);
   return a;
@@ -128,10 +131,9 @@ function addScaled(fn: string, a: Tensor, b: TensorLike, alpha: number, sign: 1 
     checkTensor(fn, 'input', a);
     checkTensor(fn, 'other', b);
     // The (native for large sizes) kernel: TypedArray.prototype.map with a callback is ~20x slower.
-    const out = allocate(a.dtype, b.numel);
-    out.set(b.data);
-    const factor = allocate(a.dtype, 1);
-    factor[0] = factorValue;
+    const out = allocate(a.dtype, b.numel, fn);
+    copyInto(b.data, out);
+    const factor = scalarOf(factorValue, a.dtype).data;
     binaryInto(BinaryOp.Mul, out, broadcastStrides(b.shape, b.shape), factor, b.shape.map(() => 0), out, b.shape);
     scaled = wrap(out, b.shape);
   }
@@ -162,12 +164,12 @@ export function copy_(a: Tensor, src: Tensor): Tensor {
     throw new RangeError(`copy_: cannot broadcast src of shape ${fmtShape(src.shape)} to ${fmtShape(a.shape)}`);
   }
   if (sameShape(src.shape, a.shape)) {
-    a.data.set(src.data);
+    copyInto(src.data, a.data);
     return a;
   }
-  const s = allocate(a.dtype, src.numel);
-  s.set(src.data);
-  const zero = allocate(a.dtype, 1);
+  const s = allocate(a.dtype, src.numel, 'copy_');
+  copyInto(src.data, s);
+  const zero = scalarOf(0, a.dtype).data;
   binaryInto(BinaryOp.Add, s, broadcastStrides(src.shape, shape), zero, shape.map(() => 0), a.data, shape);
   return a;
 }
@@ -180,7 +182,7 @@ export function fill_(a: Tensor, value: number): Tensor {
     return a;
   }
   beginInplace('fill_', a);
-  a.data.fill(value);
+  fillInto(a.data, value);
   return a;
 }
 
@@ -191,7 +193,7 @@ export function zero_(a: Tensor): Tensor {
     return a;
   }
   beginInplace('zero_', a);
-  a.data.fill(0);
+  fillInto(a.data, 0);
   return a;
 }
 

@@ -1,7 +1,9 @@
 /** Reductions: sum, mean, max/min (over a dim or everything), logsumexp. */
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
-import { allocate } from '../tensor/dtype';
+import { allocate, allocateIndices } from '../tensor/dtype';
+import { copyInto, oneHotInto, zeroNonFiniteInto } from '../tensor/kernels/layout';
+import { BinaryOp, binaryScalarInto } from '../tensor/kernels/elementwise';
 import { ReduceOp, argReduceInto, reduceAxes } from '../tensor/kernels/reduce';
 import { normalizeDim, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
@@ -9,7 +11,7 @@ import { add, eq, div, exp, log, mul, sub } from './elementwise';
 import { broadcastTo } from './broadcast';
 import { reshape } from './shape';
 import { detach } from './inplace';
-import { checkTensor, wrap } from './util';
+import { checkTensor, scalarOf, wrap } from './util';
 import { batchedOf, isBatched } from '../tensor/batched';
 
 /** Dims argument: one dim, a list, or undefined for all. */
@@ -54,7 +56,7 @@ export function mean(a: Tensor, dim?: Dims, keepdim = false): Tensor {
   if (isBatched(a)) return batchedOf(mean(a.value, dims.map((d) => d + a.levels.length), keepdim), a.levels);
   const count = dims.reduce((c, d) => c * a.shape[d], 1);
   const { data, keptShape } = reduceRaw('mean', ReduceOp.Sum, a, dims);
-  for (let i = 0; i < data.length; i++) data[i] /= count;
+  binaryScalarInto(BinaryOp.Div, data, scalarOf(count, a.dtype).data, data, false);
   const out = wrap(data, outShape(keptShape, dims, keepdim));
   // One node (PyTorch's MeanBackward0/1) rather than sum then div, so gradFn names match.
   return record(dim === undefined ? 'MeanBackward0' : 'MeanBackward1', [a], out, (g) => [div(broadcastTo(reshape(g, keptShape), a.shape), count)]);
@@ -81,16 +83,15 @@ function argExtreme(fn: string, op: ReduceOp.Max | ReduceOp.Min, a: Tensor, dim:
   if (len === 0) throw new RangeError(`${fn}: cannot reduce over a zero-size dimension ${d}`);
   const inner = numelOf(shape.slice(d + 1));
   const values = allocate(a.dtype, outer * inner, fn);
-  const idx = new Int32Array(outer * inner);
+  const idx = allocateIndices(outer * inner, fn);
   argReduceInto(op, a.data, values, idx, outer, len, inner);
   const kept = a.ndim === 0 ? [] : shape.map((s, i) => (i === d ? 1 : s));
   const oshape = keepdim ? kept : kept.filter((_, i) => i !== d || a.ndim === 0);
-  const indices = wrap(allocate(a.dtype, idx.length), oshape);
-  indices.data.set(idx);
+  const indices = wrap(allocate(a.dtype, idx.length, fn), oshape);
+  copyInto(idx, indices.data);
   // One-hot mask of the chosen positions: the gradient flows to them only.
-  const mask = allocate(a.dtype, a.numel);
-  // (No output, no loop: outer alone may be astronomically large when inner is 0.)
-  if (idx.length > 0) for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) mask[(o * len + idx[o * inner + i]) * inner + i] = 1;
+  const mask = allocate(a.dtype, a.numel, fn);
+  oneHotInto(idx, mask, outer, len, inner);
   const maskT = wrap(mask, a.shape);
   const v = record(op === ReduceOp.Max ? 'MaxBackward0' : 'MinBackward0', [a], wrap(values, oshape), (g) => [
     mul(broadcastTo(reshape(g, kept), a.shape), maskT),
@@ -134,7 +135,7 @@ export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
   if (isBatched(a)) return batchedOf(logsumexp(a.value, dims.map((d) => d + a.levels.length), keepdim), a.levels);
   const raw = reduceRaw('logsumexp', ReduceOp.Max, a, dims);
   const m = wrap(raw.data, raw.keptShape);
-  for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) m.data[i] = 0;
+  zeroNonFiniteInto(m.data);
   // Forward on constants; one recorded node (PyTorch's LogsumexpBackward0) whose rule
   // g·exp(a − out) reads the connected output, so higher derivatives stay exact.
   const kept = add(log(sum(exp(sub(detach(a), m)), dims, true)), m);

@@ -2,6 +2,7 @@
 import { typeError } from '../errors';
 import { type DType, type TypedArray, allocate, getDefaultDtype, promoteTypes } from '../tensor/dtype';
 import { Tensor, type TensorLike, checkAttached, isTensor } from '../tensor/tensor';
+import { markConstant } from '../tensor/trace';
 
 /** A new tensor over `data` (not copied). */
 export function wrap(data: TypedArray, shape: readonly number[]): Tensor {
@@ -19,7 +20,7 @@ export function zerosOf(shape: readonly number[], dtype: DType): Tensor {
 export function scalarOf(value: number, dtype: DType): Tensor {
   const d = allocate(dtype, 1);
   d[0] = value;
-  return new Tensor(d, []);
+  return new Tensor(markConstant(d), []);
 }
 
 /** Throws unless `x` is a Tensor whose buffer is attached. */

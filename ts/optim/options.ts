@@ -5,6 +5,7 @@
 import { rangeError, typeError } from '../errors';
 import { isTensor } from '../tensor/tensor';
 import type { Scalar, ScalarOrSchedule } from './types';
+import { isTraced } from '../tensor/trace';
 
 /** The options object as a record, after rejecting names not in `allowed`. */
 export function readOptions(fn: string, opts: unknown, allowed: readonly string[], required = false): Record<string, unknown> {
@@ -59,7 +60,8 @@ export function betas(fn: string, value: unknown, def: [number, number]): [numbe
 export function scalar(fn: string, name: string, value: unknown): Scalar {
   if (isTensor(value)) {
     if (value.numel !== 1) throw rangeError(fn, name, 'a one-element tensor', value);
-    if (!(value.data[0] >= 0)) throw rangeError(fn, name, 'a tensor holding a value >= 0', value.data[0]);
+    // (A value the jit trace receives is only known at replay: not checkable here.)
+    if (!isTraced(value.data) && !(value.data[0] >= 0)) throw rangeError(fn, name, 'a tensor holding a value >= 0', value.data[0]);
     return value;
   }
   return nonNegative(fn, name, value, 0);

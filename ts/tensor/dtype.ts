@@ -59,8 +59,29 @@ function fromSlab(dtype: DType, n: number, bytes: number): TypedArray {
   return dtype === 'float64' ? new Float64Array(slab, at, n) : new Float32Array(slab, at, n);
 }
 
+/** Called with every buffer allocated while `mg.jit` records (see tensor/trace.ts). */
+let allocationHook: ((a: TypedArray | Int32Array, by: string) => void) | null = null;
+
+/** Installs (or, with null, removes) the allocation hook of a recording. @internal */
+export function setAllocationHook(hook: ((a: TypedArray | Int32Array, by: string) => void) | null): void {
+  allocationHook = hook;
+}
+
 /** A zero-filled buffer of `n` elements; `fn` names the operation in the error for a size too large. */
 export function allocate(dtype: DType, n: number, fn = 'allocate'): TypedArray {
+  const a = allocateZeroed(dtype, n, fn);
+  if (allocationHook !== null) allocationHook(a, fn);
+  return a;
+}
+
+/** A zero-filled Int32Array (indices) of `n` elements. */
+export function allocateIndices(n: number, fn = 'allocate'): Int32Array {
+  const a = new Int32Array(n);
+  if (allocationHook !== null) allocationHook(a, fn);
+  return a;
+}
+
+function allocateZeroed(dtype: DType, n: number, fn: string): TypedArray {
   if (!(n <= MAX_ELEMENTS)) {
     throw new RangeError(
       `${fn}: a ${dtype} tensor of ${n} elements (${(n * (dtype === 'float64' ? 8 : 4)).toExponential(2)} bytes) is too large; at most ${MAX_ELEMENTS} elements can be allocated`,
@@ -86,7 +107,8 @@ const UNINITIALIZED_FROM_BYTES = 4096;
  */
 export function allocateUninitialized(dtype: DType, n: number, fn = 'allocate'): TypedArray {
   const bytes = n * (dtype === 'float64' ? 8 : 4);
-  if (!(bytes >= UNINITIALIZED_FROM_BYTES) || !(n <= MAX_ELEMENTS)) return allocate(dtype, n, fn);
+  // While recording, every buffer starts as zeros (the recorder tracks what it holds).
+  if (!(bytes >= UNINITIALIZED_FROM_BYTES) || !(n <= MAX_ELEMENTS) || allocationHook !== null) return allocate(dtype, n, fn);
   try {
     const buf = Buffer.allocUnsafeSlow(bytes);
     return dtype === 'float64' ? new Float64Array(buf.buffer, buf.byteOffset, n) : new Float32Array(buf.buffer, buf.byteOffset, n);

@@ -90,10 +90,30 @@ export interface NativeAddon {
   rngUniform(state: Uint32Array, out: FloatArray, from: number, to: number): void;
   /** PyTorch's normal_(mean, std) on the CPU generator; `cache` (Float64Array(2)) holds the cached scalar Box–Muller sample. */
   rngNormal(state: Uint32Array, cache: Float64Array, out: FloatArray, mean: number, std: number): void;
+  /**
+   * A validated replay program (see native/replay.h): `buffers` holds [type, length, bound index
+   * or -1] per buffer, `inits` the initial values of owned buffers (or null). Throws RangeError
+   * naming the first invalid instruction.
+   */
+  replayCreate(buffers: Int32Array, code: Int32Array, constants: Float64Array, inits: (ReplayBuffer | null)[]): ReplayProgram;
+  /** Runs a program over the bound buffers; -1, or the check index of the instruction that failed. */
+  replayRun(program: ReplayProgram, bound: ReplayBuffer[]): number;
 }
 
-/** The loaded addon (throws at import with build instructions when it is missing). */
-export const native: NativeAddon = loadAddon() as NativeAddon;
+/** A buffer a replay program reads or writes. */
+export type ReplayBuffer = Float32Array | Float64Array | Int32Array | Uint32Array;
+
+/** An opaque handle to a native replay program. */
+export interface ReplayProgram {
+  readonly __replayProgram: unique symbol;
+}
+
+/**
+ * The loaded addon's functions (throws at import with build instructions when it is missing),
+ * as a plain object so that `mg.jit`'s recorder can wrap them while a trace runs.
+ */
+export const native: NativeAddon = ((addon: Record<string, unknown>) =>
+  Object.fromEntries(Object.getOwnPropertyNames(addon).map((k) => [k, addon[k]])) as unknown as NativeAddon)(loadAddon() as Record<string, unknown>);
 
 /**
  * Environment settings the addon could not honour are said once, at load, rather than ignored

@@ -7,6 +7,7 @@ import { typeError } from '../errors';
 import { type DType, type TypedArray, dtypeOf, getDefaultDtype } from './dtype';
 import { addSuffixes, formatValues } from './format';
 import { fmtShape, numelOf } from './shape';
+import { hostRead } from './trace';
 
 /** What a tensor's `gradFn` exposes: the autograd node that produced it (see `ts/autograd/node.ts`). */
 export interface GradFn {
@@ -133,6 +134,7 @@ export class Tensor {
   /** The value of a one-element tensor. */
   item(): number {
     this.checkAttached('item');
+    hostRead('item', this.data);
     if (this.data.length !== 1) {
       throw new RangeError(`item: a tensor with ${this.data.length} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
     }
@@ -142,6 +144,7 @@ export class Tensor {
   /** The values as nested arrays (a number for a 0-d tensor). */
   tolist(): NestedArray {
     this.checkAttached('tolist');
+    hostRead('tolist', this.data);
     if (this.shape.length === 0) return this.data[0];
     let offset = 0;
     const rec = (dim: number): NestedArray => {

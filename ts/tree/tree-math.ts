@@ -21,6 +21,9 @@ import { reshape } from '../ops/shape';
 import { scalarOf, wrap, zerosOf } from '../ops/util';
 import { materializeBatched } from '../ops/broadcast';
 import { allocate } from '../tensor/dtype';
+import { dotRowsInto } from '../tensor/kernels/layout';
+import { hostRead } from '../tensor/trace';
+import { detach } from '../ops/inplace';
 import { batchOf, batchedOf, isBatched } from '../tensor/batched';
 import { flatten, sameStructure, unflatten } from './tree';
 
@@ -116,8 +119,8 @@ export function treeNeg<T>(a: T): T {
 
 /** Σ a·b over one pair of leaves, accumulated in float64. */
 function dotRaw(a: Tensor, b: Tensor): number {
-  const x = a.data;
-  const y = b.data;
+  const x = hostRead('treeVdot', a.data);
+  const y = hostRead('treeVdot', b.data);
   let acc = 0;
   for (let i = 0; i < x.length; i++) acc += x[i] * y[i];
   return acc;
@@ -131,7 +134,8 @@ function dotRaw(a: Tensor, b: Tensor): number {
 function dotT(a: Tensor, b: Tensor): Tensor {
   if (isBatched(a) || isBatched(b)) return batchedDotT(a, b);
   const dtype = promoteTypes(a.dtype, b.dtype);
-  const out = scalarOf(dotRaw(a, b), dtype);
+  const out = wrap(allocate(dtype, 1, 'treeDot'), []);
+  dotRowsInto(to(detach(a), dtype).data, to(detach(b), dtype).data, out.data);
   return record(
     'DotBackward0',
     [a, b],
@@ -151,13 +155,8 @@ function batchedDotT(a: Tensor, b: Tensor): Tensor {
   const pa = materializeBatched(a, levels, sizes, a.ndim);
   const pb = materializeBatched(b, levels, sizes, b.ndim);
   const members = numelOf(sizes);
-  const chunk = a.numel;
-  const values = allocate(dtype, members);
-  for (let m = 0; m < members; m++) {
-    let acc = 0;
-    for (let i = m * chunk, end = i + chunk; i < end; i++) acc += pa.data[i] * pb.data[i];
-    values[m] = acc;
-  }
+  const values = allocate(dtype, members, 'treeDot');
+  dotRowsInto(to(detach(pa), dtype).data, to(detach(pb), dtype).data, values);
   const member = [...sizes, ...new Array<number>(a.ndim).fill(1)];
   const out = record(
     'DotBackward0',
@@ -187,7 +186,7 @@ export function treeNorm(a: unknown): number {
   for (const t of la) acc += dotRaw(t, t);
   if (acc !== Number.POSITIVE_INFINITY) return Math.sqrt(acc); // NaN stays NaN
   let scale = 0;
-  for (const t of la) for (let i = 0; i < t.data.length; i++) scale = Math.max(scale, Math.abs(t.data[i]));
+  for (const t of la) for (let i = 0; i < t.data.length; i++) scale = Math.max(scale, Math.abs(hostRead('treeNorm', t.data)[i]));
   if (!Number.isFinite(scale)) return scale;
   let s = 0;
   for (const t of la) {

@@ -9,13 +9,13 @@
 import { isGradEnabled, noGrad } from '../../autograd/grad-mode';
 import { NoGraphError, typeError } from '../../errors';
 import { sub } from '../../ops/elementwise';
-import { wrap } from '../../ops/util';
 import { zerosLike } from '../../ops/creation';
 import { recordMultiBatched } from '../../ops/record-batched';
 import { batchedOf, physicalOf } from '../../tensor/batched';
 import { flatten, unflatten } from '../../tree/tree';
 import { type AnyFn, type CustomRootOptions, type OptimalityFn, resolveOptions } from './root-options';
 import { type RootEval, checkIsRoot, collectParams, evalAtRoot, rootVjpFlat } from './root-rules';
+import { copyValues } from '../../autograd/accumulate';
 
 export type { CustomRootOptions, OptimalityFn } from './root-options';
 export { type RootDiffOptions, rootJvp, rootVjp } from './root-rules';
@@ -59,7 +59,7 @@ function rootWrapper(kind: string, optimalityFn: OptimalityFn, opts: CustomRootO
       // Own copies: the solver may keep updating its tensors in place afterwards.
       const outs = xs.map((t) => {
         const [px, levels] = physicalOf(t);
-        return batchedOf(wrap(px.data.slice(), px.shape), levels);
+        return batchedOf(copyValues(px), levels);
       });
       const p = collectParams(args, r.argnums);
       const flatTheta = p.leaves.flat();

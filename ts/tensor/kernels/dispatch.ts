@@ -27,6 +27,11 @@ export function forceKernelPath(path: 'js' | 'native' | null): void {
   forced = path;
 }
 
+/** The path forced by {@link forceKernelPath}, or null. @internal */
+export function forcedKernelPath(): 'js' | 'native' | null {
+  return forced;
+}
+
 /** True when the native kernel should run for `kind` at `size`. */
 export function useNative(kind: keyof typeof NATIVE_THRESHOLD, size: number): boolean {
   if (forced !== null) return forced === 'native';

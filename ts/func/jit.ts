@@ -1,0 +1,417 @@
+/**
+ * `mg.jit`: record the kernels of a function's first call per input signature, replay them
+ * natively afterwards (tinygrad's TinyJit, on metagrad's kernels). See tensor/trace.ts for what
+ * is recorded and refused, native/replay.cc for the replay.
+ */
+import { NumericalError, typeError } from '../errors';
+import { isPlainObject } from '../objects';
+import { type DType, allocate } from '../tensor/dtype';
+import { Generator } from '../tensor/generator';
+import { forceKernelPath, forcedKernelPath } from '../tensor/kernels/dispatch';
+import { type ReplayBuffer, type ReplayProgram, native } from '../tensor/native';
+import { fmtShape } from '../tensor/shape';
+import { Tensor, isTensor } from '../tensor/tensor';
+import { BufType, Instr, Recorder, SlotKind, TraceError, bufType, withRecorder } from '../tensor/trace';
+import { isBatched } from '../tensor/batched';
+
+/** Options of {@link jit}. */
+export interface JitOptions {
+  /**
+   * Positions of arguments that are not traced: part of the signature by value (numbers,
+   * strings, booleans) or identity (objects), their tensors read live like captured ones
+   * (JAX's `static_argnums`).
+   */
+  staticArgnums?: readonly number[];
+  /** How many signatures' recordings are kept (least recently used dropped first). Default 8. */
+  cacheSize?: number;
+  /**
+   * Check the second call of each signature against an eager run of the function (the values
+   * must agree bit for bit), which catches what the recording cannot see, such as a direct read
+   * of `.data` that changes the computation. Default true.
+   */
+  verify?: boolean;
+}
+
+/** What {@link JitFunction.cacheInfo} reports. */
+export interface JitCacheInfo {
+  /** Signatures recorded and kept. */
+  signatures: number;
+  /** Calls that recorded (first call per signature, or after an eviction). */
+  captures: number;
+  /** Calls answered by a replay. */
+  replays: number;
+  /** Kernel instructions of the most recent recording. */
+  kernels: number;
+}
+
+/** A jitted function: `fn`'s signature, plus its cache's counters. */
+export type JitFunction<A extends unknown[], R> = ((...args: A) => R) & {
+  /** Counters of the signature cache. */
+  cacheInfo(): JitCacheInfo;
+};
+
+/** A traced argument leaf: a tensor, or a generator (its state is then an input). */
+type TracedLeaf = Tensor | Generator;
+
+/** An output leaf: a fresh buffer, a view of a bound buffer, or a value passed through. */
+type OutSpec =
+  | { kind: 'fresh'; bound: number; shape: readonly number[] }
+  | { kind: 'view'; bound: number; offset: number; length: number; shape: readonly number[] }
+  | { kind: 'argument'; leaf: number };
+
+interface Recording {
+  program: ReplayProgram;
+  /** Per bound buffer: where it comes from at a call. */
+  inputs: { leaf: number; part: 'data' | 'state' | 'cache' }[];
+  captured: ReplayBuffer[];
+  outputs: { dtype: BufType; length: number }[];
+  outSpecs: OutSpec[];
+  outTemplate: unknown;
+  checks: string[];
+  guards: { bound: number; values: ReplayBuffer }[];
+  /** Leaves whose buffers the program writes (their version counters are bumped). */
+  writtenLeaves: number[];
+  kernels: number;
+  /**
+   * Whether the first replay has been checked against an eager run (or needs none: a program
+   * that updates captured tensors in place cannot be run twice to compare).
+   */
+  verified: boolean;
+}
+
+let objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+function identity(x: object): number {
+  let id = objectIds.get(x);
+  if (id === undefined) objectIds.set(x, (id = nextObjectId++));
+  return id;
+}
+
+/** The signature of a call and its traced leaves (arguments in order, depth first). */
+function signatureOf(args: readonly unknown[], statics: ReadonlySet<number>): { key: string; leaves: TracedLeaf[] } {
+  const leaves: TracedLeaf[] = [];
+  const seen = new Map<unknown, number>();
+  const rec = (x: unknown, path: string): string => {
+    if (isTensor(x)) {
+      if (isBatched(x)) {
+        throw new TraceError(`jit: argument ${path} is batched (the jitted function is called inside vmap); jit the vmapped function instead: jit(vmap(f))`);
+      }
+      // Arguments sharing storage must share it at every call: the alias is part of the key.
+      const alias = seen.get(x.data);
+      if (alias !== undefined) return `T@${alias}`;
+      seen.set(x.data, leaves.length);
+      leaves.push(x);
+      return `T(${x.shape.join(',')};${x.dtype};${x.requiresGrad ? 'g' : ''})`;
+    }
+    if (x instanceof Generator) {
+      leaves.push(x);
+      return 'G';
+    }
+    if (Array.isArray(x)) return `[${x.map((v, i) => rec(v, `${path}[${i}]`)).join(',')}]`;
+    if (isPlainObject(x)) return `{${Object.keys(x).map((k) => `${JSON.stringify(k)}:${rec(x[k], `${path}.${k}`)}`).join(',')}}`;
+    return valueKey(x);
+  };
+  const parts = args.map((a, i) => (statics.has(i) ? `S${valueKey(a)}` : rec(a, `${i}`)));
+  return { key: parts.join('|'), leaves };
+}
+
+function valueKey(x: unknown): string {
+  if (x === null || x === undefined || typeof x === 'number' || typeof x === 'boolean' || typeof x === 'string') return `${typeof x}:${String(x)}`;
+  if (typeof x === 'bigint') return `bigint:${x}`;
+  if (typeof x === 'object' || typeof x === 'function') return `#${identity(x)}`;
+  return String(x);
+}
+
+function bufferTypeOf(dtype: DType): BufType {
+  return dtype === 'float64' ? BufType.F64 : BufType.F32;
+}
+
+/** Replaces each tensor of `tree` by a placeholder index into `list`, collecting them. */
+function templateOf(tree: unknown, list: Tensor[]): unknown {
+  if (isTensor(tree)) {
+    list.push(tree);
+    return { __jitOutput: list.length - 1 };
+  }
+  if (Array.isArray(tree)) return tree.map((v) => templateOf(v, list));
+  if (isPlainObject(tree)) return Object.fromEntries(Object.keys(tree).map((k) => [k, templateOf(tree[k], list)]));
+  return tree;
+}
+
+function fillTemplate(template: unknown, values: readonly Tensor[]): unknown {
+  if (Array.isArray(template)) return template.map((v) => fillTemplate(v, values));
+  if (isPlainObject(template)) {
+    if (typeof template.__jitOutput === 'number' && Object.keys(template).length === 1) return values[template.__jitOutput];
+    return Object.fromEntries(Object.keys(template).map((k) => [k, fillTemplate(template[k], values)]));
+  }
+  return template;
+}
+
+/** The outputs without their graphs: a replay records none (take gradients inside the function). */
+function detached(t: Tensor): Tensor {
+  return t.requiresGrad ? new Tensor(t.data, t.shape, false, t._version) : t;
+}
+
+/** Records `fn(...args)` and builds its replay program. */
+function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: readonly TracedLeaf[]): { result: unknown; rec: Recording } {
+  const r = new Recorder();
+  const inputSlots: { slot: number; leaf: number; part: 'data' | 'state' | 'cache' }[] = [];
+  leaves.forEach((leaf, i) => {
+    if (leaf instanceof Generator) {
+      inputSlots.push({ slot: r.input(leaf.state), leaf: i, part: 'state' });
+      inputSlots.push({ slot: r.input(leaf.cache), leaf: i, part: 'cache' });
+    } else {
+      inputSlots.push({ slot: r.input(leaf.data), leaf: i, part: 'data' });
+    }
+  });
+  const result = withRecorder(r, () => fn(...args));
+  if (result instanceof Promise) throw new TraceError('jit: the function returned a Promise; only synchronous functions can be recorded');
+  const outTensors: Tensor[] = [];
+  const outTemplate = templateOf(result, outTensors);
+  // Where each output lives (resolved first: an output no kernel touched is registered now),
+  // and a check that its values are what the program will hold.
+  const located = outTensors.map((t) => {
+    const leaf = leaves.indexOf(t);
+    if (leaf >= 0) return { leaf, id: -1, offset: 0 };
+    const [id, offset] = r.resolve(t.data);
+    r.checkHolds(id, 'an output');
+    return { leaf: -1, id, offset };
+  });
+
+  // Bound buffers: inputs, then captured tensors, then fresh outputs.
+  const boundOf = new Map<number, number>();
+  const inputs: Recording['inputs'] = [];
+  for (const s of inputSlots) {
+    if (boundOf.has(s.slot)) continue;
+    boundOf.set(s.slot, inputs.length);
+    inputs.push({ leaf: s.leaf, part: s.part });
+  }
+  const captured: ReplayBuffer[] = [];
+  r.slots.forEach((s, id) => {
+    if (s.kind === SlotKind.Captured) {
+      boundOf.set(id, inputs.length + captured.length);
+      captured.push(s.base);
+    }
+  });
+  let nextBound = inputs.length + captured.length;
+  const outputs: Recording['outputs'] = [];
+  const outSpecs: OutSpec[] = [];
+  const freshOf = new Map<string, number>();
+  const code = r.code.slice();
+  const extraSlots: { type: BufType; length: number; bound: number }[] = [];
+  outTensors.forEach((t, i) => {
+    const { leaf, id, offset } = located[i];
+    if (leaf >= 0) {
+      outSpecs.push({ kind: 'argument', leaf });
+      return;
+    }
+    const slot = r.slots[id];
+    const bound = boundOf.get(id);
+    if (bound !== undefined) {
+      outSpecs.push({ kind: 'view', bound, offset, length: t.numel, shape: t.shape });
+      return;
+    }
+    // Outputs over the same elements share one fresh buffer, as they share storage in eager.
+    const key = `${id}:${offset}:${t.numel}`;
+    let b = freshOf.get(key);
+    if (b === undefined) {
+      b = nextBound++;
+      freshOf.set(key, b);
+      outputs.push({ dtype: bufType(slot.base), length: t.numel });
+      const outSlot = r.slots.length + extraSlots.length;
+      extraSlots.push({ type: bufType(slot.base), length: t.numel, bound: b });
+      code.push(Instr.Copy, 7, id, offset, outSlot, 0, t.numel);
+    }
+    outSpecs.push({ kind: 'fresh', bound: b, shape: t.shape });
+  });
+
+  const meta: number[] = [];
+  const inits: (ReplayBuffer | null)[] = [];
+  r.slots.forEach((s, id) => {
+    const bound = boundOf.get(id);
+    meta.push(bufType(s.base), s.base.length, bound ?? -1);
+    inits.push(bound === undefined && s.kind === SlotKind.Constant ? (s.snapshot as ReplayBuffer) : null);
+  });
+  for (const e of extraSlots) {
+    meta.push(e.type, e.length, e.bound);
+    inits.push(null);
+  }
+  const program = native.replayCreate(Int32Array.from(meta), Int32Array.from(code), Float64Array.from(r.constants), inits);
+  const writtenLeaves = [...new Set(inputSlots.filter((s) => r.slots[s.slot].written).map((s) => s.leaf))];
+  const guards = r.guards.map((g) => ({ bound: boundOf.get(g.slot) as number, values: g.values }));
+  const outs = outTensors.map(detached);
+  return {
+    result: fillTemplate(outTemplate, outs),
+    rec: {
+      program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves,
+      kernels: countInstructions(code), verified: r.slots.some((sl) => sl.kind === SlotKind.Captured && sl.written),
+    },
+  };
+}
+
+function countInstructions(code: readonly number[]): number {
+  let n = 0;
+  for (let at = 0; at < code.length; at += code[at + 1]) if (code[at] !== Instr.Nop) n++;
+  return n;
+}
+
+function sameBits(a: ReplayBuffer, b: ReplayBuffer): boolean {
+  if (a.length !== b.length || a.constructor !== b.constructor) return false;
+  return Buffer.compare(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
+function allocateOut(o: { dtype: BufType; length: number }): ReplayBuffer {
+  return allocate(o.dtype === BufType.F64 ? 'float64' : 'float32', o.length, 'jit');
+}
+
+/** Runs a recording over this call's leaves. */
+function replay(rec: Recording, leaves: readonly TracedLeaf[]): unknown {
+  const bound: ReplayBuffer[] = rec.inputs.map(({ leaf, part }) => {
+    const l = leaves[leaf];
+    if (l instanceof Generator) return part === 'state' ? l.state : l.cache;
+    return l.data;
+  });
+  for (const c of rec.captured) bound.push(c);
+  for (const g of rec.guards) {
+    if (!sameBits(bound[g.bound], g.values)) {
+      throw new TraceError(
+        'jit: a captured tensor whose values the recording read on the host has changed since; pass it as an argument of the jitted function (or call the function without jit)',
+      );
+    }
+  }
+  const fresh = rec.outputs.map(allocateOut);
+  for (const f of fresh) bound.push(f);
+  const status = native.replayRun(rec.program, bound);
+  if (status >= 0) throw new NumericalError(rec.checks[status] ?? 'jit: a check of the replayed program failed');
+  for (const i of rec.writtenLeaves) {
+    const l = leaves[i];
+    if (l instanceof Tensor) l._version.value++;
+  }
+  const outs = rec.outSpecs.map((s) => {
+    if (s.kind === 'argument') return leaves[s.leaf] as Tensor;
+    if (s.kind === 'view') {
+      const b = bound[s.bound] as Float32Array | Float64Array;
+      return new Tensor(s.offset === 0 && s.length === b.length ? b : b.subarray(s.offset, s.offset + s.length), s.shape);
+    }
+    return new Tensor(bound[s.bound] as Float32Array | Float64Array, s.shape);
+  });
+  return fillTemplate(rec.outTemplate, outs);
+}
+
+/** The tensors of a result tree, in order. */
+function tensorsOf(tree: unknown): Tensor[] {
+  const list: Tensor[] = [];
+  templateOf(tree, list);
+  return list;
+}
+
+/** Deep copy of the traced leaves of `args` (tensors and generators), other values shared. */
+function cloneArgs(args: readonly unknown[], statics: ReadonlySet<number>): unknown[] {
+  const rec = (x: unknown): unknown => {
+    if (isTensor(x)) return new Tensor(x.data.slice(), x.shape, x.requiresGrad && x.isLeaf);
+    if (x instanceof Generator) {
+      const g = new Generator();
+      g.setState(x.getState());
+      return g;
+    }
+    if (Array.isArray(x)) return x.map(rec);
+    if (isPlainObject(x)) return Object.fromEntries(Object.keys(x).map((k) => [k, rec(x[k])]));
+    return x;
+  };
+  return args.map((a, i) => (statics.has(i) ? a : rec(a)));
+}
+
+/**
+ * Compiles `fn` by recording: the first call with a given signature (the tree structure,
+ * shapes, dtypes and requiresGrad flags of the tensor arguments; other arguments by value or
+ * identity) runs `fn` eagerly while recording every kernel it launches; later calls with that
+ * signature replay the recording natively in one call, over preallocated intermediates, and
+ * return fresh output tensors. Tensors the function reads from its closure (module parameters)
+ * are read live at every replay; in-place updates of arguments (an optimizer step) are replayed
+ * into the new arguments.
+ *
+ * Kernels run natively during the recording, so a replay equals an eager call made with
+ * native kernels bit for bit (the default eager path runs small kernels in JavaScript, equal to
+ * rounding). What a replay could not repeat is refused: a host read of a value the function
+ * computes or receives (`item()`, `tolist()`, the library's host-side arithmetic such as solver
+ * tolerances; use fixed iteration counts), a random draw from a generator that is not an
+ * argument, JavaScript writes to tensor data, an async function. Outputs are returned without
+ * a graph: take gradients inside the jitted function (`jit(valueAndGrad(f))`).
+ *
+ * @throws TraceError when the function cannot be recorded or replayed; NumericalError when a
+ * replayed check (a singular solve, a non-finite value) fails.
+ */
+export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOptions = {}): JitFunction<A, R> {
+  if (typeof fn !== 'function') throw typeError('jit', 'fn', 'a function', fn);
+  if (opts === null || typeof opts !== 'object') throw typeError('jit', 'opts', 'an options object', opts);
+  const statics = new Set(opts.staticArgnums ?? []);
+  for (const i of statics) if (!Number.isInteger(i) || i < 0) throw typeError('jit', 'opts.staticArgnums', 'non-negative integers', opts.staticArgnums);
+  const cacheSize = opts.cacheSize ?? 8;
+  if (!Number.isInteger(cacheSize) || cacheSize < 1) throw typeError('jit', 'opts.cacheSize', 'a positive integer', opts.cacheSize);
+  const verify = opts.verify ?? true;
+  if (typeof verify !== 'boolean') throw typeError('jit', 'opts.verify', 'a boolean', opts.verify);
+  const cache = new Map<string, Recording>();
+  const info: JitCacheInfo = { signatures: 0, captures: 0, replays: 0, kernels: 0 };
+  const call = (...args: A): R => {
+    const { key, leaves } = signatureOf(args, statics);
+    const hit = cache.get(key);
+    if (hit === undefined) {
+      const { result, rec } = capture(fn as (...a: unknown[]) => unknown, args, leaves);
+      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+      cache.set(key, rec);
+      info.captures++;
+      info.signatures = cache.size;
+      info.kernels = rec.kernels;
+      return result as R;
+    }
+    cache.delete(key); // least recently used first in iteration order
+    cache.set(key, hit);
+    if (verify && !hit.verified) return verified(fn as (...a: unknown[]) => unknown, hit, args, leaves, statics, info) as R;
+    info.replays++;
+    return replay(hit, leaves) as R;
+  };
+  return Object.assign(call, { cacheInfo: (): JitCacheInfo => ({ ...info }) });
+}
+
+/** The first replay of a signature, checked against an eager run (native kernels) on copies. */
+function verified(fn: (...a: unknown[]) => unknown, rec: Recording, args: unknown[], leaves: readonly TracedLeaf[], statics: ReadonlySet<number>, info: JitCacheInfo): unknown {
+  rec.verified = true;
+  // The eager run must not touch the real arguments (in-place updates would apply twice).
+  const copies = cloneArgs(args, statics);
+  const eagerLeaves = signatureOf(copies, statics).leaves;
+  const previous = forcedKernelPath();
+  forceKernelPath('native');
+  let expected: unknown;
+  try {
+    expected = fn(...copies);
+  } finally {
+    forceKernelPath(previous);
+  }
+  const got = replay(rec, leaves);
+  info.replays++;
+  const a = tensorsOf(expected);
+  const b = tensorsOf(got);
+  const differs = (i: number): boolean => !sameBits(a[i].data, b[i].data) || a[i].shape.join() !== b[i].shape.join();
+  let bad = a.length !== b.length ? 0 : a.findIndex((_, i) => differs(i));
+  if (bad < 0) {
+    // Arguments updated in place must match too.
+    const j = leaves.findIndex((l, i) => l instanceof Tensor && !sameBits(l.data, (eagerLeaves[i] as Tensor).data));
+    if (j >= 0) {
+      throw new TraceError(
+        `jit: replaying the recording updated argument leaf ${j} (shape ${fmtShape((leaves[j] as Tensor).shape)}) differently from an eager call; ` +
+          'the function reads values on the host that the recording cannot see (such as .data) or changes tensors from JavaScript; call it without jit',
+      );
+    }
+    return got;
+  }
+  if (bad >= a.length) bad = 0;
+  throw new TraceError(
+    `jit: the replay of the recording differs from an eager call on the same arguments (output ${bad}); the function reads values on the host that ` +
+      'the recording cannot see (such as .data, or a branch on a value) or changes tensors from JavaScript; keep values as tensors, or call it without jit',
+  );
+}
+
+/** Forgets the identities used in signatures (tests). @internal */
+export function resetJitIdentities(): void {
+  objectIds = new WeakMap();
+  nextObjectId = 1;
+}

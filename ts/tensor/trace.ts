@@ -1,0 +1,405 @@
+/**
+ * Kernel recording for `mg.jit` (TinyJit's idea): while a function runs eagerly, every kernel
+ * call is written down (operation, parameters, which buffers it reads and writes) as a program
+ * that `native/replay.cc` can run again over fresh inputs in one native call.
+ *
+ * Buffers are numbered slots: the traced function's inputs, captured tensors it reads (module
+ * parameters in a closure: read live at every replay), intermediates and constants it creates
+ * (owned by the program). What cannot be replayed is refused while recording, never replayed
+ * wrong: every buffer a kernel reads must hold exactly what the recorded program would have put
+ * there (so a value written by JavaScript outside a kernel is caught), and reading a traced
+ * value on the host (`item()`, the library's own host-side arithmetic) throws.
+ */
+import { MetagradError } from '../errors';
+import { type DType, type TypedArray, setAllocationHook } from './dtype';
+import { type FloatArray, type NativeAddon, native } from './native';
+import { forceKernelPath, forcedKernelPath } from './kernels/dispatch';
+
+/** A buffer a kernel can touch. */
+export type RawBuffer = Float32Array | Float64Array | Int32Array | Uint32Array;
+
+/** Instruction codes (shared with native/replay.h). */
+export enum Instr {
+  Nop = 0, Unary = 1, Binary = 2, Reduce = 3, ArgReduce = 4, Softmax = 5, Matmul = 6, Copy = 7,
+  Cast = 8, Fill = 9, Permute = 10, Slice = 11, Solve = 12, CheckFinite = 13, Gather = 14,
+  IndexAdd = 15, Where = 16, RngUniform = 17, RngNormal = 18, ZeroNonFinite = 19, OneHot = 20, Dot = 21,
+}
+
+/** Buffer element types (shared with native/replay.h). */
+export enum BufType { F32 = 0, F64 = 1, I32 = 2, U32 = 3 }
+
+/** Raised when a traced function does something a replay could not repeat. */
+export class TraceError extends MetagradError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TraceError';
+  }
+}
+
+/** What a slot holds. */
+export const enum SlotKind {
+  /** An argument of the traced function (bound per call). */
+  Input,
+  /** A buffer that existed before the trace (a captured tensor; bound per call, read live). */
+  Captured,
+  /** Allocated inside the trace: an intermediate, owned by the program. */
+  Temp,
+  /** Allocated inside the trace and filled from JavaScript values (a literal): owned, preloaded. */
+  Constant,
+}
+
+/** One numbered buffer of a recording. @internal */
+export interface Slot {
+  readonly base: RawBuffer;
+  kind: SlotKind;
+  /** Its content after the last recorded write; null while it holds the zeros it was allocated with. */
+  snapshot: RawBuffer | null;
+  /** For temps: whether the program already makes it zero (a fill, or a first write that covers it). */
+  zeroed: boolean;
+  /** A recorded kernel wrote it. */
+  written: boolean;
+  /** The operation that allocated it (named in refusals). */
+  readonly by: string;
+  /** For constants: the code position of its (Nop) restore, made a Copy if a kernel writes it. */
+  restoreAt: number;
+}
+
+/** A host-side read of a captured buffer during the recording: the replay checks it is unchanged. */
+export interface Guard {
+  readonly slot: number;
+  readonly values: RawBuffer;
+}
+
+function bufType(a: RawBuffer): BufType {
+  if (a instanceof Float32Array) return BufType.F32;
+  if (a instanceof Float64Array) return BufType.F64;
+  if (a instanceof Int32Array) return BufType.I32;
+  return BufType.U32;
+}
+
+function sameBits(a: RawBuffer, b: RawBuffer): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  if (x.length > 256) return Buffer.compare(x, y) === 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function allZero(a: RawBuffer): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0 || Object.is(a[i], -0)) return false;
+  return true;
+}
+
+/** A buffer field of an instruction: (slot, element offset) once resolved. */
+type Field = number | RawBuffer;
+
+/** The recording in progress (one at a time; a traced function runs synchronously). @internal */
+export class Recorder {
+  readonly slots: Slot[] = [];
+  readonly code: number[] = [];
+  readonly constants: number[] = [];
+  /** Messages of the instructions that can fail at replay, by check index. */
+  readonly checks: string[] = [];
+  readonly guards: Guard[] = [];
+  private readonly exact = new Map<RawBuffer, number>();
+  private readonly byBuffer = new Map<ArrayBufferLike, number[]>();
+
+  /** Registers an argument's buffer (before the function runs). */
+  input(a: RawBuffer): number {
+    const known = this.exact.get(a);
+    if (known !== undefined) return known;
+    return this.add(a, SlotKind.Input, copyOf(a), 'an argument');
+  }
+
+  /** The slot and element offset holding `a` (registering a captured buffer on first sight). */
+  resolve(a: RawBuffer): [number, number] {
+    const hit = this.exact.get(a);
+    if (hit !== undefined) return [hit, 0];
+    const list = this.byBuffer.get(a.buffer);
+    if (list !== undefined) {
+      const bpe = a.BYTES_PER_ELEMENT;
+      for (const id of list) {
+        const b = this.slots[id].base;
+        if (b.BYTES_PER_ELEMENT !== bpe || bufType(b) !== bufType(a)) continue;
+        if (a.byteOffset >= b.byteOffset && a.byteOffset + a.byteLength <= b.byteOffset + b.byteLength) {
+          const off = (a.byteOffset - b.byteOffset) / bpe;
+          if (Number.isInteger(off)) return [id, off];
+        }
+        if (a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+          throw new TraceError('jit: a kernel read a view that straddles two recorded buffers; this cannot be replayed');
+        }
+      }
+    }
+    return [this.add(a, SlotKind.Captured, copyOf(a), 'a captured tensor'), 0];
+  }
+
+  /** A buffer allocated while recording (see `setAllocationHook`). */
+  allocated(a: RawBuffer, by: string): void {
+    this.add(a, SlotKind.Temp, null, by);
+  }
+
+  /** Marks a just-filled buffer as a constant of the program (its current values, preloaded). */
+  constant(a: RawBuffer): void {
+    const [id, off] = this.resolve(a);
+    const s = this.slots[id];
+    if (s.kind !== SlotKind.Temp || s.written || off !== 0 || a.length !== s.base.length) return;
+    s.kind = SlotKind.Constant;
+    s.snapshot = copyOf(s.base);
+    s.zeroed = true;
+    s.restoreAt = this.code.length;
+    this.code.push(Instr.Nop, 7, 0, 0, 0, 0, 0);
+  }
+
+  /** True when `a`'s values are only known at replay (an argument or a kernel's output). */
+  traced(a: RawBuffer): boolean {
+    const s = this.slots[this.resolve(a)[0]];
+    return s.kind === SlotKind.Input || s.written;
+  }
+
+  /**
+   * A host-side read of `a` by `fn` (a number leaving the tensor world): refused for values the
+   * trace computes or receives, allowed (and guarded) for captured ones and constants.
+   */
+  hostRead(fn: string, a: RawBuffer): void {
+    const [id] = this.resolve(a);
+    const s = this.slots[id];
+    if (s.kind === SlotKind.Constant || (s.kind === SlotKind.Temp && !s.written && s.snapshot === null)) return;
+    if (s.kind === SlotKind.Captured && !s.written) {
+      this.guards.push({ slot: id, values: copyOf(s.base) });
+      return;
+    }
+    throw new TraceError(
+      `jit: ${fn} reads a value computed inside the traced function (${s.kind === SlotKind.Input ? 'an argument' : `the output of ${s.by}`}) on the host, ` +
+        'so the recording would bake it in; keep values as tensors (no item(), tolist() or data-dependent branches), use fixed iteration counts ' +
+        '(solvers with atol: 0, rtol: 0 and a maxiter), or call the function without jit',
+    );
+  }
+
+  /**
+   * Records one kernel call and runs it. `fields` are the instruction's words with buffers in
+   * place of (slot, offset) pairs; `writes` are the buffers it writes (the others are read);
+   * `full` says the kernel overwrites every element of each written buffer.
+   */
+  record<R>(code: Instr, name: string, fields: Field[], writes: readonly RawBuffer[], full: boolean, run: () => R, check?: string): R {
+    const words: number[] = [code, 0];
+    const written: number[] = [];
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      if (typeof f === 'number') {
+        words.push(f);
+        continue;
+      }
+      const [id, off] = this.resolve(f);
+      words.push(id, off);
+      const s = this.slots[id];
+      // A buffer both read and written (in place) is a read at its earlier occurrences.
+      if (writes.includes(f) && fields.indexOf(f, i + 1) === -1) {
+        const covers = full && off === 0 && f.length === s.base.length;
+        if (!covers) this.beforeRead(id, name); // the elements it keeps must be what the program holds
+        this.beforeWrite(id, covers);
+        written.push(id);
+      } else {
+        this.beforeRead(id, name);
+      }
+    }
+    if (check !== undefined) {
+      words.push(this.checks.length);
+      this.checks.push(check);
+    }
+    words[1] = words.length;
+    const out = run();
+    for (const id of written) {
+      const s = this.slots[id];
+      s.snapshot = copyOf(s.base);
+      s.written = true;
+    }
+    for (const w of words) this.code.push(w);
+    return out;
+  }
+
+  /** A number the program carries (fill values, random-draw parameters): its index. */
+  constantIndex(v: number): number {
+    this.constants.push(v);
+    return this.constants.length - 1;
+  }
+
+  /** Throws unless slot `id` holds what the program will (checked for `what`, e.g. an output). */
+  checkHolds(id: number, what: string): void {
+    this.beforeRead(id, what);
+  }
+
+  private beforeRead(id: number, kernel: string): void {
+    const s = this.slots[id];
+    if (s.snapshot === null) {
+      // Allocated zeros never written: the program must hold zeros too.
+      if (!allZero(s.base)) throw this.unrecorded(kernel, s);
+      this.zeroFill(id);
+      return;
+    }
+    if (!sameBits(s.base, s.snapshot)) throw this.unrecorded(kernel, s);
+  }
+
+  private beforeWrite(id: number, full: boolean): void {
+    const s = this.slots[id];
+    if (s.kind === SlotKind.Temp && !s.zeroed) {
+      // A first write that leaves elements untouched relies on the allocation's zeros.
+      if (full) s.zeroed = true;
+      else this.zeroFill(id);
+    }
+    if (s.kind === SlotKind.Constant && !s.written) {
+      // The program must restore the constant at every call, where the trace created it.
+      const pool = this.add(copyOf(s.snapshot as RawBuffer), SlotKind.Constant, null, 'a constant');
+      this.slots[pool].snapshot = this.slots[pool].base;
+      this.code.splice(s.restoreAt, 7, Instr.Copy, 7, pool, 0, id, 0, s.base.length);
+    }
+  }
+
+  private zeroFill(id: number): void {
+    const s = this.slots[id];
+    if (s.zeroed) return;
+    s.zeroed = true;
+    if (s.base instanceof Float32Array || s.base instanceof Float64Array) {
+      this.code.push(Instr.Fill, 6, id, 0, s.base.length, this.constantIndex(0));
+    } else {
+      s.kind = SlotKind.Constant; // an index buffer of zeros: preload it
+      s.snapshot = copyOf(s.base);
+    }
+  }
+
+  private unrecorded(kernel: string, s: Slot): TraceError {
+    const what = s.kind === SlotKind.Temp || s.kind === SlotKind.Constant ? `a buffer allocated by ${s.by}` : s.by;
+    return new TraceError(
+      `jit: ${kernel} read ${what} whose values were written outside a recorded kernel (JavaScript code changed a tensor's data while tracing); ` +
+        'this cannot be replayed: write the computation with tensor ops, or call the function without jit',
+    );
+  }
+
+  private add(a: RawBuffer, kind: SlotKind, snapshot: RawBuffer | null, by: string): number {
+    const id = this.slots.length;
+    this.slots.push({ base: a, kind, snapshot, zeroed: kind !== SlotKind.Temp, written: false, by, restoreAt: -1 });
+    this.exact.set(a, id);
+    let list = this.byBuffer.get(a.buffer);
+    if (list === undefined) this.byBuffer.set(a.buffer, (list = []));
+    list.push(id);
+    return id;
+  }
+}
+
+function copyOf(a: RawBuffer): RawBuffer {
+  return a.slice();
+}
+
+/** The recording in progress, or null (eager). @internal */
+export let recorder: Recorder | null = null;
+
+const rawNative: NativeAddon = { ...native };
+
+/** The native kernels with recording wrappers, installed on `native` while a trace runs. */
+function recordingKernels(r: Recorder): Partial<NativeAddon> {
+  return {
+    unary: (op, a, out) => r.record(Instr.Unary, 'unary', [op, a, out, a.length], [out], true, () => rawNative.unary(op, a, out)),
+    binary: (op, a, as, b, bs, out, shape) =>
+      r.record(Instr.Binary, 'binary', [op, a, b, out, shape.length, ...shape, ...as, ...bs], [out], true, () =>
+        rawNative.binary(op, a, as, b, bs, out, shape),
+      ),
+    reduce: (op, a, out, outer, len, inner) =>
+      r.record(Instr.Reduce, 'reduce', [op, a, out, outer, len, inner], [out], true, () => rawNative.reduce(op, a, out, outer, len, inner)),
+    argReduce: (op, a, out, idx, outer, len, inner) =>
+      r.record(Instr.ArgReduce, 'argReduce', [op, a, out, idx, outer, len, inner], [out, idx], true, () =>
+        rawNative.argReduce(op, a, out, idx, outer, len, inner),
+      ),
+    softmax: (a, out, rows, cols, log) =>
+      r.record(Instr.Softmax, 'softmax', [a, out, rows, cols, log ? 1 : 0], [out], true, () => rawNative.softmax(a, out, rows, cols, log)),
+    matmul: (a, b, out, batch, m, k, n, ta, tb, as, bs) =>
+      r.record(Instr.Matmul, 'matmul', [a, b, out, batch, m, k, n, ta ? 1 : 0, tb ? 1 : 0, as, bs], [out], true, () =>
+        rawNative.matmul(a, b, out, batch, m, k, n, ta, tb, as, bs),
+      ),
+    solveDense: (method, a, b, out, n, nrhs) =>
+      r.record(Instr.Solve, 'solveDense', [method, a, b, out, n, nrhs], [out], true, () => rawNative.solveDense(method, a, b, out, n, nrhs),
+        'linalg.solve: the system is singular, not positive definite, or its solution is not finite (found when mg.jit replayed it)'),
+    rngUniform: (state, out, from, to) => {
+      requireBoundGenerator(r, state, 'uniform_');
+      r.record(Instr.RngUniform, 'rngUniform', [state, out, out.length, r.constantIndex(from), r.constantIndex(to)], [state, out], true, () =>
+        rawNative.rngUniform(state, out, from, to),
+      );
+    },
+    rngNormal: (state, cache, out, mean, std) => {
+      requireBoundGenerator(r, state, 'normal_');
+      r.record(Instr.RngNormal, 'rngNormal', [state, cache, out, out.length, r.constantIndex(mean), r.constantIndex(std)], [state, cache, out], true, () =>
+        rawNative.rngNormal(state, cache, out, mean, std),
+      );
+    },
+  };
+}
+
+/** A random draw replays only from a generator passed as an argument (its state is then an input). */
+function requireBoundGenerator(r: Recorder, state: Uint32Array, op: string): void {
+  const [id] = r.resolve(state);
+  if (r.slots[id].kind !== SlotKind.Input) {
+    throw new TraceError(
+      `jit: ${op} draws random numbers from a generator that is not an argument of the traced function, so a replay would repeat the same draw; ` +
+        'pass the generator (mg.Generator) as an argument, or draw outside and pass the values',
+    );
+  }
+}
+
+/**
+ * Runs `fn` eagerly while recording its kernels into `r`. Kernels run natively whatever their
+ * size during the recording, so the replay (native) repeats the same kernels bit for bit.
+ * @internal
+ */
+export function withRecorder<R>(r: Recorder, fn: () => R): R {
+  if (recorder !== null) throw new TraceError('jit: a traced function cannot start another trace (nest the jitted functions outside, or jit the outer one only)');
+  const installed = recordingKernels(r);
+  const previousPath = forcedKernelPath();
+  recorder = r;
+  Object.assign(native, installed);
+  setAllocationHook((a, by) => r.allocated(a, by));
+  forceKernelPath('native');
+  try {
+    return fn();
+  } finally {
+    forceKernelPath(previousPath);
+    setAllocationHook(null);
+    Object.assign(native, rawNative);
+    recorder = null;
+  }
+}
+
+/** Records a JS-side data kernel (copies, casts, permutes, …) before it runs; no-op when eager. @internal */
+export function recordData(code: Instr, name: string, fields: Field[], writes: readonly RawBuffer[], full: boolean, run: () => void, check?: string): void {
+  if (recorder === null) run();
+  else recorder.record(code, name, fields, writes, full, run, check);
+}
+
+/** Marks `a` as a literal the traced function created from JavaScript values. @internal */
+export function markConstant<T extends RawBuffer>(a: T): T {
+  if (recorder !== null) recorder.constant(a);
+  return a;
+}
+
+/**
+ * Declares that `fn` reads `a`'s values on the host: refused while recording when they are
+ * computed in the trace. Returns `a`. @internal
+ */
+export function hostRead<T extends RawBuffer>(fn: string, a: T): T {
+  if (recorder !== null) recorder.hostRead(fn, a);
+  return a;
+}
+
+/**
+ * True while recording when `a`'s values are computed or received by the trace (so a host-side
+ * validation of them cannot run now). @internal
+ */
+export function isTraced(a: RawBuffer): boolean {
+  return recorder !== null && recorder.traced(a);
+}
+
+/** The dtype code of a float buffer. @internal */
+export function floatType(dtype: DType): BufType {
+  return dtype === 'float64' ? BufType.F64 : BufType.F32;
+}
+
+export { bufType };
+export type { FloatArray, TypedArray };

@@ -407,7 +407,7 @@ bool floatInstr(M& m, Instr code, const int32_t* f, size_t len, const Program& p
       return m.ok();
     }
     case Instr::Dot: {
-      if (!m.need(len == 9, "bad dot instruction")) return false;
+      if (!m.need(len == 10, "bad dot instruction")) return false;
       const size_t rows = sz(f[6]), n = sz(f[7]);
       const T* a = m.template ref<T>(f, rows * n);
       const T* b = m.template ref<T>(f + 2, rows * n);

@@ -7,11 +7,10 @@ import { NumericalError, typeError } from '../errors';
 import { isPlainObject } from '../objects';
 import { type DType, allocate } from '../tensor/dtype';
 import { Generator } from '../tensor/generator';
-import { forceKernelPath, forcedKernelPath } from '../tensor/kernels/dispatch';
 import { type ReplayBuffer, type ReplayProgram, native } from '../tensor/native';
 import { fmtShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
-import { BufType, Instr, Recorder, SlotKind, TraceError, bufType, withRecorder } from '../tensor/trace';
+import { BufType, Instr, Recorder, SlotKind, TraceError, asReplayed, bufType, withRecorder } from '../tensor/trace';
 import { isBatched } from '../tensor/batched';
 
 /** Options of {@link jit}. */
@@ -42,6 +41,11 @@ export interface JitCacheInfo {
   replays: number;
   /** Kernel instructions of the most recent recording. */
   kernels: number;
+  /**
+   * Captured tensors (read from the function's closure) that the most recent recording updates
+   * in place; its first replay is then not checked against an eager run (which would update them twice).
+   */
+  capturedWrites: number;
 }
 
 /** A jitted function: `fn`'s signature, plus its cache's counters. */
@@ -72,6 +76,8 @@ interface Recording {
   /** Leaves whose buffers the program writes (their version counters are bumped). */
   writtenLeaves: number[];
   kernels: number;
+  /** Captured buffers the program writes in place. */
+  capturedWrites: number;
   /**
    * Whether the first replay has been checked against an eager run (or needs none: a program
    * that updates captured tensors in place cannot be run twice to compare).
@@ -244,6 +250,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     rec: {
       program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves,
       kernels: countInstructions(code), verified: r.slots.some((sl) => sl.kind === SlotKind.Captured && sl.written),
+      capturedWrites: r.slots.filter((sl) => sl.kind === SlotKind.Captured && sl.written).length,
     },
   };
 }
@@ -350,7 +357,7 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
   const verify = opts.verify ?? true;
   if (typeof verify !== 'boolean') throw typeError('jit', 'opts.verify', 'a boolean', opts.verify);
   const cache = new Map<string, Recording>();
-  const info: JitCacheInfo = { signatures: 0, captures: 0, replays: 0, kernels: 0 };
+  const info: JitCacheInfo = { signatures: 0, captures: 0, replays: 0, kernels: 0, capturedWrites: 0 };
   const call = (...args: A): R => {
     const { key, leaves } = signatureOf(args, statics);
     const hit = cache.get(key);
@@ -361,6 +368,7 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
       info.captures++;
       info.signatures = cache.size;
       info.kernels = rec.kernels;
+      info.capturedWrites = rec.capturedWrites;
       return result as R;
     }
     cache.delete(key); // least recently used first in iteration order
@@ -378,14 +386,7 @@ function verified(fn: (...a: unknown[]) => unknown, rec: Recording, args: unknow
   // The eager run must not touch the real arguments (in-place updates would apply twice).
   const copies = cloneArgs(args, statics);
   const eagerLeaves = signatureOf(copies, statics).leaves;
-  const previous = forcedKernelPath();
-  forceKernelPath('native');
-  let expected: unknown;
-  try {
-    expected = fn(...copies);
-  } finally {
-    forceKernelPath(previous);
-  }
+  const expected = asReplayed(() => fn(...copies));
   const got = replay(rec, leaves);
   info.replays++;
   const a = tensorsOf(expected);

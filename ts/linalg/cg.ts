@@ -4,9 +4,11 @@
  * depend on, by the implicit rule of ts/linalg/implicit-solve.ts (exact, whatever the iteration count).
  */
 import { NumericalError } from '../errors';
-import { treeAxpy, treeSub } from '../tree/tree-math';
+import { treeAxpy, treeNormT, treeSub, treeVdotT } from '../tree/tree-math';
 import { type OnInfo, reportedMembers } from './info';
-import { checkFiniteNorms, membersOf } from './members';
+import { checkFiniteNorms, membersOf, recordMemberChecks } from './members';
+import { add, div, gt, le, maximum, mul, where } from '../ops/elementwise';
+import { isRecording } from '../tensor/trace';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   zerosVec,
@@ -62,6 +64,7 @@ export function krylovSettings(fn: string, o: Record<string, unknown>, x0Name = 
 export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, x0Name = 'x0'): Vec {
   const M = s.M === undefined ? null : operatorOf(p, 'M', s.M);
   const maxiter = s.maxiter ?? defaultMaxiter(p);
+  if (isRecording()) return runCgFixed(p, A, M, s, maxiter, x0Name);
   // One system per member inside vmap: scalars are per member, and a member stops changing once
   // it has converged (its step is masked to 0) while the others iterate on.
   const mb = membersOf(p);
@@ -127,6 +130,40 @@ export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, 
     }
     return x;
   });
+}
+
+/**
+ * CG as `mg.jit` records it: the same recurrence with the scalars as (per-member) tensors, so
+ * nothing is read on the host. It runs all `maxiter` iterations; a member whose residual has met
+ * the tolerance takes steps of 0 from then on, so the result is the early-stopping one. Breakdown
+ * (pᵀAp <= 0 while active) and non-finite values are checked at every replay. No SolveInfo is
+ * reported (its numbers exist only at replay).
+ */
+function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, maxiter: number, x0Name: string): Vec {
+  const mb = membersOf(p);
+  const x0 = initialOf(p, x0Name, s.x0);
+  const tol = maximum(mul(treeNormT(p.b), s.rtol), s.atol);
+  let x = mb.full(x0 ?? zerosVec(p));
+  let r = mb.full(x0 ? treeSub(p.b, A(x0)) : p.b);
+  let z = M ? mb.full(M(r)) : r;
+  let d = z;
+  let gamma = treeVdotT(r, z);
+  let active = gt(treeNormT(r), tol);
+  let breakdown = mul(active, 0);
+  for (let k = 0; k < maxiter; k++) {
+    const Ad = mb.full(A(d));
+    const curvature = treeVdotT(d, Ad);
+    breakdown = add(breakdown, mul(active, le(curvature, 0)));
+    x = treeAxpy(where(active, div(gamma, curvature), 0), d, x);
+    r = treeSub(r, Ad, where(active, div(gamma, curvature), 0));
+    z = M ? mb.full(M(r)) : r;
+    const g = treeVdotT(r, z);
+    d = treeAxpy(where(active, div(g, gamma), 0), d, z);
+    gamma = g;
+    active = mul(active, gt(treeNormT(r), tol));
+  }
+  recordMemberChecks(x, breakdown, `${p.fn}: breakdown (pᵀAp <= 0: the operator is not positive definite) or non-finite values in the solve (found when mg.jit replayed it)`);
+  return x;
 }
 
 /**

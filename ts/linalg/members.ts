@@ -15,6 +15,7 @@ import { numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import { treeNorm, treeVdot } from '../tree/tree-math';
 import { hostRead } from '../tensor/trace';
+import { recordFiniteCheck } from '../tensor/kernels/layout';
 import type { Problem, Vec } from './operator';
 
 /** How a solve's vectors are batched. @internal */
@@ -135,4 +136,14 @@ export function pickMembers(take: readonly boolean[], yes: Vec, no: Vec, levels:
   });
   const mask = batchedOf(wrap(data, sizes), levels);
   return yes.map((y, i) => where(mask, y, no[i]));
+}
+
+/**
+ * Under a jit recording: checks, run at every replay, that each leaf of `v` (all members) is
+ * finite and that `flags` (a per-member 0/1 tensor, when given) is 0 everywhere; a failure raises
+ * a NumericalError with `message`. @internal
+ */
+export function recordMemberChecks(v: readonly Tensor[], flags: Tensor | null, message: string): void {
+  const poisoned = flags === null ? [] : [where(flags, Number.NaN, 0)];
+  for (const t of [...v, ...poisoned]) recordFiniteCheck(physicalOf(t)[0].data, message);
 }

@@ -52,7 +52,9 @@ export const enum SlotKind {
 export interface Slot {
   readonly base: RawBuffer;
   kind: SlotKind;
-  /** Its content after the last recorded write; null while it holds the zeros it was allocated with. */
+  /** A hash of its content after the last recorded write; NaN while it holds the zeros it was allocated with. */
+  digest: number;
+  /** For constants: their values (the program's initial data). */
   snapshot: RawBuffer | null;
   /** For temps: whether the program already makes it zero (a fill, or a first write that covers it). */
   zeroed: boolean;
@@ -77,13 +79,12 @@ function bufType(a: RawBuffer): BufType {
   return BufType.U32;
 }
 
-function sameBits(a: RawBuffer, b: RawBuffer): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  if (x.length > 256) return Buffer.compare(x, y) === 0;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+/** FNV-1a over the bytes (as 32-bit words): what a buffer must still hold when a kernel reads it. */
+function digestOf(a: RawBuffer): number {
+  const w = new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+  let h = 0x811c9dc5 ^ w.length;
+  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w[i], 0x01000193);
+  return h >>> 0;
 }
 
 function allZero(a: RawBuffer): boolean {
@@ -109,7 +110,7 @@ export class Recorder {
   input(a: RawBuffer): number {
     const known = this.exact.get(a);
     if (known !== undefined) return known;
-    return this.add(a, SlotKind.Input, copyOf(a), 'an argument');
+    return this.add(a, SlotKind.Input, 'an argument');
   }
 
   /** The slot and element offset holding `a` (registering a captured buffer on first sight). */
@@ -118,25 +119,35 @@ export class Recorder {
     if (hit !== undefined) return [hit, 0];
     const list = this.byBuffer.get(a.buffer);
     if (list !== undefined) {
-      const bpe = a.BYTES_PER_ELEMENT;
-      for (const id of list) {
+      // The slots over this ArrayBuffer, sorted by offset: the last one starting at or before a.
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.slots[list[mid]].base.byteOffset <= a.byteOffset) lo = mid + 1;
+        else hi = mid;
+      }
+      const end = a.byteOffset + a.byteLength;
+      for (const k of [lo - 1, lo]) {
+        if (k < 0 || k >= list.length) continue;
+        const id = list[k];
         const b = this.slots[id].base;
-        if (b.BYTES_PER_ELEMENT !== bpe || bufType(b) !== bufType(a)) continue;
-        if (a.byteOffset >= b.byteOffset && a.byteOffset + a.byteLength <= b.byteOffset + b.byteLength) {
-          const off = (a.byteOffset - b.byteOffset) / bpe;
+        const bEnd = b.byteOffset + b.byteLength;
+        if (a.byteOffset >= b.byteOffset && end <= bEnd && bufType(b) === bufType(a)) {
+          const off = (a.byteOffset - b.byteOffset) / a.BYTES_PER_ELEMENT;
           if (Number.isInteger(off)) return [id, off];
         }
-        if (a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
-          throw new TraceError('jit: a kernel read a view that straddles two recorded buffers; this cannot be replayed');
+        if (a.byteOffset < bEnd && b.byteOffset < end && a.byteLength > 0 && b.byteLength > 0) {
+          throw new TraceError('jit: a kernel read a view that straddles two recorded buffers (or reinterprets one); this cannot be replayed');
         }
       }
     }
-    return [this.add(a, SlotKind.Captured, copyOf(a), 'a captured tensor'), 0];
+    return [this.add(a, SlotKind.Captured, 'a captured tensor'), 0];
   }
 
   /** A buffer allocated while recording (see `setAllocationHook`). */
   allocated(a: RawBuffer, by: string): void {
-    this.add(a, SlotKind.Temp, null, by);
+    this.add(a, SlotKind.Temp, by);
   }
 
   /** Marks a just-filled buffer as a constant of the program (its current values, preloaded). */
@@ -146,6 +157,7 @@ export class Recorder {
     if (s.kind !== SlotKind.Temp || s.written || off !== 0 || a.length !== s.base.length) return;
     s.kind = SlotKind.Constant;
     s.snapshot = copyOf(s.base);
+    s.digest = digestOf(s.base);
     s.zeroed = true;
     s.restoreAt = this.code.length;
     this.code.push(Instr.Nop, 7, 0, 0, 0, 0, 0);
@@ -164,7 +176,7 @@ export class Recorder {
   hostRead(fn: string, a: RawBuffer): void {
     const [id] = this.resolve(a);
     const s = this.slots[id];
-    if (s.kind === SlotKind.Constant || (s.kind === SlotKind.Temp && !s.written && s.snapshot === null)) return;
+    if (s.kind === SlotKind.Constant || (s.kind === SlotKind.Temp && !s.written && Number.isNaN(s.digest))) return;
     if (s.kind === SlotKind.Captured && !s.written) {
       this.guards.push({ slot: id, values: copyOf(s.base) });
       return;
@@ -211,7 +223,7 @@ export class Recorder {
     const out = run();
     for (const id of written) {
       const s = this.slots[id];
-      s.snapshot = copyOf(s.base);
+      s.digest = digestOf(s.base);
       s.written = true;
     }
     for (const w of words) this.code.push(w);
@@ -231,13 +243,13 @@ export class Recorder {
 
   private beforeRead(id: number, kernel: string): void {
     const s = this.slots[id];
-    if (s.snapshot === null) {
+    if (Number.isNaN(s.digest)) {
       // Allocated zeros never written: the program must hold zeros too.
       if (!allZero(s.base)) throw this.unrecorded(kernel, s);
       this.zeroFill(id);
       return;
     }
-    if (!sameBits(s.base, s.snapshot)) throw this.unrecorded(kernel, s);
+    if (digestOf(s.base) !== s.digest) throw this.unrecorded(kernel, s);
   }
 
   private beforeWrite(id: number, full: boolean): void {
@@ -249,7 +261,7 @@ export class Recorder {
     }
     if (s.kind === SlotKind.Constant && !s.written) {
       // The program must restore the constant at every call, where the trace created it.
-      const pool = this.add(copyOf(s.snapshot as RawBuffer), SlotKind.Constant, null, 'a constant');
+      const pool = this.add(copyOf(s.snapshot as RawBuffer), SlotKind.Constant, 'a constant');
       this.slots[pool].snapshot = this.slots[pool].base;
       this.code.splice(s.restoreAt, 7, Instr.Copy, 7, pool, 0, id, 0, s.base.length);
     }
@@ -264,6 +276,7 @@ export class Recorder {
     } else {
       s.kind = SlotKind.Constant; // an index buffer of zeros: preload it
       s.snapshot = copyOf(s.base);
+      s.digest = digestOf(s.base);
     }
   }
 
@@ -275,13 +288,17 @@ export class Recorder {
     );
   }
 
-  private add(a: RawBuffer, kind: SlotKind, snapshot: RawBuffer | null, by: string): number {
+  private add(a: RawBuffer, kind: SlotKind, by: string): number {
     const id = this.slots.length;
-    this.slots.push({ base: a, kind, snapshot, zeroed: kind !== SlotKind.Temp, written: false, by, restoreAt: -1 });
+    const digest = kind === SlotKind.Temp ? Number.NaN : digestOf(a);
+    this.slots.push({ base: a, kind, digest, snapshot: kind === SlotKind.Constant ? a : null, zeroed: kind !== SlotKind.Temp, written: false, by, restoreAt: -1 });
     this.exact.set(a, id);
     let list = this.byBuffer.get(a.buffer);
     if (list === undefined) this.byBuffer.set(a.buffer, (list = []));
-    list.push(id);
+    // Kept sorted by offset (allocations from a slab arrive in order: a push).
+    let at = list.length;
+    while (at > 0 && this.slots[list[at - 1]].base.byteOffset > a.byteOffset) at--;
+    list.splice(at, 0, id);
     return id;
   }
 }
@@ -371,6 +388,33 @@ export function withRecorder<R>(r: Recorder, fn: () => R): R {
 export function recordData(code: Instr, name: string, fields: Field[], writes: readonly RawBuffer[], full: boolean, run: () => void, check?: string): void {
   if (recorder === null) run();
   else recorder.record(code, name, fields, writes, full, run, check);
+}
+
+let fixedForm = 0;
+
+/**
+ * True while `mg.jit` records, or while {@link asReplayed} runs: code with a host-side path
+ * (solver loops that test convergence, diagnostics) takes its fixed-size form. @internal
+ */
+export function isRecording(): boolean {
+  return recorder !== null || fixedForm > 0;
+}
+
+/**
+ * Runs `fn` eagerly as a replay computes it: native kernels whatever their size, and the
+ * fixed-size forms of code with a host-side path. A jitted call equals this bit for bit (the
+ * check of a signature's first replay, and the tests, compare against it). @internal
+ */
+export function asReplayed<R>(fn: () => R): R {
+  const previousPath = forcedKernelPath();
+  fixedForm++;
+  forceKernelPath('native');
+  try {
+    return fn();
+  } finally {
+    forceKernelPath(previousPath);
+    fixedForm--;
+  }
 }
 
 /** Marks `a` as a literal the traced function created from JavaScript values. @internal */

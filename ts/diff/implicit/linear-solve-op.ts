@@ -8,14 +8,16 @@ import { noGrad } from '../../autograd/grad-mode';
 import { NumericalError } from '../../errors';
 import { type ValueSolve, solveImplicitly } from '../../linalg/implicit-solve';
 import { type VecOp, problemOf } from '../../linalg/operator';
-import { add, sub } from '../../ops/elementwise';
+import { add, gt, sub } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
 import { machineEpsilon } from '../../tensor/dtype';
 import type { Tensor } from '../../tensor/tensor';
 import { flatten } from '../../tree/tree';
 import type { SolveInfo } from './diagnostics';
 import { batchOf } from '../../tensor/batched';
-import { memberNorms, pickMembers, valuesOf } from '../../linalg/members';
+import { memberNorms, pickMembers, recordMemberChecks, valuesOf } from '../../linalg/members';
+import { isRecording } from '../../tensor/trace';
+import { treeNormT } from '../../tree/tree-math';
 import type { LinearSolver } from './types';
 
 /** Where a solve reports to, and how it names itself in errors. */
@@ -140,11 +142,26 @@ function checkSolved(
   return { x, info };
 }
 
+/**
+ * The checked solve as `mg.jit` records it: the residual is checked at every replay (finite, and
+ * not worse than x = 0); the refinement of a solve that misses its tolerance, which depends on
+ * values, does not run, and no SolveInfo is reported (its numbers exist only at replay).
+ */
+function recordedSolve(b: readonly Tensor[], A: VecOp, solve: LinearSolver, ctx: SolveContext): Tensor[] {
+  const x = flatten(solve((v) => A(v as Tensor[]), b.map(detach)))[0];
+  if (x.length !== b.length) throw new NumericalError(`${ctx.site}: the linear solver returned ${x.length} tensors for a right-hand side of ${b.length}`);
+  const res = noGrad(() => A(x).map((ax, i) => sub(b[i], ax)));
+  const diverged = noGrad(() => gt(treeNormT(res), treeNormT(b)));
+  recordMemberChecks([...x, ...res], diverged, `${ctx.site}: the backward linear solve (${kindOf(solve)}) left a non-finite residual or diverged (‖A x − b‖ > ‖b‖; found when mg.jit replayed it); ${hint(kindOf(solve))}`);
+  return x;
+}
+
 /** Solves A x = b (flat lists) with `solve`; differentiable in b and in A's tensors when grad mode is on. */
 export function solveLinear(matvec: VecOp, b: Tensor[], solve: LinearSolver, ctx: SolveContext): Tensor[] {
   // The values-only solve, checked and refined; the linear-solve layer's implicit rule makes the
   // result differentiable (its backward solves go through this same function, checks included).
   const checked: ValueSolve = (q, A) => {
+    if (isRecording()) return recordedSolve(q.b, A, solve, ctx);
     let info: SolveInfo | null = null;
     let x: Tensor[];
     // Reported once the result is checked, so a solve that is about to raise does not also warn.

@@ -3,6 +3,7 @@
  * run in JavaScript; each is recorded for `mg.jit`, whose replay has a native form of each.
  */
 import type { FloatArray } from '../native';
+import { NumericalError } from '../../errors';
 import { Instr, type RawBuffer, TraceError, recordData, recorder } from '../trace';
 
 /** dst[i] = src[i] for i < src.length (converting between float32, float64 and int32 values). */
@@ -215,5 +216,8 @@ export function dotRowsInto(a: FloatArray, b: FloatArray, out: FloatArray): void
  */
 export function recordFiniteCheck(a: FloatArray, message: string): void {
   if (recorder === null) return;
-  recorder.record(Instr.CheckFinite, 'checkFinite', [a, a.length], [], true, () => undefined, message);
+  // The recording call checks too: its result is returned as well.
+  recorder.record(Instr.CheckFinite, 'checkFinite', [a, a.length], [], true, () => {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new NumericalError(message.replace(' (found when mg.jit replayed it)', ' (found when mg.jit recorded it)'));
+  }, message);
 }

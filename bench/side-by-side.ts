@@ -31,9 +31,35 @@ interface Workload {
   floor?: number;
   /** Fewer repeats for calls that take seconds in a peer. */
   slow?: boolean;
+  /** The same call through `mg.jit` (made fresh by `make`; its first call records). */
+  jit?: { make: () => () => unknown };
+}
+
+/** A fresh jitted call of `fn` on `args`. */
+function jitted<A extends unknown[]>(fn: (...a: A) => unknown, ...args: A): { make: () => () => unknown } {
+  return {
+    make: () => {
+      const j = mg.jit(fn);
+      return () => j(...args);
+    },
+  };
+}
+
+/** The jitted call's cost at its first call (the recording), median of 3 fresh ones, in ms. */
+function captureMs(make: () => () => unknown): number {
+  const ms: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const call = make();
+    const t0 = process.hrtime.bigint();
+    call();
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return ms.sort((a, b) => a - b)[1];
 }
 
 const flat = (ts: readonly mg.Tensor[]): number[] => ts.flatMap((t) => Array.from(t.data));
+/** The tensors of a result tree, in order (numbers arrays are taken as they are by `flat`'s callers). */
+const tensorsOf = (x: unknown): mg.Tensor[] => (x instanceof mg.Tensor ? [x] : Array.isArray(x) ? x.flatMap(tensorsOf) : []);
 const peerTensor = (t: mg.Tensor): PeerTensor => ({ shape: t.shape, values: t.data });
 const peerTensors = (ts: Record<string, mg.Tensor>): Record<string, PeerTensor> =>
   Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, peerTensor(t)]));
@@ -47,8 +73,8 @@ function mlpWorkloads(dtype: DT): Workload[] {
   const tol = dtype === 'float32' ? 1e-3 : 1e-6;
   const name = `MLP ${IN}→${HIDDEN}→1 tanh, batch ${BATCH}`;
   return [
-    { label: `${name}, loss + grad, ${dtype}`, kind: 'mlp_grad', dtype, tensors: base, tol, run: m.grad, result: () => m.results().grad },
-    { label: `${name}, HVP, ${dtype}`, kind: 'mlp_hvp', dtype, tensors: { ...base, ...vs }, tol, run: m.hvp, result: () => m.results().hvp },
+    { label: `${name}, loss + grad, ${dtype}`, kind: 'mlp_grad', dtype, tensors: base, tol, run: m.grad, result: () => m.results().grad, jit: { make: () => mg.jit(m.grad) } },
+    { label: `${name}, HVP, ${dtype}`, kind: 'mlp_hvp', dtype, tensors: { ...base, ...vs }, tol, run: m.hvp, result: () => m.results().hvp, jit: { make: () => mg.jit(m.hvp) } },
   ];
 }
 
@@ -77,9 +103,10 @@ function unrolledWorkload(K: number): Workload {
 
 function tutorialWorkload(): Workload {
   const { x: xs, y: ys, fmodel, meta, solver } = tutorialProblem('float32');
-  const run = (): number[] => flat(mg.autograd.grad(fmodel(solver(clone(meta), meta, xs, ys), xs).mean(), meta));
+  const metaGrad = (m: mg.Tensor[], x: mg.Tensor, y: mg.Tensor): mg.Tensor[] => mg.autograd.grad(fmodel(solver(clone(m), m, x, y), x).mean(), m);
+  const run = (): number[] => flat(metaGrad(meta, xs, ys));
   const [W, b] = meta.map((q) => q.detach());
-  return { label: 'TorchOpt tutorial meta-gradient (100 SGD steps + 5 normal CG)', kind: 'tutorial', dtype: 'float32', tensors: peerTensors({ xs, ys, W, b }), run, result: run, tol: 1e-3 };
+  return { label: 'TorchOpt tutorial meta-gradient (100 SGD steps + 5 normal CG)', kind: 'tutorial', dtype: 'float32', tensors: peerTensors({ xs, ys, W, b }), run, result: run, tol: 1e-3, jit: jitted(metaGrad, meta, xs, ys) };
 }
 
 function imamlWorkload(): Workload {
@@ -96,10 +123,11 @@ function imamlWorkload(): Workload {
   const [fm, meta] = mg.func.makeFunctional(net);
   const fmodel: FModel = (ps, xx) => fm(ps, xx) as mg.Tensor;
   const solver = innerSolver(fmodel, 10, 1e-2, 2, NORMAL_CG_5());
-  const run = (): number[] => flat(mg.autograd.grad(mg.nn.functional.mseLoss(fmodel(solver(clone(meta), meta, xs, ys), xq), yq), meta));
+  const metaGrad = (m: mg.Tensor[]): mg.Tensor[] => mg.autograd.grad(mg.nn.functional.mseLoss(fmodel(solver(clone(m), m, xs, ys), xq), yq), m);
+  const run = (): number[] => flat(metaGrad(meta));
   const names = ['W1', 'b1', 'W2', 'b2', 'W3', 'b3'];
   const params = Object.fromEntries(meta.map((q: mg.Tensor, i: number) => [names[i], q.detach()]));
-  return { label: 'iMAML task 1→40→40→1, 10 inner steps, 5 normal CG', kind: 'imaml', dtype: 'float32', tensors: peerTensors({ xs, ys, xq, yq, ...params }), run, result: run, tol: 5e-3 };
+  return { label: 'iMAML task 1→40→40→1, 10 inner steps, 5 normal CG', kind: 'imaml', dtype: 'float32', tensors: peerTensors({ xs, ys, xq, yq, ...params }), run, result: run, tol: 5e-3, jit: jitted(metaGrad, meta) };
 }
 
 function matmulWorkload(n: number): Workload {
@@ -152,6 +180,17 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
         const name = `${w.kind}.${w.dtype}.${String(w.config?.steps ?? '')}`;
         const checks: string[] = [];
         const samplers: (AsyncSampler | null)[] = [sampler(w.run, { warmupMs: w.slow ? 0 : 500, minRepeatMs: w.slow ? 0 : 50 })];
+        // The jitted call: checked against eager (rounding: it runs native kernels), timed in the same rounds.
+        let capture: number | null = null;
+        if (w.jit) {
+          const call = w.jit.make();
+          const e = relErr(flat(tensorsOf(call())), ref);
+          checks.push(`jit ${e <= w.tol ? '✓' : `✗ (${e.toExponential(1)})`}`);
+          capture = threads === 1 ? captureMs(w.jit.make) : null;
+          samplers.push(sampler(call, { warmupMs: 500, minRepeatMs: 50 }));
+        } else {
+          samplers.push(null);
+        }
         for (let i = 0; i < peers.length; i++) {
           const p = peers[i];
           if (typeof p === 'string') {
@@ -172,22 +211,24 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
         const times = await compareSamplers(samplers, w.slow ? Math.min(3, ctx.repeats) : ctx.repeats);
         for (const p of peers) if (typeof p !== 'string') await p.drop(name).catch(() => undefined);
         const m = (times[0] as Timing).median;
+        const j = times[1];
         const cell = (t: Timing | null): string => (t ? fmt(t.median) : '—');
-        const ratio = (t: Timing | null): string => (t ? fmtRatio(t.median / m) : '—');
-        rows.push([w.label, fmt(m), cell(times[1]), ratio(times[1]), cell(times[2]), ratio(times[2]), checks.join(', ')]);
-        if (threads === 1) recordTargets(ctx, w, m, times[1]);
+        const ratio = (t: Timing | null, base: Timing | null = times[0]): string => (t && base ? fmtRatio(t.median / base.median) : '—');
+        rows.push([w.label, fmt(m), cell(j), capture === null ? '—' : fmt(capture), cell(times[2]), ratio(times[2]), ratio(times[2], j), cell(times[3]), ratio(times[3]), ratio(times[3], j), checks.join(', ')]);
+        if (threads === 1) recordTargets(ctx, w, m, times[2], j, times[3], capture);
       }
       for (const p of peers) if (typeof p !== 'string') p.close();
       tables.push({
         title: `Side by side with PyTorch/TorchOpt and JAX/JAXopt, ${threads === 1 ? 'one thread' : `default threads (${defaultThreads})`} (ms, lower is better)`,
-        headers: ['workload', 'metagrad', 'PyTorch / TorchOpt', '÷ metagrad', 'JAX / JAXopt jit', '÷ metagrad', 'agrees'],
+        headers: ['workload', 'metagrad', 'metagrad jit', 'jit first call', 'PyTorch / TorchOpt', '÷ metagrad', '÷ jit', 'JAX / JAXopt jit', '÷ metagrad', '÷ jit', 'agrees'],
         rows,
-        align: ['left', 'right', 'right', 'right', 'right', 'right', 'left'],
+        align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
         notes:
           threads === 1
             ? [
                 'Median ms per call; "÷ metagrad" = peer time ÷ metagrad time (> 1: metagrad faster). Each peer runs in its own long-lived Python process (bench/python/peer.py, driven over stdin/stdout); rounds interleave with metagrad\'s and each side times its own calls. Every peer result is checked against metagrad\'s before timing ("agrees": largest difference ÷ largest magnitude within 1e-3 for float32, 1e-6 for float64, 1e-4 for matmul).',
                 'PyTorch: `torch.autograd.grad` (HVP reverse-over-reverse with `create_graph`), `torchopt.MetaSGD`, and the TorchOpt tutorial\'s `torchopt.diff.implicit.custom_root(torch.func.grad(objective), argnums=1, solve=torchopt.linear_solve.solve_normal_cg(maxiter=5, atol=0))` with `torchopt.sgd` inner steps. JAX: `jax.jit` of `value_and_grad`, of `jvp(grad)` (forward-over-reverse HVP), of `grad` through a `lax.fori_loop` of SGD steps, and of `grad` through `jaxopt.implicit_diff.custom_root(jax.grad(objective), solve=partial(jaxopt.linear_solve.solve_normal_cg, maxiter=5, tol=0))` with `optax.sgd`; compiled once before timing.',
+                '"metagrad jit": the same call through `mg.jit` (replays of its recorded kernels, one native call each); "jit first call": the recording call of a fresh jit (median of 3), which runs the function eagerly with native kernels while recording. Peers compile once before timing, not shown.',
                 'One thread: `mg.setNumThreads(1)`, `torch.set_num_threads(1)`, XLA flags `--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`.',
                 ...versions,
                 ...unavailable.map((u) => `Unavailable: ${u}.`),
@@ -205,7 +246,9 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
 }
 
 /** The issue's targets that are measured against PyTorch/TorchOpt (one thread). */
-function recordTargets(ctx: BenchContext, w: Workload, m: number, torch: Timing | null): void {
+function recordTargets(ctx: BenchContext, w: Workload, m: number, torch: Timing | null, jit: Timing | null, jax: Timing | null, capture: number | null): void {
+  if (w.kind === 'tutorial' && jit && jax) ctx.target('jit: TorchOpt tutorial meta-gradient within 3× of JAXopt jit', fmtRatio(jax.median / jit.median), jit.median <= 3 * jax.median);
+  if (jit && capture !== null && (w.kind === 'tutorial' || w.kind === 'imaml')) ctx.target(`jit: ${w.label}: first call (recording) below 3 eager calls`, `${fmt(capture / m)} eager calls`, capture < 3 * m);
   if (!torch) return;
   const r = torch.median / m;
   if (w.kind === 'mlp_grad' || w.kind === 'mlp_hvp') ctx.target(`${w.label}: at least as fast as PyTorch`, fmtRatio(r), r >= 1);

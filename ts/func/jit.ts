@@ -31,7 +31,7 @@ export interface JitOptions {
   verify?: boolean;
 }
 
-/** What {@link JitFunction.cacheInfo} reports. */
+/** What a jitted function's `cacheInfo()` reports. */
 export interface JitCacheInfo {
   /** Signatures recorded and kept. */
   signatures: number;

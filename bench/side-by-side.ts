@@ -109,7 +109,17 @@ function tutorialWorkload(): Workload {
   return { label: 'TorchOpt tutorial meta-gradient (100 SGD steps + 5 normal CG)', kind: 'tutorial', dtype: 'float32', tensors: peerTensors({ xs, ys, W, b }), run, result: run, tol: 1e-3, jit: jitted(metaGrad, meta, xs, ys) };
 }
 
-function imamlWorkload(): Workload {
+function imamlWorkload(dtype: DT): Workload {
+  const saved = mg.getDefaultDtype();
+  mg.setDefaultDtype(dtype);
+  try {
+    return imamlWorkloadOf(dtype);
+  } finally {
+    mg.setDefaultDtype(saved);
+  }
+}
+
+function imamlWorkloadOf(dtype: DT): Workload {
   mg.manualSeed(1);
   const amp = 0.1 + 4.9 * mg.rand([1], { dtype: 'float64' }).item();
   const phase = Math.PI * mg.rand([1], { dtype: 'float64' }).item();
@@ -127,7 +137,10 @@ function imamlWorkload(): Workload {
   const run = (): number[] => flat(metaGrad(meta));
   const names = ['W1', 'b1', 'W2', 'b2', 'W3', 'b3'];
   const params = Object.fromEntries(meta.map((q: mg.Tensor, i: number) => [names[i], q.detach()]));
-  return { label: 'iMAML task 1→40→40→1, 10 inner steps, 5 normal CG', kind: 'imaml', dtype: 'float32', tensors: peerTensors({ xs, ys, xq, yq, ...params }), run, result: run, tol: 5e-3, jit: jitted(metaGrad, meta) };
+  // In float32 the five normal-CG iterations on this ill-conditioned system amplify rounding: runs
+  // that differ only in kernels (metagrad eager, its jit, PyTorch, JAX) land up to ~20 % apart, so
+  // that row is checked loosely; the float64 row checks the same program strictly.
+  return { label: `iMAML task 1→40→40→1, 10 inner steps, 5 normal CG, ${dtype}`, kind: 'imaml', dtype, tensors: peerTensors({ xs, ys, xq, yq, ...params }), run, result: run, tol: dtype === 'float32' ? 0.3 : 1e-6, jit: jitted(metaGrad, meta) };
 }
 
 function matmulWorkload(n: number): Workload {
@@ -137,13 +150,14 @@ function matmulWorkload(n: number): Workload {
   return { label: `float32 matmul ${n}`, kind: 'matmul', dtype: 'float32', tensors: peerTensors({ a, b }), run: () => mg.matmul(a, b), result: () => Array.from(mg.matmul(a, b).data), tol: 1e-4 };
 }
 
-function workloads(): Workload[] {
+export function workloads(): Workload[] {
   return [
     ...mlpWorkloads('float32'),
     ...mlpWorkloads('float64'),
     ...[10, 100, 1000].map(unrolledWorkload),
     tutorialWorkload(),
-    imamlWorkload(),
+    imamlWorkload('float32'),
+    imamlWorkload('float64'),
     matmulWorkload(1024),
   ];
 }
@@ -226,7 +240,7 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
         notes:
           threads === 1
             ? [
-                'Median ms per call; "÷ metagrad" = peer time ÷ metagrad time (> 1: metagrad faster). Each peer runs in its own long-lived Python process (bench/python/peer.py, driven over stdin/stdout); rounds interleave with metagrad\'s and each side times its own calls. Every peer result is checked against metagrad\'s before timing ("agrees": largest difference ÷ largest magnitude within 1e-3 for float32, 1e-6 for float64, 1e-4 for matmul).',
+                'Median ms per call; "÷ metagrad" = peer time ÷ metagrad time (> 1: metagrad faster). Each peer runs in its own long-lived Python process (bench/python/peer.py, driven over stdin/stdout); rounds interleave with metagrad\'s and each side times its own calls. Every peer result is checked against metagrad\'s before timing ("agrees": largest difference ÷ largest magnitude within 1e-3 for float32, 1e-6 for float64, 1e-4 for matmul; the float32 iMAML row only within 0.3: its five normal-CG iterations amplify rounding, so runs that differ only in kernels land up to ~20 % apart, and the float64 row checks the same program strictly).',
                 'PyTorch: `torch.autograd.grad` (HVP reverse-over-reverse with `create_graph`), `torchopt.MetaSGD`, and the TorchOpt tutorial\'s `torchopt.diff.implicit.custom_root(torch.func.grad(objective), argnums=1, solve=torchopt.linear_solve.solve_normal_cg(maxiter=5, atol=0))` with `torchopt.sgd` inner steps. JAX: `jax.jit` of `value_and_grad`, of `jvp(grad)` (forward-over-reverse HVP), of `grad` through a `lax.fori_loop` of SGD steps, and of `grad` through `jaxopt.implicit_diff.custom_root(jax.grad(objective), solve=partial(jaxopt.linear_solve.solve_normal_cg, maxiter=5, tol=0))` with `optax.sgd`; compiled once before timing.',
                 '"metagrad jit": the same call through `mg.jit` (replays of its recorded kernels, one native call each); "jit first call": the recording call of a fresh jit (median of 3), which runs the function eagerly with native kernels while recording. Peers compile once before timing, not shown.',
                 'One thread: `mg.setNumThreads(1)`, `torch.set_num_threads(1)`, XLA flags `--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1`.',
@@ -248,11 +262,11 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
 /** The issue's targets that are measured against PyTorch/TorchOpt (one thread). */
 function recordTargets(ctx: BenchContext, w: Workload, m: number, torch: Timing | null, jit: Timing | null, jax: Timing | null, capture: number | null): void {
   if (w.kind === 'tutorial' && jit && jax) ctx.target('jit: TorchOpt tutorial meta-gradient within 3× of JAXopt jit', fmtRatio(jax.median / jit.median), jit.median <= 3 * jax.median);
-  if (jit && capture !== null && (w.kind === 'tutorial' || w.kind === 'imaml')) ctx.target(`jit: ${w.label}: first call (recording) below 3 eager calls`, `${fmt(capture / m)} eager calls`, capture < 3 * m);
+  if (jit && capture !== null && (w.kind === 'tutorial' || (w.kind === 'imaml' && w.dtype === 'float32'))) ctx.target(`jit: ${w.label}: first call (recording) below 3 eager calls`, `${fmt(capture / m)} eager calls`, capture < 3 * m);
   if (!torch) return;
   const r = torch.median / m;
   if (w.kind === 'mlp_grad' || w.kind === 'mlp_hvp') ctx.target(`${w.label}: at least as fast as PyTorch`, fmtRatio(r), r >= 1);
   if (w.kind === 'unrolled') ctx.target(`${w.label}: faster than TorchOpt`, fmtRatio(r), r > 1);
   if (w.kind === 'tutorial') ctx.target('TorchOpt tutorial meta-gradient ≥ 15× faster than TorchOpt', fmtRatio(r), r >= 15);
-  if (w.kind === 'imaml') ctx.target('iMAML task ≥ 10× faster than TorchOpt', fmtRatio(r), r >= 10);
+  if (w.kind === 'imaml' && w.dtype === 'float32') ctx.target('iMAML task ≥ 10× faster than TorchOpt', fmtRatio(r), r >= 10);
 }

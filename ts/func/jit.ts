@@ -10,8 +10,9 @@ import { Generator } from '../tensor/generator';
 import { type ReplayBuffer, type ReplayProgram, native } from '../tensor/native';
 import { fmtShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
-import { BufType, Instr, Recorder, SlotKind, TraceError, asReplayed, bufType, withRecorder } from '../tensor/trace';
-import { isBatched } from '../tensor/batched';
+import { BufType, Instr, Recorder, SlotKind, TraceError, asReplayed, bufType, withRecorder, withoutReports } from '../tensor/trace';
+import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
+import { type VmapDims, vmap } from './vmap';
 
 /** Options of {@link jit}. */
 export interface JitOptions {
@@ -72,6 +73,8 @@ interface Recording {
   outSpecs: OutSpec[];
   outTemplate: unknown;
   checks: string[];
+  /** Diagnostics to deliver after each replay, from hidden outputs. */
+  reports: { bounds: number[]; deliver: (values: ReplayBuffer[]) => void }[];
   guards: { bound: number; values: ReplayBuffer }[];
   /** Leaves whose buffers the program writes (their version counters are bumped). */
   writtenLeaves: number[];
@@ -230,6 +233,20 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     outSpecs.push({ kind: 'fresh', bound: b, shape: t.shape });
   });
 
+  // Diagnostics (solve infos) leave each replay as hidden outputs, delivered after it.
+  const reports = r.reports.map((rep) => ({
+    deliver: rep.deliver,
+    bounds: rep.buffers.map((buf) => {
+      const [id, offset] = r.resolve(buf);
+      const b = nextBound++;
+      outputs.push({ dtype: bufType(buf), length: buf.length });
+      const outSlot = r.slots.length + extraSlots.length;
+      extraSlots.push({ type: bufType(buf), length: buf.length, bound: b });
+      code.push(Instr.Copy, 7, id, offset, outSlot, 0, buf.length);
+      return b;
+    }),
+  }));
+
   const meta: number[] = [];
   const inits: (ReplayBuffer | null)[] = [];
   r.slots.forEach((s, id) => {
@@ -248,7 +265,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
   return {
     result: fillTemplate(outTemplate, outs),
     rec: {
-      program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves,
+      program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves, reports,
       kernels: countInstructions(code), verified: r.slots.some((sl) => sl.kind === SlotKind.Captured && sl.written),
       capturedWrites: r.slots.filter((sl) => sl.kind === SlotKind.Captured && sl.written).length,
     },
@@ -289,6 +306,7 @@ function replay(rec: Recording, leaves: readonly TracedLeaf[]): unknown {
   for (const f of fresh) bound.push(f);
   const status = native.replayRun(rec.program, bound);
   if (status >= 0) throw new NumericalError(rec.checks[status] ?? 'jit: a check of the replayed program failed');
+  for (const rep of rec.reports) rep.deliver(rep.bounds.map((b) => bound[b]));
   for (const i of rec.writtenLeaves) {
     const l = leaves[i];
     if (l instanceof Tensor) l._version.value++;
@@ -358,7 +376,9 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
   if (typeof verify !== 'boolean') throw typeError('jit', 'opts.verify', 'a boolean', opts.verify);
   const cache = new Map<string, Recording>();
   const info: JitCacheInfo = { signatures: 0, captures: 0, replays: 0, kernels: 0, capturedWrites: 0 };
+  const batchedJits = new Map<string, (...a: unknown[]) => unknown>();
   const call = (...args: A): R => {
+    if (args.some((a, i) => !statics.has(i) && hasBatched(a))) return callBatched(fn as (...a: unknown[]) => unknown, args, statics, opts, batchedJits) as R;
     const { key, leaves } = signatureOf(args, statics);
     const hit = cache.get(key);
     if (hit === undefined) {
@@ -380,13 +400,77 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
   return Object.assign(call, { cacheInfo: (): JitCacheInfo => ({ ...info }) });
 }
 
+function hasBatched(x: unknown): boolean {
+  if (isTensor(x)) return isBatched(x);
+  if (Array.isArray(x)) return x.some(hasBatched);
+  if (isPlainObject(x)) return Object.values(x).some(hasBatched);
+  return false;
+}
+
+/**
+ * vmap's rule for a jitted call (as JAX batches a jitted function): the innermost vmap level of
+ * the arguments becomes an explicit leading dimension, and the call goes to `jit(vmap(fn))` with
+ * that dimension mapped (recursively, one level at a time, when the arguments are batched at
+ * several levels); the outputs are batched at that level again. One jit per pattern of mapped
+ * arguments.
+ */
+function callBatched(
+  fn: (...a: unknown[]) => unknown, args: unknown[], statics: ReadonlySet<number>, opts: JitOptions, jits: Map<string, (...a: unknown[]) => unknown>,
+): unknown {
+  let level = -1;
+  const scan = (x: unknown): void => {
+    if (isTensor(x)) {
+      if (isBatched(x)) level = Math.max(level, ...x.levels);
+    } else if (Array.isArray(x)) x.forEach(scan);
+    else if (isPlainObject(x)) Object.values(x).forEach(scan);
+  };
+  args.forEach((a, i) => statics.has(i) || scan(a));
+  // Each tensor batched at `level` shows that level as its leading logical dimension (it is the
+  // innermost level, so its physical dimension comes right after the outer levels' ones).
+  const peel = (x: unknown): [unknown, unknown] => {
+    if (isTensor(x)) {
+      if (!isBatched(x) || !x.levels.includes(level)) return [x, null];
+      return [batchedOf(x.value, x.levels.filter((l) => l !== level)), 0];
+    }
+    if (Array.isArray(x)) {
+      const parts = x.map(peel);
+      return [parts.map((p) => p[0]), parts.map((p) => p[1])];
+    }
+    if (isPlainObject(x)) {
+      const keys = Object.keys(x);
+      const parts = keys.map((k) => peel(x[k]));
+      return [Object.fromEntries(keys.map((k, i) => [k, parts[i][0]])), Object.fromEntries(keys.map((k, i) => [k, parts[i][1]]))];
+    }
+    return [x, null];
+  };
+  const peeled = args.map((a, i) => (statics.has(i) ? [a, null] : peel(a)));
+  const inDims = peeled.map((p) => p[1]);
+  const key = JSON.stringify(inDims);
+  let inner = jits.get(key);
+  if (inner === undefined) {
+    inner = jit(vmap(fn, { inDims: inDims as VmapDims }), opts) as (...a: unknown[]) => unknown;
+    jits.set(key, inner);
+  }
+  const out = inner(...peeled.map((p) => p[0]));
+  const rebatch = (x: unknown): unknown => {
+    if (isTensor(x)) {
+      const [p, levels] = physicalOf(x);
+      return batchedOf(p, [...levels, level]);
+    }
+    if (Array.isArray(x)) return x.map(rebatch);
+    if (isPlainObject(x)) return Object.fromEntries(Object.keys(x).map((k) => [k, rebatch(x[k])]));
+    return x;
+  };
+  return rebatch(out);
+}
+
 /** The first replay of a signature, checked against an eager run (native kernels) on copies. */
 function verified(fn: (...a: unknown[]) => unknown, rec: Recording, args: unknown[], leaves: readonly TracedLeaf[], statics: ReadonlySet<number>, info: JitCacheInfo): unknown {
   rec.verified = true;
   // The eager run must not touch the real arguments (in-place updates would apply twice).
   const copies = cloneArgs(args, statics);
   const eagerLeaves = signatureOf(copies, statics).leaves;
-  const expected = asReplayed(() => fn(...copies));
+  const expected = withoutReports(() => asReplayed(() => fn(...copies)));
   const got = replay(rec, leaves);
   info.replays++;
   const a = tensorsOf(expected);

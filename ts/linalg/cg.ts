@@ -5,10 +5,12 @@
  */
 import { NumericalError } from '../errors';
 import { treeAxpy, treeNormT, treeSub, treeVdotT } from '../tree/tree-math';
-import { type OnInfo, reportedMembers } from './info';
+import { type OnInfo, reportMembers, reportedMembers } from './info';
 import { checkFiniteNorms, membersOf, recordMemberChecks } from './members';
 import { add, div, gt, le, maximum, mul, where } from '../ops/elementwise';
-import { isRecording } from '../tensor/trace';
+import { isRecording, reportAtReplay } from '../tensor/trace';
+import { physicalOf } from '../tensor/batched';
+import { to } from '../ops/cast';
 import {
   type LinearOperator, type Problem, type Vec, type VecOp, defaultMaxiter, initialOf, operatorOf, problemOf, toTree,
   zerosVec,
@@ -64,7 +66,7 @@ export function krylovSettings(fn: string, o: Record<string, unknown>, x0Name = 
 export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, x0Name = 'x0'): Vec {
   const M = s.M === undefined ? null : operatorOf(p, 'M', s.M);
   const maxiter = s.maxiter ?? defaultMaxiter(p);
-  if (isRecording()) return runCgFixed(p, A, M, s, maxiter, x0Name);
+  if (isRecording()) return runCgFixed(p, A, M, s, maxiter, x0Name, onInfo);
   // One system per member inside vmap: scalars are per member, and a member stops changing once
   // it has converged (its step is masked to 0) while the others iterate on.
   const mb = membersOf(p);
@@ -136,10 +138,10 @@ export function runCg(p: Problem, A: VecOp, s: KrylovSettings, onInfo?: OnInfo, 
  * CG as `mg.jit` records it: the same recurrence with the scalars as (per-member) tensors, so
  * nothing is read on the host. It runs all `maxiter` iterations; a member whose residual has met
  * the tolerance takes steps of 0 from then on, so the result is the early-stopping one. Breakdown
- * (pᵀAp <= 0 while active) and non-finite values are checked at every replay. No SolveInfo is
- * reported (its numbers exist only at replay).
+ * (pᵀAp <= 0 while active) and non-finite values are checked at every replay; its SolveInfo is
+ * reported after every replay, from the replay's own iteration counts and residuals.
  */
-function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, maxiter: number, x0Name: string): Vec {
+function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, maxiter: number, x0Name: string, onInfo?: OnInfo): Vec {
   const mb = membersOf(p);
   const x0 = initialOf(p, x0Name, s.x0);
   const tol = maximum(mul(treeNormT(p.b), s.rtol), s.atol);
@@ -150,7 +152,9 @@ function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, ma
   let gamma = treeVdotT(r, z);
   let active = gt(treeNormT(r), tol);
   let breakdown = mul(active, 0);
+  let iterations = breakdown;
   for (let k = 0; k < maxiter; k++) {
+    iterations = add(iterations, active);
     const Ad = mb.full(A(d));
     const curvature = treeVdotT(d, Ad);
     breakdown = add(breakdown, mul(active, le(curvature, 0)));
@@ -163,6 +167,8 @@ function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, ma
     active = mul(active, gt(treeNormT(r), tol));
   }
   recordMemberChecks(x, breakdown, `${p.fn}: breakdown (pᵀAp <= 0: the operator is not positive definite) or non-finite values in the solve (found when mg.jit replayed it)`);
+  const diagnostics = [iterations, treeNormT(r), tol].map((t) => to(physicalOf(t)[0], 'float64').data);
+  reportAtReplay(diagnostics, ([its, rn, tl]) => reportMembers(p.fn, tl, its, rn, onInfo));
   return x;
 }
 

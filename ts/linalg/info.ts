@@ -58,6 +58,33 @@ export function reportInfo(info: SolveInfo, onInfo?: OnInfo): SolveInfo {
 }
 
 /**
+ * Reports a solve's outcome from each member's iteration count, residual norm and tolerance
+ * (one member outside vmap): the batch's fields are the worst member's. @internal
+ */
+export function reportMembers(
+  solver: string, tols: ArrayLike<number>, its: ArrayLike<number>, res: ArrayLike<number>, onInfo: OnInfo | undefined, error?: string,
+): void {
+  const members: MemberSolveInfo[] = Array.from(tols, (tolerance, m) => ({
+    iterations: its[m],
+    residualNorm: res[m],
+    tolerance,
+    converged: error === undefined && res[m] <= tolerance,
+  }));
+  // The worst member: unconverged first, then by how far its residual is from its tolerance.
+  const ratio = (x: MemberSolveInfo): number => (x.tolerance > 0 ? x.residualNorm / x.tolerance : x.residualNorm === 0 ? 0 : Infinity);
+  let worst = members[0];
+  for (const x of members) {
+    if ((!x.converged && worst.converged) || (x.converged === worst.converged && (ratio(x) > ratio(worst) || Number.isNaN(x.residualNorm)))) worst = x;
+  }
+  const iterations = Math.max(...members.map((x) => x.iterations));
+  const converged = error === undefined && members.every((x) => x.converged);
+  reportInfo(
+    { solver, iterations, residualNorm: worst.residualNorm, tolerance: worst.tolerance, converged, error, ...(members.length > 1 ? { members: Object.freeze(members.map((x) => Object.freeze(x))) } : {}) },
+    onInfo,
+  );
+}
+
+/**
  * Runs an iterative solve's `body` and reports its outcome once: when it returns (a member has
  * converged when its residual norm is within its tolerance) or when it throws a NumericalError
  * (reported with the error, then rethrown). `state` reads each member's iteration count and
@@ -72,24 +99,7 @@ export function reportedMembers<T>(
 ): T {
   const report = (error?: string): void => {
     const [its, res] = state();
-    const members: MemberSolveInfo[] = Array.from(tols, (tolerance, m) => ({
-      iterations: its[m],
-      residualNorm: res[m],
-      tolerance,
-      converged: error === undefined && res[m] <= tolerance,
-    }));
-    // The worst member: unconverged first, then by how far its residual is from its tolerance.
-    const ratio = (x: MemberSolveInfo): number => (x.tolerance > 0 ? x.residualNorm / x.tolerance : x.residualNorm === 0 ? 0 : Infinity);
-    let worst = members[0];
-    for (const x of members) {
-      if ((!x.converged && worst.converged) || (x.converged === worst.converged && (ratio(x) > ratio(worst) || Number.isNaN(x.residualNorm)))) worst = x;
-    }
-    const iterations = Math.max(...members.map((x) => x.iterations));
-    const converged = error === undefined && members.every((x) => x.converged);
-    reportInfo(
-      { solver, iterations, residualNorm: worst.residualNorm, tolerance: worst.tolerance, converged, error, ...(members.length > 1 ? { members: Object.freeze(members.map((x) => Object.freeze(x))) } : {}) },
-      onInfo,
-    );
+    reportMembers(solver, tols, its, res, onInfo, error);
   };
   let x: T;
   try {

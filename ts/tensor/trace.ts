@@ -103,6 +103,8 @@ export class Recorder {
   /** Messages of the instructions that can fail at replay, by check index. */
   readonly checks: string[] = [];
   readonly guards: Guard[] = [];
+  /** Diagnostics to deliver after every replay (see {@link reportAtReplay}). */
+  readonly reports: { buffers: RawBuffer[]; deliver: (values: RawBuffer[]) => void }[] = [];
   private readonly exact = new Map<RawBuffer, number>();
   private readonly byBuffer = new Map<ArrayBufferLike, number[]>();
 
@@ -414,6 +416,32 @@ export function asReplayed<R>(fn: () => R): R {
   } finally {
     forceKernelPath(previousPath);
     fixedForm--;
+  }
+}
+
+/**
+ * Delivers diagnostics computed as tensors (a solve's iteration counts and residual norms):
+ * now, with `buffers`' current values, and, while `mg.jit` records, again after every replay
+ * with that replay's values (the buffers become hidden outputs of the program). So callbacks
+ * such as `onInfo` and `lastSolveInfo()` describe every replayed call. @internal
+ */
+export function reportAtReplay(buffers: RawBuffer[], deliver: (values: RawBuffer[]) => void): void {
+  if (recorder !== null) {
+    for (const b of buffers) recorder.checkHolds(recorder.resolve(b)[0], 'a reported diagnostic');
+    recorder.reports.push({ buffers, deliver });
+  }
+  if (muted === 0) deliver(buffers.map((b) => b.slice()));
+}
+
+let muted = 0;
+
+/** Runs `fn` without delivering its diagnostics (the eager half of jit's checked first replay). @internal */
+export function withoutReports<R>(fn: () => R): R {
+  muted++;
+  try {
+    return fn();
+  } finally {
+    muted--;
   }
 }
 

@@ -145,10 +145,11 @@ function checkSolved(
 /**
  * The checked solve as `mg.jit` records it: the residual is checked at every replay (finite, and
  * not worse than x = 0); the refinement of a solve that misses its tolerance, which depends on
- * values, does not run, and no SolveInfo is reported (its numbers exist only at replay).
+ * values, does not run; the solver's SolveInfo is reported after every replay.
  */
 function recordedSolve(b: readonly Tensor[], A: VecOp, solve: LinearSolver, ctx: SolveContext): Tensor[] {
-  const x = flatten(solve((v) => A(v as Tensor[]), b.map(detach)))[0];
+  // The solver's SolveInfo (delivered again after every replay) goes to the wrapper's report.
+  const x = flatten(solve((v) => A(v as Tensor[]), b.map(detach), { onInfo: (i) => ctx.report(i) }))[0];
   if (x.length !== b.length) throw new NumericalError(`${ctx.site}: the linear solver returned ${x.length} tensors for a right-hand side of ${b.length}`);
   const res = noGrad(() => A(x).map((ax, i) => sub(b[i], ax)));
   const diverged = noGrad(() => gt(treeNormT(res), treeNormT(b)));

@@ -24,7 +24,10 @@ import type { VecOp } from '../../linalg/operator';
 import { transposeOp } from '../../linalg/implicit-solve';
 import type { LinearSolver } from './types';
 import { type AnyFn, type OptimalityFn, type Resolved, resolveOptions } from './root-options';
-import { isRecording } from '../../tensor/trace';
+import { isRecording, reportAtReplay } from '../../tensor/trace';
+import { physicalOf } from '../../tensor/batched';
+import { treeNormT } from '../../tree/tree-math';
+import { to } from '../../ops/cast';
 
 /** Tensors of the differentiated arguments that require grad, with where they sit. */
 export interface Params {
@@ -155,8 +158,11 @@ export function rootVjpFlat(
       materializeGrads: true,
     }) as Tensor[];
   };
-  // (Under a jit recording the residual exists only at replay, so it is not reported.)
-  const rootResidual = isRecording() ? Number.NaN : Math.max(...memberNorms(fs));
+  // Under a jit recording the residual exists only at replay: it is delivered there (before the
+  // solve's own report, which carries it).
+  let rootResidual = Number.NaN;
+  if (isRecording()) reportAtReplay([to(physicalOf(treeNormT(fs))[0], 'float64').data], ([v]) => (rootResidual = Math.max(...v)));
+  else rootResidual = Math.max(...memberNorms(fs));
   const ctx = {
     site,
     report: (info: SolveInfo) =>
@@ -232,8 +238,11 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     const jvpTheta = transposeOp(vjpTheta, fs);
     const fThetaT = withGradMode(createGraph, () => jvpTheta(ts));
     const A = transposeOp(vjpX, xIn);
-    // (Under a jit recording the residual exists only at replay, so it is not reported.)
-  const rootResidual = isRecording() ? Number.NaN : Math.max(...memberNorms(fs));
+    // Under a jit recording the residual exists only at replay: it is delivered there (before the
+  // solve's own report, which carries it).
+  let rootResidual = Number.NaN;
+  if (isRecording()) reportAtReplay([to(physicalOf(treeNormT(fs))[0], 'float64').data], ([v]) => (rootResidual = Math.max(...v)));
+  else rootResidual = Math.max(...memberNorms(fs));
     const ctx = { site: 'rootJvp', report: (info: SolveInfo) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
     const dx = withGradMode(createGraph, () => solveLinear(A, fThetaT.map((t) => neg(t)), r.solve, ctx));
     const outer = xs.some((t) => t.requiresGrad) || p.leaves.flat().some((t) => t.requiresGrad) || ts.some((t) => t.requiresGrad);

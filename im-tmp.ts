@@ -1,0 +1,12 @@
+import * as mg from './ts/index';
+import { metaBatch } from './bench/batching';
+const mb = metaBatch(25, 'float32');
+const j = mg.jit(mb.vmapped);
+const ms = (g: () => unknown) => { const t0 = process.hrtime.bigint(); g(); return Number(process.hrtime.bigint() - t0) / 1e6; };
+for (let i = 0; i < 3; i++) mb.vmapped();
+console.log('eager', ms(mb.vmapped), ms(mb.vmapped));
+console.log('capture', ms(j), 'verify', ms(j));
+const a = j() as mg.Tensor[]; const b = mb.vmapped();
+console.log('max diff', Math.max(...a.map((t, i) => t.sub(b[i]).abs().max().item() as number)));
+for (let r = 0; r < 3; r++) console.log('jit', ms(j), ms(j), ms(j));
+console.log(j.cacheInfo());

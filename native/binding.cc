@@ -426,31 +426,47 @@ class Addon : public Napi::Addon<Addon> {
   }
   static size_t elementBytes(mg::BufType t) { return t == mg::BufType::F64 ? 8 : 4; }
 
-  // replayCreate(buffers Int32Array [type, length, bound] per buffer, code Int32Array,
-  // constants Float64Array, inits (typed array | null)[] per buffer): a validated program.
+  // replayCreate(buffers Int32Array [type, length, bound, pool] per buffer, code Int32Array,
+  // constants Float64Array, inits (typed array | null)[] per buffer, pool sizes in bytes
+  // Float64Array): a validated program.
   Napi::Value ReplayCreate(const Napi::CallbackInfo& info) {
-    Args args(info, "replayCreate", 4);
+    Args args(info, "replayCreate", 5);
     Napi::Env env = info.Env();
     const View meta = args.ofType(0, "buffers", napi_int32_array);
     const View code = args.ofType(1, "code", napi_int32_array);
     const View consts = args.ofType(2, "constants", napi_float64_array);
     if (!info[3].IsArray()) args.typeError("inits must be an array");
     const Napi::Array inits = info[3].As<Napi::Array>();
-    if (meta.length % 3 != 0) args.rangeError("buffers must hold 3 entries per buffer");
+    const View poolSizes = args.ofType(4, "pools", napi_float64_array);
+    if (meta.length % 4 != 0) args.rangeError("buffers must hold 4 entries per buffer");
     auto prog = std::make_unique<mg::Program>();
-    const size_t count = meta.length / 3;
+    const size_t count = meta.length / 4;
+    std::vector<size_t> poolBytes;
+    size_t owned = 0;
+    for (size_t k = 0; k < poolSizes.length; ++k) {
+      const double b = ptr<double>(poolSizes)[k];
+      if (!(b >= 0 && b <= 9007199254740991.0 && b == double(int64_t(b)))) args.rangeError("pool sizes must be byte counts");
+      poolBytes.push_back(size_t(b));
+      prog->pools.emplace_back(new double[(size_t(b) + 7) / 8 + 1]());
+      owned += size_t(b);
+    }
     if (inits.Length() != count) args.rangeError("inits must have one entry per buffer");
     const int32_t* m = ptr<int32_t>(meta);
-    size_t owned = 0;
     for (size_t i = 0; i < count; ++i) {
-      const int32_t type = m[3 * i], length = m[3 * i + 1], bound = m[3 * i + 2];
+      const int32_t type = m[4 * i], length = m[4 * i + 1], bound = m[4 * i + 2], pool = m[4 * i + 3];
       if (type < 0 || type > 3) args.rangeError("buffer " + std::to_string(i) + " has an unknown type");
       if (length < 0) args.rangeError("buffer " + std::to_string(i) + " has a negative length");
       if (bound < -1) args.rangeError("buffer " + std::to_string(i) + " has a bad bound index");
-      mg::BufferSpec spec{mg::BufType(type), size_t(length), bound};
+      if (pool < -1 || (pool >= 0 && (bound >= 0 || size_t(pool) >= poolBytes.size())))
+        args.rangeError("buffer " + std::to_string(i) + " has a bad pool index");
+      mg::BufferSpec spec{mg::BufType(type), size_t(length), bound, pool};
       prog->buffers.push_back(spec);
-      if (bound >= 0) {
-        prog->boundCount = std::max(prog->boundCount, size_t(bound) + 1);
+      if (bound >= 0 || pool >= 0) {
+        if (bound >= 0) prog->boundCount = std::max(prog->boundCount, size_t(bound) + 1);
+        if (pool >= 0 && args.mul(spec.length, elementBytes(spec.type)) > poolBytes[size_t(pool)])
+          args.rangeError("buffer " + std::to_string(i) + " does not fit its pool");
+        if (pool >= 0 && !(inits.Get(uint32_t(i)).IsNull() || inits.Get(uint32_t(i)).IsUndefined()))
+          args.rangeError("buffer " + std::to_string(i) + " is pooled and cannot have initial values");
         prog->arena.emplace_back();
         continue;
       }
@@ -509,7 +525,7 @@ class Addon : public Napi::Addon<Addon> {
     for (size_t i = 0; i < p.buffers.size(); ++i) {
       const mg::BufferSpec& s = p.buffers[i];
       if (s.bound < 0) {
-        ptrs[i] = p.arena[i].get();
+        ptrs[i] = s.pool >= 0 ? p.pools[size_t(s.pool)].get() : p.arena[i].get();
         continue;
       }
       const size_t b = size_t(s.bound);

@@ -45,13 +45,16 @@ struct BufferSpec {
   BufType type;
   size_t length;
   int32_t bound;  // index into the per-call list, or -1 for a buffer the program owns
+  int32_t pool;   // for an owned buffer: the shared pool it lives in, or -1 for storage of its own
 };
 
 struct Program {
   std::vector<BufferSpec> buffers;
   std::vector<int32_t> code;
   std::vector<double> constants;  // fill values and random-draw parameters
-  std::vector<std::unique_ptr<double[]>> arena;  // per owned buffer (8-byte aligned storage)
+  std::vector<std::unique_ptr<double[]>> arena;  // per owned, unpooled buffer (8-byte aligned)
+  // Intermediates whose live ranges do not overlap share a pool (see Recorder.pools).
+  std::vector<std::unique_ptr<double[]>> pools;
   size_t boundCount = 0;
 };
 

@@ -174,15 +174,27 @@ describe('metagrad CLI', function () {
       assertSameRun(ref, dir);
     });
 
-    it('--batching loop (tasks one by one) gives the meta-test table of the default vmapped run, to float tolerance', async () => {
+    it('--batching loop (tasks one by one) gives the meta-test table of the eager vmapped run, to float tolerance', async () => {
+      const eager = path.join(tmp, 'vmap-eager');
+      assert.equal((await inProcess(tiny(eager, '--no-jit'))).code, 0);
       const dir = path.join(tmp, 'loop');
       const r = await inProcess(tiny(dir, '--batching', 'loop'));
       assert.equal(r.code, 0, r.stderr);
-      const [a, b] = [readJson<Metrics>(path.join(ref, 'metrics.json')), readJson<Metrics>(path.join(dir, 'metrics.json'))];
+      const [a, b] = [readJson<Metrics>(path.join(eager, 'metrics.json')), readJson<Metrics>(path.join(dir, 'metrics.json'))];
       for (const k of ['imaml', 'pretrained', 'scratch'] as const) {
         assert.ok(Math.abs(a.metaTestMse[k] - b.metaTestMse[k]) <= 1e-5 * Math.abs(a.metaTestMse[k]), `${k}: vmap ${a.metaTestMse[k]}, loop ${b.metaTestMse[k]}`);
       }
-      const [ha, hb] = [history(ref) as { metaLoss: number }[], history(dir) as { metaLoss: number }[]];
+      // The default (the meta-gradients through mg.jit: native kernels, the fixed-size CG) agrees
+      // to rounding, which these few float32 iterations of 5-step normal CG amplify a little.
+      const j = readJson<Metrics>(path.join(ref, 'metrics.json'));
+      for (const k of ['imaml', 'pretrained', 'scratch'] as const) {
+        assert.ok(Math.abs(j.metaTestMse[k] - a.metaTestMse[k]) <= 2e-2 * Math.abs(a.metaTestMse[k]), `${k}: jit ${j.metaTestMse[k]}, eager ${a.metaTestMse[k]}`);
+      }
+      const hj = history(ref) as { metaLoss: number }[];
+      const he = history(eager) as { metaLoss: number }[];
+      assert.ok(Math.abs(hj[0].metaLoss - he[0].metaLoss) <= 1e-5 * Math.abs(he[0].metaLoss), `iteration 1: jit ${hj[0].metaLoss}, eager ${he[0].metaLoss}`);
+      assertCleanError(await inProcess(['imaml', '--resume', '--out', eager, '--jit', '--workers', '0', '--json']), /--resume: the checkpoint was made with jit = false, but true was given/);
+      const [ha, hb] = [he, history(dir) as { metaLoss: number }[]];
       ha.forEach((h, i) => assert.ok(Math.abs(h.metaLoss - hb[i].metaLoss) <= 1e-5 * Math.abs(h.metaLoss), `iteration ${i + 1}: ${h.metaLoss} vs ${hb[i].metaLoss}`));
       // The mode defines the run: resuming it in the other mode is refused.
       assertCleanError(await inProcess(['imaml', '--resume', '--out', dir, '--batching', 'vmap', '--workers', '0', '--json']), /--resume: the checkpoint was made with batching = "loop", but "vmap" was given/);

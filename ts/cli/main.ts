@@ -57,6 +57,8 @@ function imamlCommand(onExit: (code: number) => void): Command {
       new Option('--workers <n>', 'worker threads for the tasks of a meta-batch (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'),
     )
     .addOption(new Option('--batching <mode>', "the tasks of a meta-batch in one vmapped pass ('vmap') or one after the other ('loop')").choices(['vmap', 'loop']).default(d.batching))
+    .addOption(new Option('--jit', "with --batching vmap, replay each meta-batch's meta-gradient from its mg.jit recording (the adaptation stays eager)").default(d.jit))
+    .option('--no-jit', 'compute each meta-gradient eagerly')
     .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
     .action(async (opts: ImamlConfig, self: Command) => {
       const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));

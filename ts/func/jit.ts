@@ -42,6 +42,8 @@ export interface JitCacheInfo {
   replays: number;
   /** Kernel instructions of the most recent recording. */
   kernels: number;
+  /** Bytes the most recent recording's program owns (intermediates, pooled by live range, and constants). */
+  arenaBytes: number;
   /**
    * Captured tensors (read from the function's closure) that the most recent recording updates
    * in place; its first replay is then not checked against an eager run (which would update them twice).
@@ -79,6 +81,8 @@ interface Recording {
   /** Leaves whose buffers the program writes (their version counters are bumped). */
   writtenLeaves: number[];
   kernels: number;
+  /** Bytes the program owns for intermediates and constants. */
+  arenaBytes: number;
   /** Captured buffers the program writes in place. */
   capturedWrites: number;
   /**
@@ -219,6 +223,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
       outSpecs.push({ kind: 'view', bound, offset, length: t.numel, shape: t.shape });
       return;
     }
+    r.liveToEnd(id);
     // Outputs over the same elements share one fresh buffer, as they share storage in eager.
     const key = `${id}:${offset}:${t.numel}`;
     let b = freshOf.get(key);
@@ -238,6 +243,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     deliver: rep.deliver,
     bounds: rep.buffers.map((buf) => {
       const [id, offset] = r.resolve(buf);
+      r.liveToEnd(id);
       const b = nextBound++;
       outputs.push({ dtype: bufType(buf), length: buf.length });
       const outSlot = r.slots.length + extraSlots.length;
@@ -249,16 +255,20 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
 
   const meta: number[] = [];
   const inits: (ReplayBuffer | null)[] = [];
+  const { poolOf, bytes } = r.pools();
   r.slots.forEach((s, id) => {
     const bound = boundOf.get(id);
-    meta.push(bufType(s.base), s.base.length, bound ?? -1);
+    // A temp no instruction touches needs no storage.
+    const unused = s.kind === SlotKind.Temp && s.firstUse < 0;
+    meta.push(bufType(s.base), unused ? 0 : s.base.length, bound ?? -1, poolOf[id]);
     inits.push(bound === undefined && s.kind === SlotKind.Constant ? (s.snapshot as ReplayBuffer) : null);
   });
   for (const e of extraSlots) {
-    meta.push(e.type, e.length, e.bound);
+    meta.push(e.type, e.length, e.bound, -1);
     inits.push(null);
   }
-  const program = native.replayCreate(Int32Array.from(meta), Int32Array.from(code), Float64Array.from(r.constants), inits);
+  const program = native.replayCreate(Int32Array.from(meta), Int32Array.from(code), Float64Array.from(r.constants), inits, Float64Array.from(bytes));
+  const arenaBytes = bytes.reduce((a, b) => a + b, 0) + r.slots.reduce((a, s) => a + (s.kind === SlotKind.Constant ? s.base.byteLength : 0), 0);
   const writtenLeaves = [...new Set(inputSlots.filter((s) => r.slots[s.slot].written).map((s) => s.leaf))];
   const guards = r.guards.map((g) => ({ bound: boundOf.get(g.slot) as number, values: g.values }));
   const outs = outTensors.map(detached);
@@ -266,7 +276,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     result: fillTemplate(outTemplate, outs),
     rec: {
       program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves, reports,
-      kernels: countInstructions(code), verified: r.slots.some((sl) => sl.kind === SlotKind.Captured && sl.written),
+      kernels: countInstructions(code), arenaBytes, verified: r.slots.some((sl) => sl.kind === SlotKind.Captured && sl.written),
       capturedWrites: r.slots.filter((sl) => sl.kind === SlotKind.Captured && sl.written).length,
     },
   };
@@ -375,7 +385,7 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
   const verify = opts.verify ?? true;
   if (typeof verify !== 'boolean') throw typeError('jit', 'opts.verify', 'a boolean', opts.verify);
   const cache = new Map<string, Recording>();
-  const info: JitCacheInfo = { signatures: 0, captures: 0, replays: 0, kernels: 0, capturedWrites: 0 };
+  const info: JitCacheInfo = { signatures: 0, captures: 0, replays: 0, kernels: 0, arenaBytes: 0, capturedWrites: 0 };
   const batchedJits = new Map<string, (...a: unknown[]) => unknown>();
   const call = (...args: A): R => {
     if (args.some((a, i) => !statics.has(i) && hasBatched(a))) return callBatched(fn as (...a: unknown[]) => unknown, args, statics, opts, batchedJits) as R;
@@ -389,6 +399,7 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
       info.signatures = cache.size;
       info.kernels = rec.kernels;
       info.capturedWrites = rec.capturedWrites;
+      info.arenaBytes = rec.arenaBytes;
       return result as R;
     }
     cache.delete(key); // least recently used first in iteration order

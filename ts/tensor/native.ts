@@ -92,10 +92,11 @@ export interface NativeAddon {
   rngNormal(state: Uint32Array, cache: Float64Array, out: FloatArray, mean: number, std: number): void;
   /**
    * A validated replay program (see native/replay.h): `buffers` holds [type, length, bound index
-   * or -1] per buffer, `inits` the initial values of owned buffers (or null). Throws RangeError
-   * naming the first invalid instruction.
+   * or -1, pool or -1] per buffer, `inits` the initial values of owned buffers (or null), `pools`
+   * the byte sizes of the pools that intermediates share. Throws RangeError naming the first
+   * invalid instruction.
    */
-  replayCreate(buffers: Int32Array, code: Int32Array, constants: Float64Array, inits: (ReplayBuffer | null)[]): ReplayProgram;
+  replayCreate(buffers: Int32Array, code: Int32Array, constants: Float64Array, inits: (ReplayBuffer | null)[], pools: Float64Array): ReplayProgram;
   /** Runs a program over the bound buffers; -1, or the check index of the instruction that failed. */
   replayRun(program: ReplayProgram, bound: ReplayBuffer[]): number;
 }

@@ -64,6 +64,9 @@ export interface Slot {
   readonly by: string;
   /** For constants: the code position of its (Nop) restore, made a Copy if a kernel writes it. */
   restoreAt: number;
+  /** The first and last instruction (by ordinal) that touch it, -1 before any: its live range. */
+  firstUse: number;
+  lastUse: number;
 }
 
 /** A host-side read of a captured buffer during the recording: the replay checks it is unchanged. */
@@ -79,11 +82,24 @@ function bufType(a: RawBuffer): BufType {
   return BufType.U32;
 }
 
-/** FNV-1a over the bytes (as 32-bit words): what a buffer must still hold when a kernel reads it. */
+const scratch = new Float64Array(1);
+const scratchWords = new Int32Array(scratch.buffer);
+
+/**
+ * FNV-1a over the values' bits: what a buffer must still hold when a kernel reads it. Element
+ * by element through a scratch float64 (a typed-array view per call would cost more than the
+ * hash of a small buffer); a float32 value's float64 bits are as unique as its own.
+ */
 function digestOf(a: RawBuffer): number {
-  const w = new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
-  let h = 0x811c9dc5 ^ w.length;
-  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w[i], 0x01000193);
+  let h = 0x811c9dc5 ^ a.length;
+  if (a instanceof Int32Array || a instanceof Uint32Array) {
+    for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a[i], 0x01000193);
+  } else {
+    for (let i = 0; i < a.length; i++) {
+      scratch[0] = a[i];
+      h = Math.imul(Math.imul(h ^ scratchWords[0], 0x01000193) ^ scratchWords[1], 0x01000193);
+    }
+  }
   return h >>> 0;
 }
 
@@ -106,6 +122,8 @@ export class Recorder {
   /** Diagnostics to deliver after every replay (see {@link reportAtReplay}). */
   readonly reports: { buffers: RawBuffer[]; deliver: (values: RawBuffer[]) => void }[] = [];
   private readonly exact = new Map<RawBuffer, number>();
+  /** Instructions emitted so far (the clock of the live ranges). */
+  private ordinal = 0;
   private readonly byBuffer = new Map<ArrayBufferLike, number[]>();
 
   /** Registers an argument's buffer (before the function runs). */
@@ -198,6 +216,7 @@ export class Recorder {
   record<R>(code: Instr, name: string, fields: Field[], writes: readonly RawBuffer[], full: boolean, run: () => R, check?: string): R {
     const words: number[] = [code, 0];
     const written: number[] = [];
+    const touched: number[] = [];
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i];
       if (typeof f === 'number') {
@@ -206,6 +225,7 @@ export class Recorder {
       }
       const [id, off] = this.resolve(f);
       words.push(id, off);
+      touched.push(id);
       const s = this.slots[id];
       // A buffer both read and written (in place) is a read at its earlier occurrences.
       if (writes.includes(f) && fields.indexOf(f, i + 1) === -1) {
@@ -222,6 +242,9 @@ export class Recorder {
       this.checks.push(check);
     }
     words[1] = words.length;
+    // (After any fill the fields needed: those took earlier ordinals.)
+    for (const id of touched) this.touch(id);
+    this.ordinal++;
     const out = run();
     for (const id of written) {
       const s = this.slots[id];
@@ -274,6 +297,8 @@ export class Recorder {
     if (s.zeroed) return;
     s.zeroed = true;
     if (s.base instanceof Float32Array || s.base instanceof Float64Array) {
+      this.touch(id);
+      this.ordinal++;
       this.code.push(Instr.Fill, 6, id, 0, s.base.length, this.constantIndex(0));
     } else {
       s.kind = SlotKind.Constant; // an index buffer of zeros: preload it
@@ -290,10 +315,59 @@ export class Recorder {
     );
   }
 
+  /** Marks slot `id` as used by the instruction being emitted. */
+  private touch(id: number): void {
+    const s = this.slots[id];
+    if (s.firstUse < 0) s.firstUse = this.ordinal;
+    s.lastUse = this.ordinal;
+  }
+
+  /** Keeps slot `id` live to the end of the program (its values are copied out there). */
+  liveToEnd(id: number): void {
+    const s = this.slots[id];
+    if (s.firstUse < 0) s.firstUse = this.ordinal;
+    s.lastUse = Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Storage for the program's intermediates: temps whose live ranges do not overlap share one
+   * pool buffer (greedy, by first use; a pool is reused for a temp no larger than it), so a
+   * recording's arena is about the peak of live intermediates, not their sum. Returns the pool
+   * of each slot (-1: not a pooled temp) and the pools' sizes in bytes.
+   */
+  pools(): { poolOf: Int32Array; bytes: number[] } {
+    const poolOf = new Int32Array(this.slots.length).fill(-1);
+    const bytes: number[] = [];
+    const temps = this.slots.map((s, id) => [s, id] as const).filter(([s]) => s.kind === SlotKind.Temp && s.firstUse >= 0).sort((a, b) => a[0].firstUse - b[0].firstUse);
+    const active: { until: number; pool: number }[] = [];
+    const free: number[] = []; // pool ids, any order
+    for (const [s, id] of temps) {
+      // Pools whose last user came strictly before this temp's first use are free again.
+      for (let k = active.length - 1; k >= 0; k--) {
+        if (active[k].until < s.firstUse) {
+          free.push(active[k].pool);
+          active.splice(k, 1);
+        }
+      }
+      const need = s.base.byteLength;
+      let best = -1;
+      for (let k = 0; k < free.length; k++) if (bytes[free[k]] >= need && (best < 0 || bytes[free[k]] < bytes[free[best]])) best = k;
+      let pool: number;
+      if (best >= 0) pool = free.splice(best, 1)[0];
+      else {
+        pool = bytes.length;
+        bytes.push(need);
+      }
+      poolOf[id] = pool;
+      active.push({ until: s.lastUse, pool });
+    }
+    return { poolOf, bytes };
+  }
+
   private add(a: RawBuffer, kind: SlotKind, by: string): number {
     const id = this.slots.length;
     const digest = kind === SlotKind.Temp ? Number.NaN : digestOf(a);
-    this.slots.push({ base: a, kind, digest, snapshot: kind === SlotKind.Constant ? a : null, zeroed: kind !== SlotKind.Temp, written: false, by, restoreAt: -1 });
+    this.slots.push({ base: a, kind, digest, snapshot: kind === SlotKind.Constant ? a : null, zeroed: kind !== SlotKind.Temp, written: false, by, restoreAt: -1, firstUse: -1, lastUse: -1 });
     this.exact.set(a, id);
     let list = this.byBuffer.get(a.buffer);
     if (list === undefined) this.byBuffer.set(a.buffer, (list = []));

@@ -44,6 +44,8 @@ export interface ImamlConfig {
   workers: number;
   /** The tasks of a meta-batch (and of an evaluation) in one vmapped pass, or one after the other. */
   batching: 'vmap' | 'loop';
+  /** With `batching: 'vmap'`, the meta-gradient of a meta-batch through `mg.jit` (recorded once per chunk shape, replayed natively). */
+  jit: boolean;
   /** JSON lines instead of a progress bar and a table. */
   json: boolean;
 }
@@ -71,13 +73,14 @@ export const IMAML_DEFAULTS: Omit<ImamlConfig, 'workers'> = {
   force: false,
   json: false,
   batching: 'vmap',
+  jit: true,
 };
 
 /**
  * Settings that determine the numbers a run produces; a resumed run must use the checkpoint's.
  * (`iterations` may grow: the run then continues further; `evalEvery` only adds curve points.)
  */
-export const RUN_DEFINING = ['batching', 'metaBatch', 'innerSteps', 'innerLr', 'lambda', 'cgIterations', 'metaLr', 'metaLrHalfLife', 'shots', 'queries', 'hidden', 'seed', 'evalTasks'] as const;
+export const RUN_DEFINING = ['batching', 'jit', 'metaBatch', 'innerSteps', 'innerLr', 'lambda', 'cgIterations', 'metaLr', 'metaLrHalfLife', 'shots', 'queries', 'hidden', 'seed', 'evalTasks'] as const;
 
 /** Settings a resumed run takes from the checkpoint unless given again on the command line. */
 export const RESUMABLE = ['iterations', 'evalEvery', 'logEvery', 'checkpointEvery'] as const;

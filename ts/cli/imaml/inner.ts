@@ -7,7 +7,7 @@
  * (customRoot), never from backpropagating through the steps. This module is shared by the main
  * thread and the worker threads, so both produce identical numbers.
  */
-import { type Tensor, autograd, diff, enableGrad, expand, func, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from '../../index';
+import { type Tensor, autograd, diff, enableGrad, expand, func, jit, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from '../../index';
 import type { SinusoidTask } from '../tasks';
 import { mlpForward } from './model';
 
@@ -306,23 +306,44 @@ function batchedSolver(cfg: InnerConfig): { solver: Solver; info: { residuals: n
   return entry;
 }
 
+/** A meta-batch's per-task query losses, meta-gradients and optimality residuals F(φ_t, θ). */
+type BatchMetaGradient = (theta: Tensor[], phi: Tensor[], xs: Tensor, ys: Tensor, xq: Tensor, yq: Tensor) => [Tensor, Tensor[], Tensor[]];
+
+const batchMetaGradients = new Map<string, BatchMetaGradient>();
+
+/** The batched meta-gradient of the job for `cfg`, eager or through `mg.jit` (one per setting). */
+function batchMetaGradient(cfg: InnerConfig, useJit: boolean): BatchMetaGradient {
+  const key = `${cfg.cgIterations}:${cfg.lambda}:${useJit}`;
+  const known = batchMetaGradients.get(key);
+  if (known !== undefined) return known;
+  const { solver } = batchedSolver(cfg);
+  const metaLoss = (th: Tensor[], p: Tensor[], x: Tensor, y: Tensor, xqi: Tensor, yqi: Tensor): Tensor =>
+    nn.functional.mseLoss(mlpForward(solver(p, th, x, y, cfg.lambda), xqi), yqi);
+  const supportGrad = func.grad((p: Tensor[], x: Tensor, y: Tensor) => nn.functional.mseLoss(mlpForward(p, x), y));
+  const f: BatchMetaGradient = (theta, phi, xs, ys, xq, yq) => {
+    const [losses, grads] = func.vmap(func.valueAndGrad(metaLoss), { inDims: [null, 0, 0, 0, 0, 0] })(theta, phi, xs, ys, xq, yq) as [Tensor, Tensor[]];
+    // F(φ_t, θ) per task, for the residual ‖F‖ the one-by-one job reports.
+    const Fs = noGrad(() => func.vmap((p: Tensor[], x: Tensor, y: Tensor) => (supportGrad(p, x, y) as Tensor[]).map((g, i) => g.add(p[i].sub(theta[i].detach()).mul(cfg.lambda))))(phi, xs, ys)) as Tensor[];
+    return [losses, grads, Fs];
+  };
+  const made = useJit ? jit(f) : f;
+  batchMetaGradients.set(key, made);
+  return made;
+}
+
 /**
  * {@link taskMetaGradient} for all tasks at once: adaptation by {@link adaptBatched}, then each
  * task's query loss and implicit meta-gradient from one vmapped valueAndGrad (the backward
- * normal-CG solves run batched, with per-task scalars). Results in task order.
+ * normal-CG solves run batched, with per-task scalars), replayed through `mg.jit` with `useJit`
+ * (the adaptation, whose backtracking reads values on the host, stays eager). Results in task order.
  */
-export function taskMetaGradientsBatched(theta: readonly Float32Array[], shapes: readonly number[][], tasks: readonly SinusoidTask[], cfg: InnerConfig): TaskResult[] {
+export function taskMetaGradientsBatched(theta: readonly Float32Array[], shapes: readonly number[][], tasks: readonly SinusoidTask[], cfg: InnerConfig, useJit = false): TaskResult[] {
   const T = tasks.length;
   const params = thetaLeaves(theta, shapes);
   const [xs, ys, xq, yq] = [stacked(tasks, (t) => t.xSupport), stacked(tasks, (t) => t.ySupport), stacked(tasks, (t) => t.xQuery), stacked(tasks, (t) => t.yQuery)];
   const phi = adaptBatched(params, xs, ys, cfg);
-  const { solver, info } = batchedSolver(cfg);
-  const metaLoss = (th: Tensor[], p: Tensor[], x: Tensor, y: Tensor, xqi: Tensor, yqi: Tensor): Tensor =>
-    nn.functional.mseLoss(mlpForward(solver(p, th, x, y, cfg.lambda), xqi), yqi);
-  const [losses, grads] = func.vmap(func.valueAndGrad(metaLoss), { inDims: [null, 0, 0, 0, 0, 0] })(params, phi, xs, ys, xq, yq) as [Tensor, Tensor[]];
-  // ‖F(φ_t, θ)‖ per task, as the one-by-one job reports it.
-  const supportGrad = func.grad((p: Tensor[], x: Tensor, y: Tensor) => nn.functional.mseLoss(mlpForward(p, x), y));
-  const Fs = noGrad(() => func.vmap((p: Tensor[], x: Tensor, y: Tensor) => (supportGrad(p, x, y) as Tensor[]).map((g, i) => g.add(p[i].sub(params[i].detach()).mul(cfg.lambda))))(phi, xs, ys)) as Tensor[];
+  const { info } = batchedSolver(cfg);
+  const [losses, grads, Fs] = batchMetaGradient(cfg, useJit)(params, phi, xs, ys, xq, yq);
   const root = new Float64Array(T);
   Fs.forEach((f) => rowsOf(f, T).forEach((row, m) => {
     for (let j = 0; j < row.length; j++) root[m] += row[j] * row[j];

@@ -28,6 +28,8 @@ export interface MetaJob {
   inner: InnerConfig;
   /** The tasks in one vmapped pass, or one after the other. */
   batching: Batching;
+  /** With vmap batching: the meta-gradient through `mg.jit`. */
+  jit: boolean;
 }
 
 /** How a job's tasks run: all at once under func.vmap, or one after the other. */
@@ -75,7 +77,7 @@ export interface MetaResult {
 /** Runs a job; results are aligned with `job.tasks`. */
 export function runJob(job: Job): MetaResult[] | AdaptResult[] {
   if (job.kind === 'meta') {
-    if (job.batching === 'vmap') return taskMetaGradientsBatched(job.theta.values, job.theta.shapes, job.tasks, job.inner);
+    if (job.batching === 'vmap') return taskMetaGradientsBatched(job.theta.values, job.theta.shapes, job.tasks, job.inner, job.jit);
     return job.tasks.map((t) => taskMetaGradient(job.theta.values, job.theta.shapes, t, job.inner));
   }
   const init: Tensor[] = thetaLeaves(job.theta.values, job.theta.shapes).map((p) => p.detach());

@@ -102,7 +102,7 @@ async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files
     let lossCount = 0;
     while (st.iteration < cfg.iterations) {
       const tasks = sampleSinusoidTasks(st.taskGen, cfg.metaBatch, { support: cfg.shots, query: cfg.queries });
-      const results = await exec.run({ kind: 'meta', theta: flatParams(st.theta), tasks, inner, batching: cfg.batching });
+      const results = await exec.run({ kind: 'meta', theta: flatParams(st.theta), tasks, inner, batching: cfg.batching, jit: cfg.jit });
       // Summed in task order in float64, so the mean does not depend on how work was split.
       const sums = st.theta.map((p) => new Float64Array(p.numel));
       let loss = 0;

@@ -78,6 +78,8 @@ export function loadTrainState(file: string, cfg: ImamlConfig, explicit: Readonl
   const merged: ImamlConfig = { ...cfg };
   // Checkpoints from before --batching ran their tasks one by one.
   if (saved.batching === undefined) saved.batching = 'loop';
+  // ... and from before --jit computed eagerly.
+  if (saved.jit === undefined) saved.jit = false;
   for (const k of RUN_DEFINING) {
     if (saved[k] === undefined) throw new CliError(`${file}: the config metadata lacks '${k}'`);
     if (explicit.has(k) && !sameSetting(saved[k], cfg[k])) {

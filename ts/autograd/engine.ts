@@ -9,7 +9,7 @@ import { fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, checkAttached, isTensor } from '../tensor/tensor';
 import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 import { addGrads, castGrad, copyGrad, copyValues, detachGrad } from './accumulate';
-import { copyInto } from '../tensor/kernels/layout';
+import { copyRange } from '../tensor/kernels/layout';
 import { markConstant } from '../tensor/trace';
 import { withGradMode } from './grad-mode';
 import { type Edge, Node } from './node';
@@ -501,7 +501,7 @@ function batchedGrad(fn: string, outs: Tensor[], ins: Tensor[], opts: GradOption
     if (lg.length === 0 && !pg.requiresGrad) {
       // One cotangent for every member: repeated along the leading batch dimensions.
       const data = allocate(pg.dtype, po.numel);
-      for (let k = 0; k < data.length; k += pg.numel) copyInto(pg.data, data.subarray(k, k + pg.numel));
+      for (let k = 0; k < data.length; k += pg.numel) copyRange(pg.data, 0, data, k, pg.numel);
       return new Tensor(data, po.shape);
     }
     throw new MetagradError(`${fn}: inside vmap, gradOutputs[${i}] must be batched like output ${i} (or be a constant shared by the members)`);

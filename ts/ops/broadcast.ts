@@ -14,7 +14,7 @@ import type { Tensor } from '../tensor/tensor';
 import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 import { alignBatched, reshape, shapeArgs } from './shape';
 import { checkTensor, scalarOf, wrap } from './util';
-import { copyInto } from '../tensor/kernels/layout';
+import { copyRange } from '../tensor/kernels/layout';
 
 /** Broadcasts to `shape` (-1 keeps a dimension), materialising the copy. */
 export function expand(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
@@ -50,11 +50,8 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
   const data = allocateUninitialized(a.dtype, numelOf(shape), 'expand'); // every element is written below
   if (repeatsWhole(a.shape, shape) && a.numel > 0 && data.length >= a.numel) {
     // New (or size-1) leading dims only: the result is a's buffer repeated, copied in doubling blocks.
-    copyInto(a.data, a.numel === data.length ? data : data.subarray(0, a.numel));
-    for (let filled = a.numel; filled < data.length; filled *= 2) {
-      const m = Math.min(filled, data.length - filled);
-      copyInto(data.subarray(0, m), data.subarray(filled, filled + m));
-    }
+    copyRange(a.data, 0, data, 0, a.numel);
+    for (let filled = a.numel; filled < data.length; filled *= 2) copyRange(data, 0, data, filled, Math.min(filled, data.length - filled));
   } else {
     const one = scalarOf(1, a.dtype).data;
     binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);

@@ -108,8 +108,8 @@ function allZero(a: RawBuffer): boolean {
   return true;
 }
 
-/** A buffer field of an instruction: (slot, element offset) once resolved. */
-type Field = number | RawBuffer;
+/** A buffer field of an instruction (optionally with an element offset into it): (slot, offset) once resolved. */
+type Field = number | RawBuffer | readonly [RawBuffer, number];
 
 /** The recording in progress (one at a time; a traced function runs synchronously). @internal */
 export class Recorder {
@@ -125,6 +125,8 @@ export class Recorder {
   /** Instructions emitted so far (the clock of the live ranges). */
   private ordinal = 0;
   private readonly byBuffer = new Map<ArrayBufferLike, number[]>();
+  /** Slots not yet in `byBuffer`: indexed on the first lookup that misses (reading a small typed array's `.buffer` costs it its on-heap storage). */
+  private unindexed: number[] = [];
 
   /** Registers an argument's buffer (before the function runs). */
   input(a: RawBuffer): number {
@@ -137,6 +139,8 @@ export class Recorder {
   resolve(a: RawBuffer): [number, number] {
     const hit = this.exact.get(a);
     if (hit !== undefined) return [hit, 0];
+    for (const id of this.unindexed) this.index(id);
+    this.unindexed = [];
     const list = this.byBuffer.get(a.buffer);
     if (list !== undefined) {
       // The slots over this ArrayBuffer, sorted by offset: the last one starting at or before a.
@@ -223,13 +227,15 @@ export class Recorder {
         words.push(f);
         continue;
       }
-      const [id, off] = this.resolve(f);
+      const buf = Array.isArray(f) ? (f as readonly [RawBuffer, number])[0] : (f as RawBuffer);
+      const [id, base] = this.resolve(buf);
+      const off = base + (Array.isArray(f) ? (f as readonly [RawBuffer, number])[1] : 0);
       words.push(id, off);
       touched.push(id);
       const s = this.slots[id];
       // A buffer both read and written (in place) is a read at its earlier occurrences.
-      if (writes.includes(f) && fields.indexOf(f, i + 1) === -1) {
-        const covers = full && off === 0 && f.length === s.base.length;
+      if (writes.includes(buf) && !fields.slice(i + 1).some((g) => g === buf || (Array.isArray(g) && g[0] === buf))) {
+        const covers = full && off === 0 && buf.length === s.base.length;
         if (!covers) this.beforeRead(id, name); // the elements it keeps must be what the program holds
         this.beforeWrite(id, covers);
         written.push(id);
@@ -369,13 +375,18 @@ export class Recorder {
     const digest = kind === SlotKind.Temp ? Number.NaN : digestOf(a);
     this.slots.push({ base: a, kind, digest, snapshot: kind === SlotKind.Constant ? a : null, zeroed: kind !== SlotKind.Temp, written: false, by, restoreAt: -1, firstUse: -1, lastUse: -1 });
     this.exact.set(a, id);
+    this.unindexed.push(id);
+    return id;
+  }
+
+  private index(id: number): void {
+    const a = this.slots[id].base;
     let list = this.byBuffer.get(a.buffer);
     if (list === undefined) this.byBuffer.set(a.buffer, (list = []));
     // Kept sorted by offset (allocations from a slab arrive in order: a push).
     let at = list.length;
     while (at > 0 && this.slots[list[at - 1]].base.byteOffset > a.byteOffset) at--;
     list.splice(at, 0, id);
-    return id;
   }
 }
 

@@ -12,6 +12,23 @@ export function copyInto(src: RawBuffer, dst: FloatArray): void {
   recordData(code, 'copy', [src, dst, src.length], [dst], src.length === dst.length, () => dst.set(src));
 }
 
+/**
+ * dst[dstOffset + i] = src[srcOffset + i] for i < n (one dtype; the ranges may overlap, as with
+ * copyWithin). Offsets instead of subarray views keep the recorder's lookups exact.
+ */
+export function copyRange(src: FloatArray, srcOffset: number, dst: FloatArray, dstOffset: number, n: number): void {
+  if (n === 0) return;
+  if (recorder === null) {
+    if (src === dst) dst.copyWithin(dstOffset, srcOffset, srcOffset + n);
+    else dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
+    return;
+  }
+  recorder.record(Instr.Copy, 'copy', [[src, srcOffset], [dst, dstOffset], n], [dst], false, () => {
+    if (src === dst) dst.copyWithin(dstOffset, srcOffset, srcOffset + n);
+    else dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
+  });
+}
+
 /** dst[i] = value for every i. */
 export function fillInto(dst: FloatArray, value: number): void {
   if (recorder === null) {

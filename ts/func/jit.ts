@@ -44,10 +44,7 @@ export interface JitCacheInfo {
   kernels: number;
   /** Bytes the most recent recording's program owns (intermediates, pooled by live range, and constants). */
   arenaBytes: number;
-  /**
-   * Captured tensors (read from the function's closure) that the most recent recording updates
-   * in place; its first replay is then not checked against an eager run (which would update them twice).
-   */
+  /** Captured tensors (read from the function's closure) that the most recent recording updates in place. */
   capturedWrites: number;
 }
 
@@ -66,6 +63,9 @@ type OutSpec =
   | { kind: 'view'; bound: number; offset: number; length: number; shape: readonly number[] }
   | { kind: 'argument'; leaf: number };
 
+/** A `.grad` assignment a replay repeats: on a captured tensor or on an argument leaf. */
+type GradSet = ({ tensor: Tensor } | { leaf: number }) & { bound: number; shape: readonly number[] };
+
 interface Recording {
   program: ReplayProgram;
   /** Per bound buffer: where it comes from at a call. */
@@ -75,6 +75,8 @@ interface Recording {
   outSpecs: OutSpec[];
   outTemplate: unknown;
   checks: string[];
+  /** `.grad` assignments to repeat after each replay (bound -1: set to null). */
+  gradSets: GradSet[];
   /** Diagnostics to deliver after each replay, from hidden outputs. */
   reports: { bounds: number[]; deliver: (values: ReplayBuffer[]) => void }[];
   guards: { bound: number; values: ReplayBuffer }[];
@@ -85,10 +87,7 @@ interface Recording {
   arenaBytes: number;
   /** Captured buffers the program writes in place. */
   capturedWrites: number;
-  /**
-   * Whether the first replay has been checked against an eager run (or needs none: a program
-   * that updates captured tensors in place cannot be run twice to compare).
-   */
+  /** Whether the first replay has been checked against an eager run. */
   verified: boolean;
 }
 
@@ -238,6 +237,32 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     outSpecs.push({ kind: 'fresh', bound: b, shape: t.shape });
   });
 
+  // `.grad` set on tensors that outlive the call (arguments, captured ones: not those made inside)
+  // is assigned again after each replay, from hidden outputs.
+  const gradSets: Recording['gradSets'] = [];
+  for (const [t, g] of r.grads) {
+    const owner = t as Tensor;
+    const kind = r.slots[r.resolve(owner.data)[0]].kind;
+    if (kind !== SlotKind.Input && kind !== SlotKind.Captured) continue;
+    // An argument's gradient goes to the argument of each later call.
+    const leaf = kind === SlotKind.Input ? leaves.indexOf(owner) : -1;
+    if (kind === SlotKind.Input && leaf < 0) continue; // a view of an argument, made inside
+    const target = leaf >= 0 ? { leaf } : { tensor: owner };
+    if (g === null) {
+      gradSets.push({ ...target, bound: -1, shape: [] });
+      continue;
+    }
+    r.checkHolds(r.resolve(g.data)[0], 'a gradient assigned to .grad');
+    const [id, offset] = r.resolve(g.data);
+    r.liveToEnd(id);
+    const b = nextBound++;
+    outputs.push({ dtype: bufType(g.data), length: g.data.length });
+    const outSlot = r.slots.length + extraSlots.length;
+    extraSlots.push({ type: bufType(g.data), length: g.data.length, bound: b });
+    code.push(Instr.Copy, 7, id, offset, outSlot, 0, g.data.length);
+    gradSets.push({ ...target, bound: b, shape: g.shape });
+  }
+
   // Diagnostics (solve infos) leave each replay as hidden outputs, delivered after it.
   const reports = r.reports.map((rep) => ({
     deliver: rep.deliver,
@@ -275,8 +300,8 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
   return {
     result: fillTemplate(outTemplate, outs),
     rec: {
-      program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves, reports,
-      kernels: countInstructions(code), arenaBytes, verified: r.slots.some((sl) => sl.kind === SlotKind.Captured && sl.written),
+      program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves, reports, gradSets,
+      kernels: countInstructions(code), arenaBytes, verified: false,
       capturedWrites: r.slots.filter((sl) => sl.kind === SlotKind.Captured && sl.written).length,
     },
   };
@@ -316,6 +341,10 @@ function replay(rec: Recording, leaves: readonly TracedLeaf[]): unknown {
   for (const f of fresh) bound.push(f);
   const status = native.replayRun(rec.program, bound);
   if (status >= 0) throw new NumericalError(rec.checks[status] ?? 'jit: a check of the replayed program failed');
+  for (const gs of rec.gradSets) {
+    const t = 'tensor' in gs ? gs.tensor : (leaves[gs.leaf] as Tensor);
+    t.grad = gs.bound < 0 ? null : new Tensor(bound[gs.bound] as Float32Array | Float64Array, gs.shape);
+  }
   for (const rep of rec.reports) rep.deliver(rep.bounds.map((b) => bound[b]));
   for (const i of rec.writtenLeaves) {
     const l = leaves[i];
@@ -478,32 +507,33 @@ function callBatched(
 /** The first replay of a signature, checked against an eager run (native kernels) on copies. */
 function verified(fn: (...a: unknown[]) => unknown, rec: Recording, args: unknown[], leaves: readonly TracedLeaf[], statics: ReadonlySet<number>, info: JitCacheInfo): unknown {
   rec.verified = true;
-  // The eager run must not touch the real arguments (in-place updates would apply twice).
+  // The eager run must not touch the real arguments (in-place updates would apply twice), and
+  // captured tensors it updates in place are put back before the replay updates them.
   const copies = cloneArgs(args, statics);
   const eagerLeaves = signatureOf(copies, statics).leaves;
-  const expected = withoutReports(() => asReplayed(() => fn(...copies)));
+  const saved = rec.captured.map((c) => c.slice());
+  let expected: unknown;
+  let expectedCaptured: ReplayBuffer[];
+  try {
+    expected = withoutReports(() => asReplayed(() => fn(...copies)));
+    expectedCaptured = rec.captured.map((c) => c.slice());
+  } finally {
+    rec.captured.forEach((c, i) => c.set(saved[i] as never));
+  }
   const got = replay(rec, leaves);
   info.replays++;
   const a = tensorsOf(expected);
   const b = tensorsOf(got);
-  const differs = (i: number): boolean => !sameBits(a[i].data, b[i].data) || a[i].shape.join() !== b[i].shape.join();
-  let bad = a.length !== b.length ? 0 : a.findIndex((_, i) => differs(i));
-  if (bad < 0) {
-    // Arguments updated in place must match too.
-    const j = leaves.findIndex((l, i) => l instanceof Tensor && !sameBits(l.data, (eagerLeaves[i] as Tensor).data));
-    if (j >= 0) {
-      throw new TraceError(
-        `jit: replaying the recording updated argument leaf ${j} (shape ${fmtShape((leaves[j] as Tensor).shape)}) differently from an eager call; ` +
-          'the function reads values on the host that the recording cannot see (such as .data) or changes tensors from JavaScript; call it without jit',
-      );
-    }
-    return got;
-  }
-  if (bad >= a.length) bad = 0;
-  throw new TraceError(
-    `jit: the replay of the recording differs from an eager call on the same arguments (output ${bad}); the function reads values on the host that ` +
-      'the recording cannot see (such as .data, or a branch on a value) or changes tensors from JavaScript; keep values as tensors, or call it without jit',
-  );
+  const why =
+    'the function reads values on the host that the recording cannot see (such as .data, or a branch on a value), changes tensors from JavaScript, ' +
+    'or keeps state in JavaScript that changes between calls (a counter, an object-oriented optimizer\'s step count); keep values and such state as tensor arguments, or call it without jit';
+  const bad = a.length !== b.length ? 0 : a.findIndex((t, i) => !sameBits(t.data, b[i].data) || t.shape.join() !== b[i].shape.join());
+  if (bad >= 0) throw new TraceError(`jit: the replay of the recording differs from an eager call on the same arguments (output ${bad}); ${why}`);
+  const j = leaves.findIndex((l, i) => l instanceof Tensor && !sameBits(l.data, (eagerLeaves[i] as Tensor).data));
+  if (j >= 0) throw new TraceError(`jit: replaying the recording updated argument leaf ${j} (shape ${fmtShape((leaves[j] as Tensor).shape)}) differently from an eager call; ${why}`);
+  const k = rec.captured.findIndex((c, i) => !sameBits(c, expectedCaptured[i]));
+  if (k >= 0) throw new TraceError(`jit: replaying the recording updated a captured tensor (${rec.captured[k].length} elements) differently from an eager call; ${why}`);
+  return got;
 }
 
 /** Forgets the identities used in signatures (tests). @internal */

@@ -7,7 +7,7 @@ import { typeError } from '../errors';
 import { type DType, type TypedArray, dtypeOf, getDefaultDtype } from './dtype';
 import { addSuffixes, formatValues } from './format';
 import { fmtShape, numelOf } from './shape';
-import { hostRead } from './trace';
+import { gradAssigned, hostRead } from './trace';
 
 /** What a tensor's `gradFn` exposes: the autograd node that produced it (see `ts/autograd/node.ts`). */
 export interface GradFn {
@@ -93,6 +93,7 @@ export class Tensor {
       }
     }
     this._grad = g;
+    gradAssigned(this, g);
   }
 
   /** True for the batched view of a tensor inside `func.vmap` (see `tensor/batched.ts`). @internal */

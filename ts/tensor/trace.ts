@@ -119,6 +119,8 @@ export class Recorder {
   /** Messages of the instructions that can fail at replay, by check index. */
   readonly checks: string[] = [];
   readonly guards: Guard[] = [];
+  /** `.grad` assignments during the recording, the last one per tensor (replayed as hidden outputs). */
+  readonly grads = new Map<object, { data: RawBuffer; shape: readonly number[]; dtype: DType } | null>();
   /** Diagnostics to deliver after every replay (see {@link reportAtReplay}). */
   readonly reports: { buffers: RawBuffer[]; deliver: (values: RawBuffer[]) => void }[] = [];
   private readonly exact = new Map<RawBuffer, number>();
@@ -528,6 +530,15 @@ export function withoutReports<R>(fn: () => R): R {
   } finally {
     muted--;
   }
+}
+
+/**
+ * Notes `t.grad = g` while recording: a replay assigns the tensor a fresh gradient with that
+ * call's values (a side effect, like an optimizer step's in-place update, that the program must
+ * repeat). @internal
+ */
+export function gradAssigned(t: object, g: { data: RawBuffer; shape: readonly number[]; dtype: DType } | null): void {
+  if (recorder !== null) recorder.grads.set(t, g === null ? null : { data: g.data, shape: g.shape, dtype: g.dtype });
 }
 
 /** Marks `a` as a literal the traced function created from JavaScript values. @internal */

@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import * as mg from '../ts/index';
 import { asReplayed } from '../ts/tensor/trace';
+import * as el from '../ts/ops/elementwise';
 import { clone, tutorialProblem } from '../bench/meta';
 
 type Fn = (...args: mg.Tensor[]) => unknown;
@@ -73,6 +74,25 @@ describe('mg.jit: replays equal eager bit for bit', () => {
       mg.cat([x, x], 1), mg.stack([y, y.neg()], 0), mg.indexSelect(x, 1, [2, 0, 0]), mg.expand(y, [3, 4, 5]),
     ], () => [rn(4, 3, 5), rn(4, 5)]);
     checkJit('where, clamp, casts, clone', (x, y) => [mg.where(x.gt(0), x, y), mg.clamp(x, -0.5, 0.5), mg.to(x, 'float32').mul(3), mg.clone(y).add(1)], () => [rn(4, 6), rn(4, 6)]);
+  });
+
+  describe('every elementwise op (the op file is the list), with its gradient', () => {
+    // Values in (0.5, 2) keep log, sqrt, pow and reciprocal finite.
+    const pos = (...shape: number[]): mg.Tensor => mg.add(mg.mul(mg.rand(shape, { generator: gen, dtype: 'float64' }), 1.5), 0.5);
+    for (const [name, op] of Object.entries(el)) {
+      if (typeof op !== 'function') continue;
+      const call = (x: mg.Tensor, y: mg.Tensor): mg.Tensor => {
+        if (name === 'where') return el.where(x.gt(1), x, y);
+        if (name === 'clamp') return el.clamp(x, 0.8, 1.5);
+        return (op as (...a: mg.Tensor[]) => mg.Tensor).length >= 2 ? (op as (a: mg.Tensor, b: mg.Tensor) => mg.Tensor)(x, y) : (op as (a: mg.Tensor) => mg.Tensor)(x);
+      };
+      checkJit(name, (x, y) => {
+        const out = call(x, y);
+        if (!out.requiresGrad) return [out]; // comparisons, sign, step: constants
+        const [gx] = mg.autograd.grad(mg.sum(mg.mul(call(x, y), out.detach())), [x], { allowUnused: true, materializeGrads: true });
+        return [out, gx];
+      }, () => [pos(3, 4).requiresGrad_(true), pos(4)]);
+    }
   });
 
   describe('autograd and transforms', () => {
@@ -288,6 +308,17 @@ describe('mg.jit: refusals', () => {
     jf(x());
     lr.data[0] = 0.25;
     assert.throws(() => jf(x()), (e: Error) => e instanceof mg.TraceError && /has changed since/.test(e.message));
+  });
+  it("customRoot's root check runs at every replay (checkRoot: 'raise')", () => {
+    const F = (x: mg.Tensor, t: mg.Tensor): mg.Tensor => x.sub(t);
+    // A root for θ <= 1 only.
+    const solver = mg.diff.implicit.customRoot(F, { argnums: 1 })((_x: mg.Tensor, t: mg.Tensor) => mg.where(t.gt(1), t.add(1), t));
+    const g = mg.jit((t: mg.Tensor) => mg.autograd.grad(solver(mg.zerosLike(t), t).sum(), t)[0]);
+    const th = (v: number): mg.Tensor => mg.tensor([v], { dtype: 'float64', requiresGrad: true });
+    assert.deepEqual(g(th(0.5)).tolist(), [1]);
+    assert.deepEqual(g(th(0.7)).tolist(), [1]);
+    assert.deepEqual(g(th(0.2)).tolist(), [1]);
+    assert.throws(() => g(th(3)), (e: Error) => e instanceof mg.NumericalError && /not a root of the optimality function/.test(e.message));
   });
   it('a failed check at replay raises a NumericalError', () => {
     const jf = mg.jit((a: mg.Tensor, b: mg.Tensor) => mg.linalg.solve(a, b));

@@ -209,8 +209,8 @@ export class Recorder {
     }
     throw new TraceError(
       `jit: ${fn} reads a value computed inside the traced function (${s.kind === SlotKind.Input ? 'an argument' : `the output of ${s.by}`}) on the host, ` +
-        'so the recording would bake it in; keep values as tensors (no item(), tolist() or data-dependent branches), use fixed iteration counts ' +
-        '(solvers with atol: 0, rtol: 0 and a maxiter), or call the function without jit',
+        'so the recording would bake it in; keep values as tensors (no item(), tolist() or data-dependent branches) and use fixed iteration counts ' +
+        '(of the linear solvers, cg and the normal-CG solve have a form a recording can hold; gmres, bicgstab and Neumann series do not), or call the function without jit',
     );
   }
 

@@ -107,12 +107,22 @@ export function checkIsRoot(site: string, r: Resolved, x: readonly Tensor[], fs:
   if (r.checkRoot === false) return;
   // Inside vmap each member's solution is checked (and named) on its own.
   const { levels, sizes } = batchOf([...x, ...fs]);
-  const xns = memberNorms(x, levels, sizes);
-  const fns = memberNorms(fs, levels, sizes);
+  const batched = levels.length > 0;
+  if (isRecording()) {
+    // Under a jit recording the norms exist only at replay: judged there, after every replay.
+    const norm = (v: readonly Tensor[]): Float64Array => to(physicalOf(treeNormT(v.map((t) => batchedOver(t, levels, sizes))))[0], 'float64').data as Float64Array;
+    reportAtReplay([norm(x), norm(fs)], ([xns, fns]) => judgeRoot(site, r, xns, fns, batched));
+    return;
+  }
+  judgeRoot(site, r, memberNorms(x, levels, sizes), memberNorms(fs, levels, sizes), batched);
+}
+
+/** Raises (or warns, with checkRoot: 'warn') unless every member's solution is a root, from its norms. */
+function judgeRoot(site: string, r: Resolved, xns: ArrayLike<number>, fns: ArrayLike<number>, batched: boolean): void {
   let problem: string | null = null;
   for (let m = 0; m < xns.length && problem === null; m++) {
     const [xn, fn] = [xns[m], fns[m]];
-    const who = levels.length > 0 ? ` (member ${m} of the vmap batch)` : '';
+    const who = batched ? ` (member ${m} of the vmap batch)` : '';
     if (!Number.isFinite(xn)) problem = `the solver returned a solution with non-finite entries (NaN or ±Infinity)${who}`;
     else if (!Number.isFinite(fn)) problem = `the optimality function is not finite at the solution${who} (‖F(x*, θ)‖ = ${fn})`;
     else if (fn > r.rootTol * Math.max(1, xn)) {

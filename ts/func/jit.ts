@@ -208,7 +208,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
   const outputs: Recording['outputs'] = [];
   const outSpecs: OutSpec[] = [];
   const freshOf = new Map<string, number>();
-  const code = r.code.slice();
+  const code = withoutNops(r.code);
   const extraSlots: { type: BufType; length: number; bound: number }[] = [];
   outTensors.forEach((t, i) => {
     const { leaf, id, offset } = located[i];
@@ -305,6 +305,16 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
       capturedWrites: r.slots.filter((sl) => sl.kind === SlotKind.Captured && sl.written).length,
     },
   };
+}
+
+/** The code without its Nops (constant restores that no write needed). */
+function withoutNops(code: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < code.length; at += code[at + 1]) {
+    if (code[at] === Instr.Nop) continue;
+    for (let k = at, end = at + code[at + 1]; k < end; k++) out.push(code[k]);
+  }
+  return out;
 }
 
 function countInstructions(code: readonly number[]): number {

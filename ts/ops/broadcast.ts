@@ -15,6 +15,7 @@ import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
 import { alignBatched, reshape, shapeArgs } from './shape';
 import { checkTensor, scalarOf, wrap } from './util';
 import { copyRange } from '../tensor/kernels/layout';
+import { isRecording } from '../tensor/trace';
 
 /** Broadcasts to `shape` (-1 keeps a dimension), materialising the copy. */
 export function expand(a: Tensor, ...shape: (number | readonly number[])[]): Tensor {
@@ -48,7 +49,8 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
   }
   if (sameShape(a.shape, shape)) return a;
   const data = allocateUninitialized(a.dtype, numelOf(shape), 'expand'); // every element is written below
-  if (repeatsWhole(a.shape, shape) && a.numel > 0 && data.length >= a.numel) {
+  // (A recording takes the one-kernel path: a replay runs one instruction instead of log2(n) copies; x·1 = x.)
+  if (repeatsWhole(a.shape, shape) && a.numel > 0 && data.length >= a.numel && !isRecording()) {
     // New (or size-1) leading dims only: the result is a's buffer repeated, copied in doubling blocks.
     copyRange(a.data, 0, data, 0, a.numel);
     for (let filled = a.numel; filled < data.length; filled *= 2) copyRange(data, 0, data, filled, Math.min(filled, data.length - filled));

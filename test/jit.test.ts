@@ -232,6 +232,21 @@ describe('mg.jit: replays equal eager bit for bit', () => {
     assert.equal(jf.cacheInfo().captures, 4);
   });
 
+  it('grad mode and the default dtype are part of the signature', () => {
+    const jf = mg.jit((x: mg.Tensor) => x.mul(mg.tensor(0.1)));
+    const x = mg.tensor([1, 2], { dtype: 'float64' });
+    jf(x);
+    mg.noGrad(() => jf(x));
+    mg.setDefaultDtype('float64');
+    try {
+      // A float64 literal now: 0.1 exactly as a double, as eager computes it.
+      assertSameBits(jf(x), x.mul(mg.tensor(0.1)), 'float64 literal');
+    } finally {
+      mg.setDefaultDtype('float32');
+    }
+    assert.equal(jf.cacheInfo().captures, 3);
+  });
+
   it('static arguments key the cache by value', () => {
     const jf = mg.jit((x: mg.Tensor, k: number) => x.mul(k), { staticArgnums: [1] });
     const x = mg.tensor([1, 2], { dtype: 'float64' });

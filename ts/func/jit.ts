@@ -5,7 +5,8 @@
  */
 import { NumericalError, typeError } from '../errors';
 import { isPlainObject } from '../objects';
-import { type DType, allocate } from '../tensor/dtype';
+import { type DType, allocate, getDefaultDtype } from '../tensor/dtype';
+import { isGradEnabled } from '../autograd/grad-mode';
 import { Generator } from '../tensor/generator';
 import { type ReplayBuffer, type ReplayProgram, native } from '../tensor/native';
 import { fmtShape } from '../tensor/shape';
@@ -124,6 +125,8 @@ function signatureOf(args: readonly unknown[], statics: ReadonlySet<number>): { 
     return valueKey(x);
   };
   const parts = args.map((a, i) => (statics.has(i) ? `S${valueKey(a)}` : rec(a, `${i}`)));
+  // What else changes what the function computes: grad mode and the default dtype (of literals).
+  parts.push(`grad:${isGradEnabled()}`, `dtype:${getDefaultDtype()}`);
   return { key: parts.join('|'), leaves };
 }
 
@@ -397,7 +400,8 @@ function cloneArgs(args: readonly unknown[], statics: ReadonlySet<number>): unkn
 /**
  * Compiles `fn` by recording: the first call with a given signature (the tree structure,
  * shapes, dtypes and requiresGrad flags of the tensor arguments; other arguments by value or
- * identity) runs `fn` eagerly while recording every kernel it launches; later calls with that
+ * identity; grad mode and the default dtype) runs `fn` eagerly while recording every kernel it
+ * launches; later calls with that
  * signature replay the recording natively in one call, over preallocated intermediates, and
  * return fresh output tensors. Tensors the function reads from its closure (module parameters)
  * are read live at every replay; in-place updates of arguments (an optimizer step) are replayed

@@ -100,6 +100,20 @@ describe('mg.jit: replays equal eager bit for bit', () => {
     checkJit('valueAndGrad of an MLP loss', (x, w1, w2) => mg.func.valueAndGrad((a: mg.Tensor, b: mg.Tensor) => mlp(x, a, b), { argnums: [0, 1] })(w1, w2), () => [rn32(32, 8), rn32(8, 16), rn32(16, 1)]);
     checkJit('hvp (second order)', (x, w, v) => mg.func.hvp((a: mg.Tensor) => mlp(x, a.reshape([8, 4]).narrow(1, 0, 4), mg.ones([4, 1], { dtype: 'float64' })), [w], [v]), () => [rn(16, 8), rn(32), rn(32)]);
     checkJit('jacrev', (x) => mg.func.jacrev((a: mg.Tensor) => mg.sin(a).mul(a.sum()))(x), () => [rn(5)]);
+    checkJit('jacfwd and hessian', (x) => [mg.func.jacfwd((a: mg.Tensor) => mg.tanh(a).mul(a.sum()))(x), mg.func.hessian((a: mg.Tensor) => mg.sin(a).mul(a).sum())(x)], () => [rn(4)]);
+    checkJit('grad, jvp and vjp', (x, t, c) => {
+      const f = (a: mg.Tensor): mg.Tensor => mg.exp(mg.sin(a)).mul(a);
+      const [, jv] = mg.func.jvp(f, [x], [t]);
+      const [, pull] = mg.func.vjp(f, x);
+      return [mg.func.grad((a: mg.Tensor) => f(a).sum())(x), jv, pull(c)];
+    }, () => [rn(6), rn(6), rn(6)]);
+    // (Built outside: constructing it inside would draw its initialisation from the default generator, which jit refuses.)
+    const net = new mg.nn.Sequential(new mg.nn.Linear(3, 5), new mg.nn.Tanh(), new mg.nn.Linear(5, 4));
+    checkJit('nn modules and losses: Sequential forward (captured parameters), mseLoss and crossEntropy with class targets', (x) => {
+      const logits = net.forward(x);
+      return [mg.nn.functional.crossEntropy(logits, mg.tensor([0, 3, 1, 2, 2, 0, 1])), mg.nn.functional.mseLoss(logits, mg.zerosLike(logits)),
+        ...mg.autograd.grad(mg.nn.functional.crossEntropy(logits, mg.tensor([0, 3, 1, 2, 2, 0, 1])), net.parameters())];
+    }, () => [rn32(7, 3)]);
     checkJit('vmap(grad): per-example gradients', (x, y, w) =>
       mg.func.vmap((xi: mg.Tensor, yi: mg.Tensor) => mg.func.grad((ww: mg.Tensor) => mg.matmul(xi, ww).sub(yi).square().sum())(w), { inDims: [0, 0] })(x, y),
     () => [rn(10, 3), rn(10), rn(3)]);

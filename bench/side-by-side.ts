@@ -58,8 +58,6 @@ function captureMs(make: () => () => unknown): number {
 }
 
 const flat = (ts: readonly mg.Tensor[]): number[] => ts.flatMap((t) => Array.from(t.data));
-/** The tensors of a result tree, in order (numbers arrays are taken as they are by `flat`'s callers). */
-const tensorsOf = (x: unknown): mg.Tensor[] => (x instanceof mg.Tensor ? [x] : Array.isArray(x) ? x.flatMap(tensorsOf) : []);
 const peerTensor = (t: mg.Tensor): PeerTensor => ({ shape: t.shape, values: t.data });
 const peerTensors = (ts: Record<string, mg.Tensor>): Record<string, PeerTensor> =>
   Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, peerTensor(t)]));
@@ -150,7 +148,7 @@ function matmulWorkload(n: number): Workload {
   return { label: `float32 matmul ${n}`, kind: 'matmul', dtype: 'float32', tensors: peerTensors({ a, b }), run: () => mg.matmul(a, b), result: () => Array.from(mg.matmul(a, b).data), tol: 1e-4 };
 }
 
-export function workloads(): Workload[] {
+function workloads(): Workload[] {
   return [
     ...mlpWorkloads('float32'),
     ...mlpWorkloads('float64'),
@@ -198,7 +196,7 @@ export async function sideBySide(ctx: BenchContext): Promise<Table[]> {
         let capture: number | null = null;
         if (w.jit) {
           const call = w.jit.make();
-          const e = relErr(flat(tensorsOf(call())), ref);
+          const e = relErr(flat(mg.tree.leaves(call())), ref);
           checks.push(`jit ${e <= w.tol ? '✓' : `✗ (${e.toExponential(1)})`}`);
           capture = threads === 1 ? captureMs(w.jit.make) : null;
           samplers.push(sampler(call, { warmupMs: 500, minRepeatMs: 50 }));

@@ -5,14 +5,16 @@
  */
 import { NumericalError, typeError } from '../errors';
 import { isPlainObject } from '../objects';
-import { type DType, allocate, getDefaultDtype } from '../tensor/dtype';
+import { allocate, getDefaultDtype } from '../tensor/dtype';
 import { isGradEnabled } from '../autograd/grad-mode';
 import { Generator } from '../tensor/generator';
 import { type ReplayBuffer, type ReplayProgram, native } from '../tensor/native';
 import { fmtShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { BufType, Instr, Recorder, SlotKind, TraceError, asReplayed, bufType, withRecorder, withoutReports } from '../tensor/trace';
-import { batchedOf, isBatched, physicalOf } from '../tensor/batched';
+import { batchedOf, isBatched, physicalOf, unionLevels } from '../tensor/batched';
+import { type TreeSpec, flatten, leaves as leavesOf, unflatten } from '../tree/tree';
+import { detach } from '../ops/inplace';
 import { type VmapDims, vmap } from './vmap';
 
 /** Options of {@link jit}. */
@@ -74,7 +76,7 @@ interface Recording {
   captured: ReplayBuffer[];
   outputs: { dtype: BufType; length: number }[];
   outSpecs: OutSpec[];
-  outTemplate: unknown;
+  outTemplate: TreeSpec;
   checks: string[];
   /** `.grad` assignments to repeat after each replay (bound -1: set to null). */
   gradSets: GradSet[];
@@ -92,7 +94,7 @@ interface Recording {
   verified: boolean;
 }
 
-let objectIds = new WeakMap<object, number>();
+const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 function identity(x: object): number {
   let id = objectIds.get(x);
@@ -137,35 +139,6 @@ function valueKey(x: unknown): string {
   return String(x);
 }
 
-function bufferTypeOf(dtype: DType): BufType {
-  return dtype === 'float64' ? BufType.F64 : BufType.F32;
-}
-
-/** Replaces each tensor of `tree` by a placeholder index into `list`, collecting them. */
-function templateOf(tree: unknown, list: Tensor[]): unknown {
-  if (isTensor(tree)) {
-    list.push(tree);
-    return { __jitOutput: list.length - 1 };
-  }
-  if (Array.isArray(tree)) return tree.map((v) => templateOf(v, list));
-  if (isPlainObject(tree)) return Object.fromEntries(Object.keys(tree).map((k) => [k, templateOf(tree[k], list)]));
-  return tree;
-}
-
-function fillTemplate(template: unknown, values: readonly Tensor[]): unknown {
-  if (Array.isArray(template)) return template.map((v) => fillTemplate(v, values));
-  if (isPlainObject(template)) {
-    if (typeof template.__jitOutput === 'number' && Object.keys(template).length === 1) return values[template.__jitOutput];
-    return Object.fromEntries(Object.keys(template).map((k) => [k, fillTemplate(template[k], values)]));
-  }
-  return template;
-}
-
-/** The outputs without their graphs: a replay records none (take gradients inside the function). */
-function detached(t: Tensor): Tensor {
-  return t.requiresGrad ? new Tensor(t.data, t.shape, false, t._version) : t;
-}
-
 /** Records `fn(...args)` and builds its replay program. */
 function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: readonly TracedLeaf[]): { result: unknown; rec: Recording } {
   const r = new Recorder();
@@ -180,8 +153,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
   });
   const result = withRecorder(r, () => fn(...args));
   if (result instanceof Promise) throw new TraceError('jit: the function returned a Promise; only synchronous functions can be recorded');
-  const outTensors: Tensor[] = [];
-  const outTemplate = templateOf(result, outTensors);
+  const [outTensors, outTemplate] = flatten(result);
   // Where each output lives (resolved first: an output no kernel touched is registered now),
   // and a check that its values are what the program will hold.
   const located = outTensors.map((t) => {
@@ -213,6 +185,15 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
   const freshOf = new Map<string, number>();
   const code = withoutNops(r.code);
   const extraSlots: { type: BufType; length: number; bound: number }[] = [];
+  /** A fresh bound buffer per call that the program's last instructions copy `n` values of slot `id` into. */
+  const hiddenOutput = (id: number, offset: number, type: BufType, n: number): number => {
+    r.liveToEnd(id);
+    const b = nextBound++;
+    outputs.push({ dtype: type, length: n });
+    extraSlots.push({ type, length: n, bound: b });
+    code.push(Instr.Copy, 7, id, offset, r.slots.length + extraSlots.length - 1, 0, n);
+    return b;
+  };
   outTensors.forEach((t, i) => {
     const { leaf, id, offset } = located[i];
     if (leaf >= 0) {
@@ -225,18 +206,10 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
       outSpecs.push({ kind: 'view', bound, offset, length: t.numel, shape: t.shape });
       return;
     }
-    r.liveToEnd(id);
     // Outputs over the same elements share one fresh buffer, as they share storage in eager.
     const key = `${id}:${offset}:${t.numel}`;
     let b = freshOf.get(key);
-    if (b === undefined) {
-      b = nextBound++;
-      freshOf.set(key, b);
-      outputs.push({ dtype: bufType(slot.base), length: t.numel });
-      const outSlot = r.slots.length + extraSlots.length;
-      extraSlots.push({ type: bufType(slot.base), length: t.numel, bound: b });
-      code.push(Instr.Copy, 7, id, offset, outSlot, 0, t.numel);
-    }
+    if (b === undefined) freshOf.set(key, (b = hiddenOutput(id, offset, bufType(slot.base), t.numel)));
     outSpecs.push({ kind: 'fresh', bound: b, shape: t.shape });
   });
 
@@ -255,15 +228,9 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
       gradSets.push({ ...target, bound: -1, shape: [] });
       continue;
     }
-    r.checkHolds(r.resolve(g.data)[0], 'a gradient assigned to .grad');
     const [id, offset] = r.resolve(g.data);
-    r.liveToEnd(id);
-    const b = nextBound++;
-    outputs.push({ dtype: bufType(g.data), length: g.data.length });
-    const outSlot = r.slots.length + extraSlots.length;
-    extraSlots.push({ type: bufType(g.data), length: g.data.length, bound: b });
-    code.push(Instr.Copy, 7, id, offset, outSlot, 0, g.data.length);
-    gradSets.push({ ...target, bound: b, shape: g.shape });
+    r.checkHolds(id, 'a gradient assigned to .grad');
+    gradSets.push({ ...target, bound: hiddenOutput(id, offset, bufType(g.data), g.data.length), shape: g.shape });
   }
 
   // Diagnostics (solve infos) leave each replay as hidden outputs, delivered after it.
@@ -271,13 +238,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     deliver: rep.deliver,
     bounds: rep.buffers.map((buf) => {
       const [id, offset] = r.resolve(buf);
-      r.liveToEnd(id);
-      const b = nextBound++;
-      outputs.push({ dtype: bufType(buf), length: buf.length });
-      const outSlot = r.slots.length + extraSlots.length;
-      extraSlots.push({ type: bufType(buf), length: buf.length, bound: b });
-      code.push(Instr.Copy, 7, id, offset, outSlot, 0, buf.length);
-      return b;
+      return hiddenOutput(id, offset, bufType(buf), buf.length);
     }),
   }));
 
@@ -299,9 +260,8 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
   const arenaBytes = bytes.reduce((a, b) => a + b, 0) + r.slots.reduce((a, s) => a + (s.kind === SlotKind.Constant ? s.base.byteLength : 0), 0);
   const writtenLeaves = [...new Set(inputSlots.filter((s) => r.slots[s.slot].written).map((s) => s.leaf))];
   const guards = r.guards.map((g) => ({ bound: boundOf.get(g.slot) as number, values: g.values }));
-  const outs = outTensors.map(detached);
   return {
-    result: fillTemplate(outTemplate, outs),
+    result: unflatten(outTemplate, outTensors.map((t) => (t.requiresGrad ? detach(t) : t))),
     rec: {
       program, inputs, captured, outputs, outSpecs, outTemplate, checks: r.checks, guards, writtenLeaves, reports, gradSets,
       kernels: countInstructions(code), arenaBytes, verified: false,
@@ -322,7 +282,7 @@ function withoutNops(code: readonly number[]): number[] {
 
 function countInstructions(code: readonly number[]): number {
   let n = 0;
-  for (let at = 0; at < code.length; at += code[at + 1]) if (code[at] !== Instr.Nop) n++;
+  for (let at = 0; at < code.length; at += code[at + 1]) n++;
   return n;
 }
 
@@ -371,14 +331,7 @@ function replay(rec: Recording, leaves: readonly TracedLeaf[]): unknown {
     }
     return new Tensor(bound[s.bound] as Float32Array | Float64Array, s.shape);
   });
-  return fillTemplate(rec.outTemplate, outs);
-}
-
-/** The tensors of a result tree, in order. */
-function tensorsOf(tree: unknown): Tensor[] {
-  const list: Tensor[] = [];
-  templateOf(tree, list);
-  return list;
+  return unflatten(rec.outTemplate, outs);
 }
 
 /** Deep copy of the traced leaves of `args` (tensors and generators), other values shared. */
@@ -455,10 +408,7 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, opts: JitOpti
 }
 
 function hasBatched(x: unknown): boolean {
-  if (isTensor(x)) return isBatched(x);
-  if (Array.isArray(x)) return x.some(hasBatched);
-  if (isPlainObject(x)) return Object.values(x).some(hasBatched);
-  return false;
+  return leavesOf(x).some(isBatched);
 }
 
 /**
@@ -471,14 +421,7 @@ function hasBatched(x: unknown): boolean {
 function callBatched(
   fn: (...a: unknown[]) => unknown, args: unknown[], statics: ReadonlySet<number>, opts: JitOptions, jits: Map<string, (...a: unknown[]) => unknown>,
 ): unknown {
-  let level = -1;
-  const scan = (x: unknown): void => {
-    if (isTensor(x)) {
-      if (isBatched(x)) level = Math.max(level, ...x.levels);
-    } else if (Array.isArray(x)) x.forEach(scan);
-    else if (isPlainObject(x)) Object.values(x).forEach(scan);
-  };
-  args.forEach((a, i) => statics.has(i) || scan(a));
+  const level = Math.max(-1, ...args.flatMap((a, i) => (statics.has(i) ? [] : unionLevels(leavesOf(a)))));
   // Each tensor batched at `level` shows that level as its leading logical dimension (it is the
   // innermost level, so its physical dimension comes right after the outer levels' ones).
   const peel = (x: unknown): [unknown, unknown] => {
@@ -505,17 +448,11 @@ function callBatched(
     inner = jit(vmap(fn, { inDims: inDims as VmapDims }), opts) as (...a: unknown[]) => unknown;
     jits.set(key, inner);
   }
-  const out = inner(...peeled.map((p) => p[0]));
-  const rebatch = (x: unknown): unknown => {
-    if (isTensor(x)) {
-      const [p, levels] = physicalOf(x);
-      return batchedOf(p, [...levels, level]);
-    }
-    if (Array.isArray(x)) return x.map(rebatch);
-    if (isPlainObject(x)) return Object.fromEntries(Object.keys(x).map((k) => [k, rebatch(x[k])]));
-    return x;
-  };
-  return rebatch(out);
+  const [outs, spec] = flatten(inner(...peeled.map((p) => p[0])));
+  return unflatten(spec, outs.map((t) => {
+    const [p, levels] = physicalOf(t);
+    return batchedOf(p, [...levels, level]);
+  }));
 }
 
 /** The first replay of a signature, checked against an eager run (native kernels) on copies. */
@@ -536,8 +473,8 @@ function verified(fn: (...a: unknown[]) => unknown, rec: Recording, args: unknow
   }
   const got = replay(rec, leaves);
   info.replays++;
-  const a = tensorsOf(expected);
-  const b = tensorsOf(got);
+  const a = leavesOf(expected);
+  const b = leavesOf(got);
   const why =
     'the function reads values on the host that the recording cannot see (such as .data, or a branch on a value), changes tensors from JavaScript, ' +
     'or keeps state in JavaScript that changes between calls (a counter, an object-oriented optimizer\'s step count); keep values and such state as tensor arguments, or call it without jit';
@@ -548,10 +485,4 @@ function verified(fn: (...a: unknown[]) => unknown, rec: Recording, args: unknow
   const k = rec.captured.findIndex((c, i) => !sameBits(c, expectedCaptured[i]));
   if (k >= 0) throw new TraceError(`jit: replaying the recording updated a captured tensor (${rec.captured[k].length} elements) differently from an eager call; ${why}`);
   return got;
-}
-
-/** Forgets the identities used in signatures (tests). @internal */
-export function resetJitIdentities(): void {
-  objectIds = new WeakMap();
-  nextObjectId = 1;
 }

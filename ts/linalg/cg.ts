@@ -158,8 +158,9 @@ function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, ma
     const Ad = mb.full(A(d));
     const curvature = treeVdotT(d, Ad);
     breakdown = add(breakdown, mul(active, le(curvature, 0)));
-    x = treeAxpy(where(active, div(gamma, curvature), 0), d, x);
-    r = treeSub(r, Ad, where(active, div(gamma, curvature), 0));
+    const alpha = where(active, div(gamma, curvature), 0);
+    x = treeAxpy(alpha, d, x);
+    r = treeSub(r, Ad, alpha);
     z = M ? mb.full(M(r)) : r;
     const g = treeVdotT(r, z);
     d = treeAxpy(where(active, div(g, gamma), 0), d, z);

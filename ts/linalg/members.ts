@@ -13,9 +13,9 @@ import { allocate, type DType } from '../tensor/dtype';
 import { batchOf, batchedOf, physicalOf } from '../tensor/batched';
 import { numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
-import { treeNorm, treeVdot } from '../tree/tree-math';
-import { hostRead } from '../tensor/trace';
-import { recordFiniteCheck } from '../tensor/kernels/layout';
+import { treeNorm, treeNormT, treeVdot } from '../tree/tree-math';
+import { to } from '../ops/cast';
+import { hostRead, recordFiniteCheck } from '../tensor/trace';
 import type { Problem, Vec } from './operator';
 
 /** How a solve's vectors are batched. @internal */
@@ -119,6 +119,14 @@ export function memberNorms(v: readonly Tensor[], levels: readonly number[] = ba
     }));
   }
   return out;
+}
+
+/**
+ * {@link memberNorms} as a jit recording computes it: by kernels (not overflow-safe), each
+ * member's norm as float64 values that exist at replay. @internal
+ */
+export function memberNormsRecorded(v: readonly Tensor[], levels: readonly number[] = batchOf(v).levels, sizes: readonly number[] = batchOf(v).sizes): Float64Array {
+  return to(physicalOf(treeNormT(v.map((t) => batchedOver(t, levels, sizes))))[0], 'float64').data as Float64Array;
 }
 
 /** The values of `t`, all members' (its physical tensor's) inside vmap. @internal */

@@ -18,8 +18,7 @@ import { SolveMethod, native } from '../tensor/native';
 import { fmtShape, numelOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { checkOptions, oneOf } from './options';
-import { TraceError, isTraced } from '../tensor/trace';
-import { recordFiniteCheck } from '../tensor/kernels/layout';
+import { TraceError, isTraced, recordFiniteCheck } from '../tensor/trace';
 
 /** Factorisations {@link solve} can use. */
 export type DenseMethod = 'lu' | 'cholesky' | 'qr';

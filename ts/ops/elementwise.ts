@@ -5,13 +5,13 @@
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
 import { allocate, allocateUninitialized } from '../tensor/dtype';
-import { BinaryOp, UnaryOp, binaryInto, binaryScalarInto, binarySameInto, unaryInto } from '../tensor/kernels/elementwise';
+import { BinaryOp, UnaryOp, binaryInto, binaryScalarInto, binarySameInto, unaryInto, whereInto } from '../tensor/kernels/elementwise';
 import { broadcastShapes, broadcastStrides, numelOf, sameShape } from '../tensor/shape';
 import type { Tensor, TensorLike } from '../tensor/tensor';
 import { to } from './cast';
 import { sumTo } from './broadcast';
 import { binaryOperands, checkTensor, scalarOf, wrap } from './util';
-import { copyInto, whereInto } from '../tensor/kernels/layout';
+import { copyInto } from '../tensor/kernels/layout';
 import { type BatchedTensor, batchedOf, isBatched, unionLevels } from '../tensor/batched';
 import { alignBatched } from './shape';
 import { isTensor } from '../tensor/tensor';

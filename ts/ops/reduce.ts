@@ -2,8 +2,8 @@
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
 import { allocate, allocateIndices } from '../tensor/dtype';
-import { copyInto, oneHotInto, zeroNonFiniteInto } from '../tensor/kernels/layout';
-import { BinaryOp, binaryScalarInto } from '../tensor/kernels/elementwise';
+import { copyInto, oneHotInto } from '../tensor/kernels/layout';
+import { BinaryOp, binaryScalarInto, zeroNonFiniteInto } from '../tensor/kernels/elementwise';
 import { ReduceOp, argReduceInto, reduceAxes } from '../tensor/kernels/reduce';
 import { normalizeDim, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';

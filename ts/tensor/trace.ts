@@ -10,9 +10,9 @@
  * there (so a value written by JavaScript outside a kernel is caught), and reading a traced
  * value on the host (`item()`, the library's own host-side arithmetic) throws.
  */
-import { MetagradError } from '../errors';
-import { type DType, type TypedArray, setAllocationHook } from './dtype';
-import { type FloatArray, type NativeAddon, native } from './native';
+import { MetagradError, NumericalError } from '../errors';
+import { type DType, setAllocationHook } from './dtype';
+import { type NativeAddon, native } from './native';
 import { forceKernelPath, forcedKernelPath } from './kernels/dispatch';
 
 /** A buffer a kernel can touch. */
@@ -473,10 +473,16 @@ export function withRecorder<R>(r: Recorder, fn: () => R): R {
   }
 }
 
-/** Records a JS-side data kernel (copies, casts, permutes, …) before it runs; no-op when eager. @internal */
-export function recordData(code: Instr, name: string, fields: Field[], writes: readonly RawBuffer[], full: boolean, run: () => void, check?: string): void {
-  if (recorder === null) run();
-  else recorder.record(code, name, fields, writes, full, run, check);
+/**
+ * Under a jit recording, a check that every entry of `a` is finite, run at each replay (a failure
+ * raises a NumericalError with `message`). Eager code checks on the host instead. @internal
+ */
+export function recordFiniteCheck(a: Float32Array | Float64Array, message: string): void {
+  if (recorder === null) return;
+  // The recording call checks too: its result is returned as well.
+  recorder.record(Instr.CheckFinite, 'checkFinite', [a, a.length], [], true, () => {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new NumericalError(message.replace(' (found when mg.jit replayed it)', ' (found when mg.jit recorded it)'));
+  }, message);
 }
 
 let fixedForm = 0;
@@ -564,10 +570,4 @@ export function isTraced(a: RawBuffer): boolean {
   return recorder !== null && recorder.traced(a);
 }
 
-/** The dtype code of a float buffer. @internal */
-export function floatType(dtype: DType): BufType {
-  return dtype === 'float64' ? BufType.F64 : BufType.F32;
-}
-
 export { bufType };
-export type { FloatArray, TypedArray };

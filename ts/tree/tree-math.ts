@@ -21,7 +21,7 @@ import { reshape } from '../ops/shape';
 import { scalarOf, wrap, zerosOf } from '../ops/util';
 import { materializeBatched } from '../ops/broadcast';
 import { allocate } from '../tensor/dtype';
-import { dotRowsInto } from '../tensor/kernels/layout';
+import { dotRowsInto } from '../tensor/kernels/reduce';
 import { hostRead } from '../tensor/trace';
 import { detach } from '../ops/inplace';
 import { batchOf, batchedOf, isBatched } from '../tensor/batched';

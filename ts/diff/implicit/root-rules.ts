@@ -16,7 +16,7 @@ import { fmtShape, sameShape } from '../../tensor/shape';
 import type { Tensor } from '../../tensor/tensor';
 import { type TreeSpec, flatten, unflatten } from '../../tree/tree';
 import { type SolveInfo, reportSolve, warnOnce } from './diagnostics';
-import { memberNorms } from '../../linalg/members';
+import { memberNorms, memberNormsRecorded } from '../../linalg/members';
 import { batchOf } from '../../tensor/batched';
 import { batchedOver } from '../../ops/broadcast';
 import { solveLinear } from './linear-solve-op';
@@ -25,9 +25,6 @@ import { transposeOp } from '../../linalg/implicit-solve';
 import type { LinearSolver } from './types';
 import { type AnyFn, type OptimalityFn, type Resolved, resolveOptions } from './root-options';
 import { isRecording, reportAtReplay } from '../../tensor/trace';
-import { physicalOf } from '../../tensor/batched';
-import { treeNormT } from '../../tree/tree-math';
-import { to } from '../../ops/cast';
 
 /** Tensors of the differentiated arguments that require grad, with where they sit. */
 export interface Params {
@@ -110,8 +107,7 @@ export function checkIsRoot(site: string, r: Resolved, x: readonly Tensor[], fs:
   const batched = levels.length > 0;
   if (isRecording()) {
     // Under a jit recording the norms exist only at replay: judged there, after every replay.
-    const norm = (v: readonly Tensor[]): Float64Array => to(physicalOf(treeNormT(v.map((t) => batchedOver(t, levels, sizes))))[0], 'float64').data as Float64Array;
-    reportAtReplay([norm(x), norm(fs)], ([xns, fns]) => judgeRoot(site, r, xns, fns, batched));
+    reportAtReplay([memberNormsRecorded(x, levels, sizes), memberNormsRecorded(fs, levels, sizes)], ([xns, fns]) => judgeRoot(site, r, xns, fns, batched));
     return;
   }
   judgeRoot(site, r, memberNorms(x, levels, sizes), memberNorms(fs, levels, sizes), batched);
@@ -171,7 +167,7 @@ export function rootVjpFlat(
   // Under a jit recording the residual exists only at replay: it is delivered there (before the
   // solve's own report, which carries it).
   let rootResidual = Number.NaN;
-  if (isRecording()) reportAtReplay([to(physicalOf(treeNormT(fs))[0], 'float64').data], ([v]) => (rootResidual = Math.max(...v)));
+  if (isRecording()) reportAtReplay([memberNormsRecorded(fs)], ([v]) => (rootResidual = Math.max(...v)));
   else rootResidual = Math.max(...memberNorms(fs));
   const ctx = {
     site,
@@ -251,7 +247,7 @@ export function rootJvp(optimalityFn: OptimalityFn, solution: unknown, args: unk
     // Under a jit recording the residual exists only at replay: it is delivered there (before the
   // solve's own report, which carries it).
   let rootResidual = Number.NaN;
-  if (isRecording()) reportAtReplay([to(physicalOf(treeNormT(fs))[0], 'float64').data], ([v]) => (rootResidual = Math.max(...v)));
+  if (isRecording()) reportAtReplay([memberNormsRecorded(fs)], ([v]) => (rootResidual = Math.max(...v)));
   else rootResidual = Math.max(...memberNorms(fs));
     const ctx = { site: 'rootJvp', report: (info: SolveInfo) => reportSolve({ ...info, site: 'rootJvp', rootResidual }) };
     const dx = withGradMode(createGraph, () => solveLinear(A, fThetaT.map((t) => neg(t)), r.solve, ctx));

@@ -1,6 +1,7 @@
 /** Elementwise kernels over typed arrays: unary maps and broadcasting binary ops. */
 import { type FloatArray, BinaryOp, UnaryOp, native } from '../native';
 import { useNative } from './dispatch';
+import { Instr, TraceError, recorder } from '../trace';
 
 export { BinaryOp, UnaryOp };
 
@@ -209,4 +210,51 @@ export function binaryInto(
       idx[d] = 0;
     }
   }
+}
+
+/**
+ * out[i] = cond[i] != 0 ? x[i] : y[i] over `shape`, each operand read with its element strides
+ * (0 on broadcast dimensions).
+ */
+export function whereInto(
+  cond: FloatArray, cs: readonly number[], x: FloatArray, xs: readonly number[], y: FloatArray, ys: readonly number[], out: FloatArray, shape: readonly number[],
+): void {
+  const n = out.length;
+  if (n === 0) return;
+  const run = (): void => {
+    const nd = shape.length;
+    const idx = new Array<number>(nd).fill(0);
+    let ic = 0;
+    let ix = 0;
+    let iy = 0;
+    for (let i = 0; i < n; i++) {
+      out[i] = cond[ic] !== 0 ? x[ix] : y[iy];
+      for (let d = nd - 1; d >= 0; d--) {
+        idx[d]++;
+        ic += cs[d];
+        ix += xs[d];
+        iy += ys[d];
+        if (idx[d] < shape[d]) break;
+        ic -= cs[d] * shape[d];
+        ix -= xs[d] * shape[d];
+        iy -= ys[d] * shape[d];
+        idx[d] = 0;
+      }
+    }
+  };
+  if (recorder === null) {
+    run();
+    return;
+  }
+  if (shape.length > 8) throw new TraceError(`jit: where over a ${shape.length}-dimensional shape cannot be replayed (at most 8 dimensions)`);
+  recorder.record(Instr.Where, 'where', [cond, x, y, out, shape.length, ...shape, ...cs, ...xs, ...ys], [out], true, run);
+}
+
+/** a[i] = 0 where a[i] is not finite, in place. */
+export function zeroNonFiniteInto(a: FloatArray): void {
+  const run = (): void => {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) a[i] = 0;
+  };
+  if (recorder === null) run();
+  else recorder.record(Instr.ZeroNonFinite, 'zeroNonFinite', [a, a.length], [a], false, run);
 }

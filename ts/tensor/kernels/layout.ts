@@ -1,15 +1,20 @@
 /**
- * Data movement kernels: copies and casts, fills, permutations, strided slices, gathers. They
+ * Data movement kernels: copies and casts, fills, permutations, strided slices, gathers and
+ * scatters. They
  * run in JavaScript; each is recorded for `mg.jit`, whose replay has a native form of each.
+ * Eager calls (no recorder) run the loop directly, without building an instruction.
  */
 import type { FloatArray } from '../native';
-import { NumericalError } from '../../errors';
-import { Instr, type RawBuffer, TraceError, recordData, recorder } from '../trace';
+import { Instr, type RawBuffer, TraceError, recorder } from '../trace';
 
 /** dst[i] = src[i] for i < src.length (converting between float32, float64 and int32 values). */
 export function copyInto(src: RawBuffer, dst: FloatArray): void {
+  if (recorder === null) {
+    dst.set(src);
+    return;
+  }
   const code = (src instanceof Float32Array) === (dst instanceof Float32Array) && !(src instanceof Int32Array) && !(src instanceof Uint32Array) ? Instr.Copy : Instr.Cast;
-  recordData(code, 'copy', [src, dst, src.length], [dst], src.length === dst.length, () => dst.set(src));
+  recorder.record(code, 'copy', [src, dst, src.length], [dst], src.length === dst.length, () => dst.set(src));
 }
 
 /**
@@ -18,15 +23,13 @@ export function copyInto(src: RawBuffer, dst: FloatArray): void {
  */
 export function copyRange(src: FloatArray, srcOffset: number, dst: FloatArray, dstOffset: number, n: number): void {
   if (n === 0) return;
-  if (recorder === null) {
-    if (src === dst) dst.copyWithin(dstOffset, srcOffset, srcOffset + n);
-    else dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
-    return;
-  }
-  recorder.record(Instr.Copy, 'copy', [[src, srcOffset], [dst, dstOffset], n], [dst], false, () => {
-    if (src === dst) dst.copyWithin(dstOffset, srcOffset, srcOffset + n);
-    else dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
-  });
+  if (recorder === null) copyRangeJs(src, srcOffset, dst, dstOffset, n);
+  else recorder.record(Instr.Copy, 'copy', [[src, srcOffset], [dst, dstOffset], n], [dst], false, () => copyRangeJs(src, srcOffset, dst, dstOffset, n));
+}
+
+function copyRangeJs(src: FloatArray, srcOffset: number, dst: FloatArray, dstOffset: number, n: number): void {
+  if (src === dst) dst.copyWithin(dstOffset, srcOffset, srcOffset + n);
+  else dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
 }
 
 /** dst[i] = value for every i. */
@@ -35,8 +38,7 @@ export function fillInto(dst: FloatArray, value: number): void {
     dst.fill(value);
     return;
   }
-  const r = recorder;
-  r.record(Instr.Fill, 'fill', [dst, dst.length, r.constantIndex(value)], [dst], true, () => dst.fill(value));
+  recorder.record(Instr.Fill, 'fill', [dst, dst.length, recorder.constantIndex(value)], [dst], true, () => dst.fill(value));
 }
 
 /** Copies `a` (of `shape`) permuted by `perm` into `out` (row-major in the permuted shape). */
@@ -44,7 +46,7 @@ export function permuteInto(a: FloatArray, shape: readonly number[], perm: reado
   if (out.length === 0) return; // no output: return at once however large the other sizes
   if (recorder !== null) {
     if (shape.length > 8) throw new TraceError(`jit: permute of a ${shape.length}-dimensional tensor cannot be replayed (at most 8 dimensions)`);
-    recordData(Instr.Permute, 'permute', [a, out, shape.length, ...shape, ...perm], [out], true, () => permuteJs(a, shape, perm, out));
+    recorder.record(Instr.Permute, 'permute', [a, out, shape.length, ...shape, ...perm], [out], true, () => permuteJs(a, shape, perm, out));
     return;
   }
   permuteJs(a, shape, perm, out);
@@ -98,7 +100,7 @@ export function sliceCopy(
 ): void {
   if (outer === 0 || inner === 0 || count === 0) return;
   if (recorder !== null) {
-    recordData(Instr.Slice, 'slice', [a, out, outer, inner, aLen, start, step, count, outLen, outStart, 0], [out], outStart === 0 && count === outLen,
+    recorder.record(Instr.Slice, 'slice', [a, out, outer, inner, aLen, start, step, count, outLen, outStart, 0], [out], outStart === 0 && count === outLen,
       () => sliceJs(a, out, outer, inner, aLen, start, step, count, outLen, outStart));
     return;
   }
@@ -123,35 +125,39 @@ function sliceJs(a: FloatArray, out: FloatArray, outer: number, inner: number, a
  */
 export function sliceScatter(a: FloatArray, out: FloatArray, outer: number, inner: number, start: number, step: number, count: number, outLen: number): void {
   if (outer === 0 || inner === 0 || count === 0) return;
-  recordData(Instr.Slice, 'sliceScatter', [a, out, outer, inner, count, start, step, count, outLen, 0, 1], [out], step === 1 && start === 0 && count === outLen, () => {
+  const run = (): void => {
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < count; c++) {
         const src = (o * count + c) * inner;
         out.set(a.subarray(src, src + inner), (o * outLen + start + c * step) * inner);
       }
     }
-  });
+  };
+  if (recorder === null) run();
+  else recorder.record(Instr.Slice, 'sliceScatter', [a, out, outer, inner, count, start, step, count, outLen, 0, 1], [out], step === 1 && start === 0 && count === outLen, run);
 }
 
 /** out[o, c, :] = a[o, idx[c], :]: `a` viewed as [outer, rows, inner], `out` as [outer, idx.length, inner]. */
 export function gatherRowsInto(a: FloatArray, idx: Int32Array, out: FloatArray, outer: number, inner: number, rows: number): void {
   const count = idx.length;
   if (outer === 0 || inner === 0 || count === 0) return;
-  recordData(Instr.Gather, 'indexSelect', [a, idx, out, outer, inner, rows, count], [out], true, () => {
+  const run = (): void => {
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < count; c++) {
         const src = (o * rows + idx[c]) * inner;
         out.set(a.subarray(src, src + inner), (o * count + c) * inner);
       }
     }
-  }, 'indexSelect: an index is out of range (found when mg.jit replayed it)');
+  };
+  if (recorder === null) run();
+  else recorder.record(Instr.Gather, 'indexSelect', [a, idx, out, outer, inner, rows, count], [out], true, run, 'indexSelect: an index is out of range (found when mg.jit replayed it)');
 }
 
 /** out[o, idx[c], :] += a[o, c, :]: the backward of {@link gatherRowsInto}. */
 export function indexAddInto(a: FloatArray, idx: Int32Array, out: FloatArray, outer: number, inner: number, rows: number): void {
   const count = idx.length;
   if (outer === 0 || inner === 0 || count === 0) return;
-  recordData(Instr.IndexAdd, 'indexAdd', [a, idx, out, outer, inner, rows, count], [out], false, () => {
+  const run = (): void => {
     for (let o = 0; o < outer; o++) {
       for (let c = 0; c < count; c++) {
         const dst = (o * rows + idx[c]) * inner;
@@ -159,47 +165,9 @@ export function indexAddInto(a: FloatArray, idx: Int32Array, out: FloatArray, ou
         for (let k = 0; k < inner; k++) out[dst + k] += a[src + k];
       }
     }
-  }, 'indexAdd: an index is out of range (found when mg.jit replayed it)');
-}
-
-/**
- * out[i] = cond[i] != 0 ? x[i] : y[i] over `shape`, each operand read with its element strides
- * (0 on broadcast dimensions).
- */
-export function whereInto(
-  cond: FloatArray, cs: readonly number[], x: FloatArray, xs: readonly number[], y: FloatArray, ys: readonly number[], out: FloatArray, shape: readonly number[],
-): void {
-  const n = out.length;
-  if (n === 0) return;
-  if (recorder !== null && shape.length > 8) throw new TraceError(`jit: where over a ${shape.length}-dimensional shape cannot be replayed (at most 8 dimensions)`);
-  recordData(Instr.Where, 'where', [cond, x, y, out, shape.length, ...shape, ...cs, ...xs, ...ys], [out], true, () => {
-    const nd = shape.length;
-    const idx = new Array<number>(nd).fill(0);
-    let ic = 0;
-    let ix = 0;
-    let iy = 0;
-    for (let i = 0; i < n; i++) {
-      out[i] = cond[ic] !== 0 ? x[ix] : y[iy];
-      for (let d = nd - 1; d >= 0; d--) {
-        idx[d]++;
-        ic += cs[d];
-        ix += xs[d];
-        iy += ys[d];
-        if (idx[d] < shape[d]) break;
-        ic -= cs[d] * shape[d];
-        ix -= xs[d] * shape[d];
-        iy -= ys[d] * shape[d];
-        idx[d] = 0;
-      }
-    }
-  });
-}
-
-/** a[i] = 0 where a[i] is not finite, in place. */
-export function zeroNonFiniteInto(a: FloatArray): void {
-  recordData(Instr.ZeroNonFinite, 'zeroNonFinite', [a, a.length], [a], false, () => {
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) a[i] = 0;
-  });
+  };
+  if (recorder === null) run();
+  else recorder.record(Instr.IndexAdd, 'indexAdd', [a, idx, out, outer, inner, rows, count], [out], false, run, 'indexAdd: an index is out of range (found when mg.jit replayed it)');
 }
 
 /**
@@ -208,33 +176,10 @@ export function zeroNonFiniteInto(a: FloatArray): void {
  */
 export function oneHotInto(idx: Int32Array, out: FloatArray, outer: number, len: number, inner: number): void {
   if (idx.length === 0) return; // (no loop: outer alone may be astronomically large when inner is 0)
-  recordData(Instr.OneHot, 'oneHot', [idx, out, outer, len, inner], [out], true, () => {
+  const run = (): void => {
     out.fill(0);
     for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) out[(o * len + idx[o * inner + i]) * inner + i] = 1;
-  }, 'max/min: an arg index is out of range (found when mg.jit replayed it)');
-}
-
-/** out[r] = Σ_i a[r·n + i]·b[r·n + i] for r < out.length, accumulated in float64 in index order. */
-export function dotRowsInto(a: FloatArray, b: FloatArray, out: FloatArray): void {
-  const rows = out.length;
-  const n = rows === 0 ? 0 : a.length / rows;
-  recordData(Instr.Dot, 'dot', [a, b, out, rows, n], [out], true, () => {
-    for (let r = 0; r < rows; r++) {
-      let acc = 0;
-      for (let i = r * n, end = i + n; i < end; i++) acc += a[i] * b[i];
-      out[r] = acc;
-    }
-  });
-}
-
-/**
- * Under a jit recording, a check that every entry of `a` is finite, run at each replay (a failure
- * raises a NumericalError with `message`). Eager code checks on the host instead.
- */
-export function recordFiniteCheck(a: FloatArray, message: string): void {
-  if (recorder === null) return;
-  // The recording call checks too: its result is returned as well.
-  recorder.record(Instr.CheckFinite, 'checkFinite', [a, a.length], [], true, () => {
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new NumericalError(message.replace(' (found when mg.jit replayed it)', ' (found when mg.jit recorded it)'));
-  }, message);
+  };
+  if (recorder === null) run();
+  else recorder.record(Instr.OneHot, 'oneHot', [idx, out, outer, len, inner], [out], true, run, 'max/min: an arg index is out of range (found when mg.jit replayed it)');
 }

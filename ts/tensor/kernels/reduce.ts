@@ -3,6 +3,7 @@ import { allocate } from '../dtype';
 import { type FloatArray, ReduceOp, native } from '../native';
 import { numelOf } from '../shape';
 import { useNative } from './dispatch';
+import { Instr, recorder } from '../trace';
 
 export { ReduceOp };
 
@@ -83,4 +84,19 @@ export function reduceAxes(fn: string, op: ReduceOp, a: FloatArray, shape: reado
   }
   if (dims.length === 0) data = data.slice();
   return { data, keptShape: kept };
+}
+
+/** out[r] = Σ_i a[r·n + i]·b[r·n + i] for r < out.length, accumulated in float64 in index order. */
+export function dotRowsInto(a: FloatArray, b: FloatArray, out: FloatArray): void {
+  const rows = out.length;
+  const n = rows === 0 ? 0 : a.length / rows;
+  const run = (): void => {
+    for (let r = 0; r < rows; r++) {
+      let acc = 0;
+      for (let i = r * n, end = i + n; i < end; i++) acc += a[i] * b[i];
+      out[r] = acc;
+    }
+  };
+  if (recorder === null) run();
+  else recorder.record(Instr.Dot, 'dot', [a, b, out, rows, n], [out], true, run);
 }

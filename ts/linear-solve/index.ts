@@ -12,3 +12,5 @@ export { solveGmres, type ResolvedGmresOptions, type SolveGmresOptions } from '.
 export { solveBicgstab } from './bicgstab';
 export { solveDense, type ResolvedDenseOptions, type SolveDenseOptions } from './dense';
 export { makeRmatvec } from './rmatvec';
+export { solveIterativeRefinement, type ResolvedIterativeRefinementOptions, type SolveIterativeRefinementOptions } from './iterative-refinement';
+export { normalizeMatvec } from './normalize-matvec';

@@ -1,0 +1,186 @@
+/**
+ * LBFGS for min_x f(x, ...args) (Nocedal & Wright, Algorithm 7.4: the two-loop recursion over the
+ * last m curvature pairs, initial scaling γ = sᵀy / yᵀy), with an Armijo backtracking line search
+ * or a fixed step. Pairs without positive curvature (sᵀy ≤ 0) are neutralised (weight 0) rather
+ * than corrupting the estimate. The scalars are tensors, so a fixed-step LBFGS runs under vmap.
+ */
+import { valueAndGrad } from '../func/transforms';
+import { add, div, gt, mul, reciprocal, sub, where } from '../ops/elementwise';
+import type { Tensor } from '../tensor/tensor';
+import { treeVdot, treeVdotT } from '../tree/tree-math';
+import { describe } from '../errors';
+import { isTensor } from '../tensor/tensor';
+import {
+  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
+  checkSolverOptions, gradientOf, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst, bool,
+} from './base';
+import { backtrack, refuseInVmap } from './line-search';
+import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
+
+/** Options of {@link LBFGS}. */
+export interface LBFGSOptions<P = unknown> extends SolverOptions {
+  /** f(x, ...args), a one-element tensor (or `[value, aux]` with `hasAux`). */
+  fun: SolverFn<P>;
+  /** Curvature pairs kept (default 10; 0 is gradient descent with the line search). */
+  historySize?: number;
+  /** Fixed step (> 0), or 0 (default) for an Armijo backtracking search from 1 (not under vmap). */
+  stepsize?: number;
+  /** Scale the initial inverse Hessian by sᵀy / yᵀy (default true). */
+  useGamma?: boolean;
+  /** Attempts of the line search (default 30). */
+  maxls?: number;
+  /** Backtracking factor (default 0.5). */
+  decreaseFactor?: number;
+}
+
+/** LBFGS's state. */
+export interface LBFGSState extends SolverState {
+  /** f and ∇f (flat) at the iterate. */
+  value: Tensor;
+  grad: Tensor;
+  /** Curvature pairs (flat) and their weights 1/sᵀy (0 for a neutralised pair), oldest first. */
+  sHistory: Tensor[];
+  yHistory: Tensor[];
+  rhoHistory: Tensor[];
+  /** The last step length. */
+  stepsize: number;
+}
+
+/**
+ * Limited-memory BFGS. The error is ‖∇f(x)‖; the optimality condition differentiated by `run` is
+ * ∇f(x) = 0. Defaults: maxiter 500, tol 1e-3, historySize 10 (JAXopt's).
+ */
+export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
+  /** @inheritDoc */
+  readonly name = 'LBFGS';
+  /** f. */
+  readonly fun: Call;
+  /** Pairs kept. */
+  readonly historySize: number;
+  /** Fixed step (0: line search). */
+  readonly stepsize: number;
+  /** Whether γ scaling is used. */
+  readonly useGamma: boolean;
+  /** Line-search attempts. */
+  readonly maxls: number;
+  /** Line-search factor. */
+  readonly decreaseFactor: number;
+
+  /** Checks the options. */
+  constructor(opts: LBFGSOptions<P>) {
+    const name = 'LBFGS';
+    const o = checkSolverOptions(name, opts, ['fun', 'historySize', 'stepsize', 'useGamma', 'maxls', 'decreaseFactor']);
+    super(commonOptions(name, o, { maxiter: 500, tol: 1e-3 }));
+    this.fun = fnOption(name, 'fun', o.fun) as Call;
+    this.historySize = positiveInt(name, 'historySize', o.historySize, 10, 0);
+    this.stepsize = numberAbove(name, 'stepsize', o.stepsize, 0, 0, true);
+    this.useGamma = bool(name, 'useGamma', o.useGamma, true);
+    this.maxls = positiveInt(name, 'maxls', o.maxls, 30);
+    this.decreaseFactor = numberAbove(name, 'decreaseFactor', o.decreaseFactor, 0.5, 0);
+    if (this.decreaseFactor >= 1) throw new TypeError(`new ${name}: argument 'decreaseFactor' must be a number in (0, 1), got ${this.decreaseFactor}`);
+  }
+
+  /** [f, ∇f (flat), aux] at x. */
+  private valueGrad(site: string, x: unknown, args: unknown[]): [Tensor, Tensor, unknown] {
+    const out = valueAndGrad(this.fun as (...a: unknown[]) => unknown, { hasAux: this.hasAux })(x, ...args) as [unknown, unknown];
+    const [value, aux] = this.hasAux ? (out[0] as [unknown, unknown]) : [out[0], undefined];
+    if (!isTensor(value)) throw new TypeError(`${site}: fun must return a one-element Tensor, got ${describe(value)}`);
+    return [value, ravel(out[1]), aux];
+  }
+
+  /** f and ∇f at the initial point (a stationary point stops at once). */
+  init(initParams: P, ...args: unknown[]): LBFGSState {
+    const [value, g, aux] = this.valueGrad(`${this.name}.init`, initParams, args);
+    const errs = memberErrorsOf(g);
+    return { ...initialState(1, aux), memberErrors: errs, error: worst(errs), value, grad: g, sHistory: [], yHistory: [], rhoHistory: [], stepsize: 1 };
+  }
+
+  /** −H∇f by the two-loop recursion. */
+  private direction(state: LBFGSState): Tensor {
+    const { sHistory: S, yHistory: Y, rhoHistory: R } = state;
+    let q: Tensor = state.grad;
+    const alphas: Tensor[] = [];
+    for (let i = S.length - 1; i >= 0; i--) {
+      const a = mul(R[i], treeVdotT(S[i], q));
+      alphas[i] = a;
+      q = sub(q, mul(Y[i], a));
+    }
+    if (this.useGamma && S.length > 0) {
+      const k = S.length - 1;
+      const sy = treeVdotT(S[k], Y[k]);
+      const yy = treeVdotT(Y[k], Y[k]);
+      q = mul(q, where(gt(sy, 0), div(sy, where(gt(yy, 0), yy, 1)), 1));
+    }
+    for (let i = 0; i < S.length; i++) {
+      const b = mul(R[i], treeVdotT(Y[i], q));
+      q = add(q, mul(S[i], sub(alphas[i], b)));
+    }
+    return mul(q, -1);
+  }
+
+  /** One LBFGS step. */
+  update(params: P, state: LBFGSState, ...args: unknown[]): SolverStep<P, LBFGSState> {
+    const site = `${this.name}.update`;
+    const layout: Layout = layoutOf(params);
+    const x = ravel(params);
+    let d = this.direction(state);
+    const at = (t: number): [Tensor, Tensor, Tensor, unknown] => {
+      const xn = add(x, mul(d, t));
+      const [v, g, aux] = this.valueGrad(site, unravel(xn, layout), args);
+      return [xn, v, g, aux];
+    };
+    let r: [Tensor, Tensor, Tensor, unknown];
+    let t = this.stepsize;
+    let evals = 1;
+    if (t > 0) {
+      r = at(t);
+    } else {
+      refuseInVmap(site);
+      let slope = treeVdot(state.grad, d);
+      if (!(slope < 0)) {
+        // Not a descent direction (a poor curvature estimate): restart from steepest descent.
+        d = mul(state.grad, -1);
+        slope = treeVdot(state.grad, d);
+      }
+      const f0 = state.value.item();
+      const ls = backtrack(site, 1, this.decreaseFactor, this.maxls, (s) => {
+        const a = at(s);
+        return [a[1].item() <= f0 + 1e-4 * s * slope, a];
+      });
+      if (!ls.ok) throw new SolverFailure('lineSearchFailed', `the line search found no step with sufficient decrease (${this.maxls} attempts, down to ${ls.stepsize.toExponential(2)})`);
+      r = ls.result;
+      t = ls.stepsize;
+      evals = ls.evals;
+    }
+    const [xn, v, g, aux] = r;
+    const s = sub(xn, x);
+    const y = sub(g, state.grad);
+    const sy = treeVdotT(s, y);
+    const ok = gt(sy, 0);
+    const rho = where(ok, reciprocal(where(ok, sy, 1)), 0);
+    const keep = (h: Tensor[], w: Tensor): Tensor[] => (this.historySize === 0 ? [] : [...h, w].slice(-this.historySize));
+    const errs = memberErrorsOf(g);
+    return {
+      params: unravel<P>(xn, layout),
+      state: {
+        ...state,
+        iterNum: state.iterNum + 1,
+        memberErrors: errs,
+        error: worst(errs),
+        numFunEval: state.numFunEval + evals,
+        aux,
+        value: v,
+        grad: g,
+        sHistory: keep(state.sHistory, s),
+        yHistory: keep(state.yHistory, y),
+        rhoHistory: keep(state.rhoHistory, rho),
+        stepsize: t,
+      },
+    };
+  }
+
+  /** ∇f(x). */
+  optimality(params: P, ...args: unknown[]): unknown {
+    return gradientOf(this.fun, this.hasAux, params, args);
+  }
+}

@@ -107,6 +107,20 @@ describe('ImplicitMetaGradientModule: meta-parameters and errors', () => {
     assertClose(g as mg.Tensor, [2, 20, 200], 1e-8);
   });
 
+  it('a module with only objective exposes the derived optimality: ∇_w objective, differentiable in the meta-parameters', () => {
+    const target = mg.tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+    const q = new Quadratic(target);
+    q.w = new mg.nn.Parameter(mg.tensor([0.5, 0, -1], { dtype: 'float64' }));
+    const opt = (q as unknown as { optimality(): mg.Tensor[] }).optimality();
+    assert.equal(opt.length, 1);
+    // ∇_w ½‖w − 2t‖² = w − 2t.
+    assertClose(opt[0], [0.5 - 2, 0 - 4, -1 - 6], 1e-12);
+    const [g] = mg.autograd.grad(opt[0].sum(), target);
+    assertClose(g as mg.Tensor, [-2, -2, -2], 1e-12);
+    // The parameters are left as they were.
+    assertClose(q.w, [0.5, 0, -1]);
+  });
+
   it('solve must return the module: a solve that returns something else raises naming the class, and is a type error', () => {
     class ReturnsLoss extends Quadratic {
       // @ts-expect-error: solve's declared contract is to return this

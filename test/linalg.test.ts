@@ -553,3 +553,48 @@ describe('linear solves under grad mode', () => {
     }
   });
 });
+
+describe('linearSolve.solveIterativeRefinement and normalizeMatvec', () => {
+  const A = mg.tensor([[4, 1, 0], [1, 3, 1], [0, 2, 5]], f64);
+  const b = mg.tensor([1, -2, 3], f64);
+
+  it('refinement over a heavily regularised inner solve still reaches the unregularised solution', () => {
+    const infos: linalg.SolveInfo[] = [];
+    const solve = linearSolve.solveIterativeRefinement({ ridge: 0.5, solve: linearSolve.solveDense(), maxiter: 100, tol: 1e-12 });
+    const x = solve((v: mg.Tensor) => A.matmul(v), b, { onInfo: (i) => infos.push(i) });
+    assertClose(x, gaussSolve(matOf(A), vecOf(b)), 1e-11);
+    assert.ok(infos[0].converged && infos[0].iterations > 1, JSON.stringify(infos[0]));
+    // A single inner solve of the regularised system is biased: refinement is what removes it.
+    const once = linearSolve.solveDense({ ridge: 0.5 })((v: mg.Tensor) => A.matmul(v), b);
+    assert.ok(once.sub(x).abs().max().item() > 1e-2);
+  });
+
+  it('is differentiable in what the matvec depends on (d x / d b = A⁻¹)', () => {
+    const solve = linearSolve.solveIterativeRefinement({ solve: linearSolve.solveDense(), tol: 1e-14, maxiter: 50 });
+    const bb = b.clone().requiresGrad_(true);
+    const x = solve((v: mg.Tensor) => A.matmul(v), bb);
+    const [g] = mg.autograd.grad(x.select(0, 0), bb) as mg.Tensor[];
+    const inv = [0, 1, 2].map((j) => gaussSolve(matOf(A), [0, 1, 2].map((i) => (i === j ? 1 : 0))));
+    assertClose(g, [inv[0][0], inv[1][0], inv[2][0]], 1e-10);
+  });
+
+  it('reports non-convergence in its info and raises on non-finite residuals', () => {
+    const infos: linalg.SolveInfo[] = [];
+    linearSolve.solveIterativeRefinement({ ridge: 100, solve: linearSolve.solveDense(), maxiter: 2 })((v: mg.Tensor) => A.matmul(v), b, { onInfo: (i) => infos.push(i) });
+    assert.equal(infos[0].converged, false);
+    assert.throws(() => linearSolve.solveIterativeRefinement({ solve: linearSolve.solveDense() })((v: mg.Tensor) => v.mul(Number.NaN), b), /solveDense|non-finite/);
+  });
+
+  it('normalizeMatvec turns a matrix, a block-diagonal tree of matrices or a function into a matvec', () => {
+    const v = mg.tensor([1, 2, 3], f64);
+    assertClose(linearSolve.normalizeMatvec<mg.Tensor>(A)(v), mulVec(matOf(A), vecOf(v)), 1e-12);
+    const blocks = { a: mg.tensor([[2]], f64), b: mg.tensor([[1, 1], [0, 1]], f64) };
+    const out = linearSolve.normalizeMatvec<{ a: mg.Tensor; b: mg.Tensor }>(blocks)({ a: mg.tensor([3], f64), b: mg.tensor([1, 2], f64) });
+    assertClose(out.a, [6]);
+    assertClose(out.b, [3, 2]);
+    const f = (x: mg.Tensor) => x.mul(2);
+    assert.equal(linearSolve.normalizeMatvec(f), f);
+    assert.throws(() => linearSolve.normalizeMatvec(3 as never), /normalizeMatvec: argument 'A' must be a function/);
+    assert.throws(() => linearSolve.normalizeMatvec(A)(mg.tensor([1, 2], f64)), /square matrix|shape|elements/);
+  });
+});

@@ -30,6 +30,8 @@ interface MetaState {
   names: Map<Module | Tensor, string>;
   /** The customRoot wrapper, built at the first solve. */
   wrapped?: RootWrapped;
+  /** The subclass defines only objective: optimality is derived from it (and exposed on the instance). */
+  derived: boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ export abstract class ImplicitMetaGradientModule extends Module {
    */
   constructor(...args: unknown[]) {
     super();
-    const state: MetaState = { modules: [], tensors: [], names: new Map() };
+    const state: MetaState = { modules: [], tensors: [], names: new Map(), derived: false };
     Object.defineProperty(this, META, { value: state, enumerable: false });
     for (const a of args) {
       if (a instanceof Module) {
@@ -88,6 +90,30 @@ export abstract class ImplicitMetaGradientModule extends Module {
     if (typeof hooks.solve !== 'function') throw new TypeError(`${name}: an ImplicitMetaGradientModule must define solve(...inputs)`);
     if (typeof hooks.optimality !== 'function' && typeof hooks.objective !== 'function') {
       throw new TypeError(`${name}: an ImplicitMetaGradientModule must define either objective(...inputs) or optimality(...inputs)`);
+    }
+    if (typeof hooks.optimality !== 'function') {
+      // TorchOpt exposes the derived condition: the gradient of the objective with respect to the
+      // inner parameters, one tensor per parameter, differentiable (createGraph).
+      state.derived = true;
+      const objective = hooks.objective as (...a: unknown[]) => Tensor;
+      Object.defineProperty(this, 'optimality', {
+        value: (...inputs: unknown[]): Tensor[] => {
+          const inner = this.parameters();
+          return funcGrad((flat: Tensor[]) => {
+            const names = this.namedParameters().map(([n]) => n);
+            const prev = names.map((n) => this.getParameter(n) as Tensor);
+            names.forEach((n, i) => this.setParameter(n, flat[i]));
+            try {
+              return objective.apply(this, inputs);
+            } finally {
+              names.forEach((n, i) => this.setParameter(n, prev[i]));
+            }
+          })(inner) as Tensor[];
+        },
+        enumerable: false,
+        writable: true,
+        configurable: true,
+      });
     }
     const userSolve = hooks.solve;
     Object.defineProperty(this, 'solve', {
@@ -242,7 +268,7 @@ export abstract class ImplicitMetaGradientModule extends Module {
     };
 
     const optimalityOf = (call: SolveCall, ins: unknown[]): Tensor[] => {
-      if (typeof hooks.optimality === 'function') return hooks.optimality.apply(this, ins);
+      if (!this[META].derived && typeof hooks.optimality === 'function') return hooks.optimality.apply(this, ins);
       const objective = hooks.objective as (...a: unknown[]) => Tensor;
       const current = call.innerSlots.map(([[owner, key]]) => (owner as unknown as Record<string, Tensor>)[key]);
       return funcGrad((flat: Tensor[]) => {

@@ -40,7 +40,7 @@ export * as diff from './diff/index';
 export * as solvers from './solvers/index';
 export * as prox from './solvers/prox';
 export * as projection from './solvers/projection';
-export * as nn from './nn/index';
+export * as nn from './nn-namespace';
 export { moduleClone, type ModuleCloneOptions } from './nn/clone';
 export { extractStateDict, recoverStateDict, ModuleState, type CopyMode, type ExtractStateDictOptions, type VisualEntry } from './nn/state-dict';
 export { stopGradient } from './nn/stop-gradient';

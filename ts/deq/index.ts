@@ -1,0 +1,6 @@
+/**
+ * `mg.nn.deq`: deep-equilibrium diagnostics and regularisers.
+ *
+ * @module
+ */
+export { jacobianRegularization, spectralRadius, type JacobianRegularizationOptions, type SpectralRadiusOptions } from './regularization';

@@ -347,6 +347,25 @@ describe('metagrad CLI', function () {
       assert.ok(res && res.trainMse.after < 0.5 * res.trainMse.before, JSON.stringify(res));
     });
 
+    it('deq --solver/--backward/--jac-reg: every combination trains, and --compare reports each solver and gradient mode', async () => {
+      for (const args of [['--solver', 'fixed-point', '--backward', 'phantom'], ['--solver', 'broyden', '--backward', 'jfb', '--jac-reg', '0.1']]) {
+        const r = await inProcess(['deq', '--epochs', '20', '--samples', '64', '--width', '8', '--json', ...args]);
+        assert.equal(r.code, 0, r.stderr);
+        const res = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { result?: { solver: string; backward: string; trainMse: { before: number; after: number } } }).find((l) => l.result)?.result;
+        assert.ok(res && res.solver === args[1] && res.backward === args[3] && res.trainMse.after < res.trainMse.before, JSON.stringify(res));
+      }
+      const c = await inProcess(['deq', '--compare', '--epochs', '20', '--samples', '64', '--width', '8', '--json']);
+      assert.equal(c.code, 0, c.stderr);
+      const runs = c.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { compare: { solver: string; backward: string; forwardIterations: number; testMse: { after: number } } }).compare);
+      assert.deepEqual(runs.map((r) => `${r.solver}/${r.backward}`), ['fixed-point/ift', 'anderson/ift', 'broyden/ift', 'anderson/phantom', 'anderson/jfb']);
+      // The same forward with the same gradient reaches the same model whichever solver found the fixed point.
+      assert.ok(Math.abs(runs[0].testMse.after - runs[1].testMse.after) < 1e-3, JSON.stringify(runs));
+      assert.ok(runs.every((r) => r.forwardIterations > 0));
+      const bad = await inProcess(['deq', '--solver', 'newton']);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /Allowed choices are fixed-point, anderson, broyden/);
+    });
+
     it('hyperopt (the default 40 outer steps): every inner fit passes the root check, and the learned L2 weights penalise every noise column more than every real feature', async () => {
       // The fits grow ill-conditioned as the weights shrink; a run of only a few steps once hid
       // that the inner solver stopped short of the root from step 12 on.

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../ts/index';
 import { analyticJacobian, assertClose } from './helpers/check';
+import * as ex from '../examples/lasso-bilevel';
 
 const { Bisection, Broyden, Newton, LBFGS, GradientDescent, ProximalGradient, ProjectedGradient } = mg.solvers;
 const f64 = { dtype: 'float64' as const };
@@ -328,5 +329,17 @@ describe('prox operators and projections against their definitions', () => {
     assertClose(mg.projection.l2Ball(x, 1), [0.6, -0.8], 1e-12);
     assertClose(mg.projection.l2Ball(mg.tensor([0.1, 0.2], f64), 1), [0.1, 0.2], 1e-12);
     assertClose(mg.func.jacrev((r: T) => mg.projection.l2Ball(x, r))(mg.tensor(1, f64)) as T, [0.6, -0.8], 1e-12);
+  });
+});
+
+describe('examples/lasso-bilevel.ts: λ learned through the lasso solution', () => {
+  it('the hypergradient d val / d log λ equals finite differences, and tuning lowers the validation loss', () => {
+    const at = mg.tensor(Math.log(0.3), { dtype: 'float64', requiresGrad: true });
+    const [g] = mg.autograd.grad(ex.validationLoss(at), at) as T[];
+    const eps = 1e-5;
+    const fd = (ex.validationLoss(mg.tensor(Math.log(0.3) + eps, f64)).item() - ex.validationLoss(mg.tensor(Math.log(0.3) - eps, f64)).item()) / (2 * eps);
+    assertClose(g.item(), fd, 1e-7, 1e-5);
+    const path = ex.tune(10);
+    assert.ok(path[path.length - 1].valLoss < 0.1 * path[0].valLoss, JSON.stringify(path));
   });
 });

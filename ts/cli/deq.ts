@@ -1,13 +1,19 @@
 /**
  * `metagrad deq`: a deep equilibrium model (Bai et al. 2019) on a small regression task. The
- * hidden state is the fixed point z* = tanh(W z* + U x + b), found by plain iteration; the output
- * is V z* + c. Gradients with respect to W, U and b come from the implicit function theorem
- * (customFixedPoint), so memory and time do not grow with the number of forward iterations.
- * ‖W‖_F is kept below 0.9 (a projection after each step): tanh is 1-Lipschitz, so the map stays a
- * contraction and the fixed point exists and is unique.
+ * hidden state is the fixed point z* = tanh(W z* + U x + b) of an `nn.DEQ` layer, found by the
+ * chosen solver (plain iteration, Anderson or Broyden); the output is V z* + c. The gradient with
+ * respect to W, U and b is the chosen mode (implicit function theorem, phantom or Jacobian-free),
+ * optionally with the Jacobian regulariser added to the loss. ‖W‖_F is kept below 0.9 (a projection
+ * after each step): tanh is 1-Lipschitz, so the map stays a contraction and the fixed point exists
+ * and is unique. `--compare` trains once per solver and per gradient mode and prints a table.
  */
-import { Generator, type Tensor, autograd, diff, linearSolve, nn, noGrad, rand, randn, zeros } from '../index';
+import { Generator, type Tensor, autograd, linearSolve, nn, noGrad, rand, randn, zeros } from '../index';
 import { adam, applyUpdates } from '../optim/index';
+
+/** Forward solvers of the job. */
+export const DEQ_SOLVERS = ['fixed-point', 'anderson', 'broyden'] as const;
+/** Gradient modes of the job. */
+export const DEQ_BACKWARDS = ['ift', 'phantom', 'jfb'] as const;
 
 /** Settings of `metagrad deq`. */
 export interface DeqConfig {
@@ -21,19 +27,27 @@ export interface DeqConfig {
   lr: number;
   /** Seed of every random draw. */
   seed: number;
+  /** Forward solver. */
+  solver: (typeof DEQ_SOLVERS)[number];
+  /** Gradient mode. */
+  backward: (typeof DEQ_BACKWARDS)[number];
+  /** Weight of the Jacobian regulariser in the loss (0: none). */
+  jacReg: number;
+  /** Train once per solver and per gradient mode and print the comparison. */
+  compare: boolean;
   /** JSON lines instead of text. */
   json: boolean;
 }
 
 /** Defaults: a few seconds of training. */
-export const DEQ_DEFAULTS: Omit<DeqConfig, 'json'> = { epochs: 150, width: 24, samples: 256, lr: 0.01, seed: 0 };
+export const DEQ_DEFAULTS: Omit<DeqConfig, 'json'> = { epochs: 150, width: 24, samples: 256, lr: 0.01, seed: 0, solver: 'anderson', backward: 'ift', jacReg: 0, compare: false };
 
 /** Input dimension of the task. */
 const IN = 2;
 /** Bound on ‖W‖_F that keeps z ↦ tanh(Wz + Ux + b) a contraction. */
 const W_BOUND = 0.9;
-/** Forward iteration budget and tolerance (max-abs change between iterates). */
-const FORWARD = { maxIter: 100, tol: 1e-5 };
+/** Forward tolerance and iteration budget. */
+const FORWARD = { maxiter: 200, tol: 1e-5 };
 
 /** The regression target: a smooth function of two inputs. */
 function target(x: Tensor): Tensor {
@@ -47,77 +61,126 @@ function dataset(generator: Generator, n: number): { x: Tensor; y: Tensor } {
   return { x, y: target(x) };
 }
 
-/** T(z) = tanh(z Wᵀ + x Uᵀ + b) for a batch of states z [N, width]. */
-function layer(z: Tensor, W: Tensor, U: Tensor, b: Tensor, x: Tensor): Tensor {
-  return nn.functional.linear(z, W).add(nn.functional.linear(x, U, b)).tanh();
+/** The equilibrium map T(z, x) = tanh(z Wᵀ + x Uᵀ + b). */
+class Cell extends nn.Module {
+  declare W: Tensor;
+  declare U: Tensor;
+  declare b: Tensor;
+  constructor(width: number, gen: Generator) {
+    super();
+    this.W = new nn.Parameter(randn([width, width], { generator: gen }).mul(0.3 / width));
+    this.U = new nn.Parameter(randn([width, IN], { generator: gen }).mul(1 / Math.sqrt(IN)));
+    this.b = new nn.Parameter(randn([width], { generator: gen }).mul(0.1));
+  }
+  override forward(z: Tensor, x: Tensor): Tensor {
+    return nn.functional.linear(z, this.W).add(nn.functional.linear(x, this.U, this.b)).tanh();
+  }
 }
 
-/** Iterates T from z0 to its fixed point; records how many iterations it took. */
-function makeSolver(stats: { iterations: number }) {
-  const solver = (z0: Tensor, W: Tensor, U: Tensor, b: Tensor, x: Tensor): Tensor => {
-    let z = z0;
-    for (let k = 1; k <= FORWARD.maxIter; k++) {
-      const next = layer(z, W, U, b, x);
-      const change = next.sub(z).abs().max().item();
-      z = next;
-      stats.iterations = k;
-      if (change < FORWARD.tol) break;
-    }
-    return z;
-  };
-  return diff.implicit.customFixedPoint(layer, { argnums: [1, 2, 3], solve: linearSolve.solveNormalCg({ maxiter: 30 }), warnNotConverged: false })(solver);
+/** One training run's outcome. */
+interface RunResult {
+  solver: string;
+  backward: string;
+  trainMse: { before: number; after: number };
+  testMse: { before: number; after: number };
+  /** Mean forward iterations per epoch. */
+  forwardIterations: number;
+  wNorm: number;
+  seconds: number;
 }
 
-/** Runs `metagrad deq`; returns the exit code. */
-export function runDeq(cfg: DeqConfig): number {
+const SOLVER_NAME: Record<DeqConfig['solver'], 'fixedPoint' | 'anderson' | 'broyden'> = { 'fixed-point': 'fixedPoint', anderson: 'anderson', broyden: 'broyden' };
+
+/** Trains one model; `report` receives each logged epoch. */
+function train(cfg: DeqConfig, solver: DeqConfig['solver'], backward: DeqConfig['backward'], report: (o: Record<string, unknown>, text: string) => void): RunResult {
   const gen = new Generator().manualSeed(cfg.seed);
-  const train = dataset(gen, cfg.samples);
-  const test = dataset(gen, cfg.samples);
-  const scale = (t: Tensor, s: number): Tensor => t.mul(s).detach().requiresGrad_(true);
-  const W = scale(randn([cfg.width, cfg.width], { generator: gen }), 0.3 / cfg.width);
-  const U = scale(randn([cfg.width, IN], { generator: gen }), 1 / Math.sqrt(IN));
-  const b = scale(randn([cfg.width], { generator: gen }), 0.1);
-  const V = scale(randn([1, cfg.width], { generator: gen }), 1 / Math.sqrt(cfg.width));
-  const c = scale(randn([1], { generator: gen }), 0);
-  const params = [W, U, b, V, c];
-  const stats = { iterations: 0 };
-  const solve = makeSolver(stats);
-  const predict = (x: Tensor): Tensor => nn.functional.linear(solve(zeros([x.shape[0], cfg.width]), W, U, b, x), V, c);
-  const mse = (d: { x: Tensor; y: Tensor }): number => noGrad(() => nn.functional.mseLoss(predict(d.x), d.y).item());
-
+  const trainSet = dataset(gen, cfg.samples);
+  const testSet = dataset(gen, cfg.samples);
+  const cell = new Cell(cfg.width, gen);
+  const V = randn([1, cfg.width], { generator: gen }).mul(1 / Math.sqrt(cfg.width)).requiresGrad_(true);
+  const c = zeros([1]).requiresGrad_(true);
+  const deq = new nn.DEQ(cell, {
+    solver: SOLVER_NAME[solver],
+    backward,
+    solverOptions: FORWARD,
+    implicitDiffSolve: linearSolve.solveNormalCg({ maxiter: 30 }),
+  });
+  const params = [...cell.parameters(), V, c];
+  const z0 = (x: Tensor) => zeros([x.shape[0], cfg.width]);
+  const mse = (d: { x: Tensor; y: Tensor }): number => noGrad(() => nn.functional.mseLoss(nn.functional.linear(deq.forward(d.x, z0(d.x)), V, c), d.y).item());
   const opt = adam({ lr: cfg.lr });
   let state = opt.init(params);
-  const out = (o: Record<string, unknown>, text: string): void => {
-    process.stdout.write(cfg.json ? `${JSON.stringify({ task: 'deq', ...o })}\n` : `${text}\n`);
-  };
-  const before = { train: mse(train), test: mse(test) };
-  out({ epoch: 0, trainMse: before.train, testMse: before.test }, `DEQ z = tanh(Wz + Ux + b), width ${cfg.width}, ${cfg.samples} samples; implicit gradients by customFixedPoint\nepoch    0  train MSE ${before.train.toFixed(5)}  test MSE ${before.test.toFixed(5)}`);
+  const before = { train: mse(trainSet), test: mse(testSet) };
+  report({ solver, backward, epoch: 0, trainMse: before.train, testMse: before.test }, `epoch    0  train MSE ${before.train.toFixed(5)}  test MSE ${before.test.toFixed(5)}`);
   const every = Math.max(1, Math.round(cfg.epochs / 10));
+  let iterations = 0;
   const t0 = performance.now();
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
-    const loss = nn.functional.mseLoss(predict(train.x), train.y);
+    const z = deq.forward(trainSet.x, z0(trainSet.x));
+    const its = deq.lastSolve?.iterNum ?? 0;
+    iterations += its;
+    const fit = nn.functional.mseLoss(nn.functional.linear(z, V, c), trainSet.y);
+    const loss = cfg.jacReg > 0 ? fit.add(nn.deq.jacobianRegularization(cell, z, trainSet.x, { reduction: 'mean', generator: gen }).mul(cfg.jacReg)) : fit;
     const grads = autograd.grad(loss, params);
     let updates: unknown;
     [updates, state] = opt.update(grads, state, { params });
     noGrad(() => {
       applyUpdates(params, updates);
-      const norm = Math.sqrt(W.square().sum().item());
-      if (norm > W_BOUND) W.mul_(W_BOUND / norm);
+      const norm = Math.sqrt(cell.W.square().sum().item());
+      if (norm > W_BOUND) cell.W.mul_(W_BOUND / norm);
     });
     if (epoch % every === 0 || epoch === cfg.epochs) {
-      const te = mse(test);
-      out(
-        { epoch, trainMse: loss.item(), testMse: te, forwardIterations: stats.iterations, seconds: (performance.now() - t0) / 1000 },
-        `epoch ${String(epoch).padStart(4)}  train MSE ${loss.item().toFixed(5)}  test MSE ${te.toFixed(5)}  (fixed point in ${stats.iterations} iterations)`,
+      const te = mse(testSet);
+      report(
+        { solver, backward, epoch, trainMse: fit.item(), testMse: te, forwardIterations: its, seconds: (performance.now() - t0) / 1000 },
+        `epoch ${String(epoch).padStart(4)}  train MSE ${fit.item().toFixed(5)}  test MSE ${te.toFixed(5)}  (fixed point in ${its} iterations)`,
       );
     }
   }
-  const after = { train: mse(train), test: mse(test) };
-  const wNorm = Math.sqrt(noGrad(() => W.square().sum().item()));
-  const seconds = (performance.now() - t0) / 1000;
-  out(
-    { result: { trainMse: { before: before.train, after: after.train }, testMse: { before: before.test, after: after.test }, wNorm, seconds } },
-    `test MSE ${before.test.toFixed(5)} -> ${after.test.toFixed(5)} in ${seconds.toFixed(1)} s (‖W‖_F = ${wNorm.toFixed(3)}, bound ${W_BOUND})`,
-  );
+  const after = { train: mse(trainSet), test: mse(testSet) };
+  return {
+    solver,
+    backward,
+    trainMse: { before: before.train, after: after.train },
+    testMse: { before: before.test, after: after.test },
+    forwardIterations: iterations / cfg.epochs,
+    wNorm: Math.sqrt(noGrad(() => cell.W.square().sum().item())),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Runs `metagrad deq`; returns the exit code. */
+export function runDeq(cfg: DeqConfig): number {
+  const out = (o: Record<string, unknown>, text: string): void => {
+    process.stdout.write(cfg.json ? `${JSON.stringify({ task: 'deq', ...o })}\n` : `${text}\n`);
+  };
+  if (!cfg.compare) {
+    out(
+      { solver: cfg.solver, backward: cfg.backward, jacReg: cfg.jacReg },
+      `DEQ z = tanh(Wz + Ux + b), width ${cfg.width}, ${cfg.samples} samples; forward ${cfg.solver}, gradient ${cfg.backward}${cfg.jacReg > 0 ? `, Jacobian regulariser ${cfg.jacReg}` : ''}`,
+    );
+    const r = train(cfg, cfg.solver, cfg.backward, out);
+    out(
+      { result: r },
+      `test MSE ${r.testMse.before.toFixed(5)} -> ${r.testMse.after.toFixed(5)} in ${r.seconds.toFixed(1)} s, ${r.forwardIterations.toFixed(1)} forward iterations per epoch (‖W‖_F = ${r.wNorm.toFixed(3)}, bound ${W_BOUND})`,
+    );
+    return 0;
+  }
+  // The comparison: each solver with the IFT gradient, then each gradient mode with Anderson.
+  const runs: RunResult[] = [];
+  const quiet = (): void => {};
+  for (const s of DEQ_SOLVERS) runs.push(train(cfg, s, 'ift', quiet));
+  for (const b of DEQ_BACKWARDS) if (b !== 'ift') runs.push(train(cfg, 'anderson', b, quiet));
+  if (cfg.json) {
+    for (const r of runs) out({ compare: r }, '');
+    return 0;
+  }
+  const rows = runs.map((r) => `| ${r.solver.padEnd(11)} | ${r.backward.padEnd(7)} | ${r.forwardIterations.toFixed(1).padStart(10)} | ${r.testMse.after.toFixed(5).padStart(8)} | ${r.seconds.toFixed(1).padStart(5)} |`);
+  out({}, [
+    `DEQ z = tanh(Wz + Ux + b), width ${cfg.width}, ${cfg.samples} samples, ${cfg.epochs} epochs, tol ${FORWARD.tol}; test MSE before training ${runs[0].testMse.before.toFixed(5)}`,
+    '| solver      | grad    | fwd it/ep  | test MSE | s     |',
+    '|-------------|---------|------------|----------|-------|',
+    ...rows,
+  ].join('\n'));
   return 0;
 }

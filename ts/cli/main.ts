@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { intArg, intListArg, positiveArg } from './args';
 import { CliError } from './errors';
-import { DEQ_DEFAULTS, type DeqConfig, runDeq } from './deq';
+import { DEQ_BACKWARDS, DEQ_DEFAULTS, DEQ_SOLVERS, type DeqConfig, runDeq } from './deq';
 import { HYPEROPT_DEFAULTS, type HyperoptConfig, runHyperopt } from './hyperopt';
 import { IMAML_DEFAULTS, type ImamlConfig } from './imaml/config';
 import { runImaml } from './imaml/run';
@@ -74,12 +74,16 @@ function imamlCommand(onExit: (code: number) => void): Command {
 function deqCommand(onExit: (code: number) => void): Command {
   const c = DEQ_DEFAULTS;
   return new Command('deq')
-    .description('a deep equilibrium layer z = tanh(Wz + Ux + b) trained with implicit gradients (customFixedPoint)')
+    .description('a deep equilibrium layer z = tanh(Wz + Ux + b) (nn.DEQ): forward by a fixed-point solver, gradients by implicit differentiation or its approximations')
     .option('--epochs <n>', 'training epochs', intArg(1), c.epochs)
     .option('--width <n>', 'size of the equilibrium state z', intArg(1), c.width)
     .option('--samples <n>', 'training samples', intArg(2), c.samples)
     .option('--lr <x>', 'Adam learning rate', positiveArg(), c.lr)
     .option('--seed <n>', 'seed of every random draw', intArg(0), c.seed)
+    .addOption(new Option('--solver <name>', 'forward solver').choices([...DEQ_SOLVERS]).default(c.solver))
+    .addOption(new Option('--backward <mode>', "gradient: 'ift' (implicit function theorem), 'phantom' (5 damped unrolled steps) or 'jfb' (one step)").choices([...DEQ_BACKWARDS]).default(c.backward))
+    .option('--jac-reg <weight>', 'weight of the Hutchinson Jacobian regulariser ‖∂f/∂z‖²_F / numel in the loss', positiveArg(true), c.jacReg)
+    .option('--compare', 'train once per solver (IFT gradient) and per gradient mode (Anderson) and print forward iterations per epoch and the test MSE reached', false)
     .option('--json', 'one JSON object per line', false)
     .action((opts: DeqConfig) => {
       onExit(runDeq({ ...opts }));

@@ -314,6 +314,22 @@ def jax_workloads():
         f = jax.jit(jax.vmap(jax.grad(lambda p, x, y: mlp_loss(p, x[None], y[None])), in_axes=(None, 0, 0)))
         return lambda: f(ps, t["x"], t["y"])
 
+    def deq_forward(t, cfg):
+        # The DEQ layer's fixed point by JAXopt's own solvers, run under jax.jit.
+        def T(z, W, U, b, x):
+            return jnp.tanh(z @ W.T + x @ U.T + b)
+
+        kind, tol, maxiter = cfg["solver"], cfg["tol"], cfg["maxiter"]
+        if kind == "fixed_point":
+            solver = jaxopt.FixedPointIteration(T, maxiter=maxiter, tol=tol, jit=True)
+        elif kind == "anderson":
+            solver = jaxopt.AndersonAcceleration(T, history_size=5, maxiter=maxiter, tol=tol, jit=True)
+        else:
+            solver = jaxopt.Broyden(lambda z, *a: T(z, *a) - z, gamma=-1.0, stepsize=1.0, maxiter=maxiter, tol=tol, jit=True)
+        z0 = jnp.zeros((t["x"].shape[0], t["W"].shape[0]), dtype=t["x"].dtype)
+        run = jax.jit(lambda *a: (lambda r: (r.state.iter_num, r.params))(solver.run(z0, *a)))
+        return lambda: run(t["W"], t["U"], t["b"], t["x"])
+
     def to_tensors(tensors, dtype):
         return {k: jnp.asarray(decode(v, np.float64), dtype={"float32": jnp.float32, "float64": jnp.float64}[dtype]) for k, v in tensors.items()}
 
@@ -323,6 +339,7 @@ def jax_workloads():
     return versions, to_tensors, ready, threads, {
         "mlp_grad": mlp_grad, "mlp_hvp": mlp_hvp, "unrolled": unrolled,
         "tutorial": tutorial, "imaml": imaml, "matmul": matmul, "imaml_batch": imaml_batch, "per_example": per_example,
+        "deq_forward": deq_forward,
     }
 
 

@@ -11,9 +11,9 @@ import { eye, ones } from '../ops/creation';
 import { add, div, gt, mul, where } from '../ops/elementwise';
 import { to } from '../ops/cast';
 import { stack } from '../ops/indexing';
-import { matmul } from '../ops/matmul';
+import { mmT } from '../ops/matmul';
 import { max, sum } from '../ops/reduce';
-import { t as transpose } from '../ops/shape';
+import { reshape } from '../ops/shape';
 import { denseSolve } from '../linalg/solve';
 import type { Tensor } from '../tensor/tensor';
 import { treeSub } from '../tree/tree-math';
@@ -118,7 +118,7 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
     const h = state.residualsHistory.length;
     const R64 = to(R, 'float64');
     const I = eye(h, { dtype: 'float64' });
-    let G = matmul(R64, transpose(R64));
+    let G = mmT(R64, R64, false, true);
     const scale = max(sum(mul(G, I), 1));
     G = div(G, where(gt(scale, 0), scale, 1));
     if (this.ridge > 0) G = add(G, mul(I, this.ridge));
@@ -131,9 +131,10 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
       }
       throw e;
     }
-    const alpha = to(div(w, sum(w)), R.dtype);
-    const xa = sum(mul(alpha, X), 0);
-    const ra = sum(mul(alpha, R), 0);
+    // α as a row [1, h]: the combinations are two small GEMMs.
+    const alpha = to(reshape(div(w, sum(w)), [1, h]), R.dtype);
+    const xa = reshape(mmT(alpha, X, false, false), [X.shape[1]]);
+    const ra = reshape(mmT(alpha, R, false, false), [R.shape[1]]);
     return unravel<P>(this.beta === 1 ? add(xa, ra) : add(xa, mul(ra, this.beta)), layout);
   }
 

@@ -156,6 +156,14 @@ describe('Newton', () => {
     assertClose(d2, [8, 27].map((t) => (-2 / 9) * t ** (-5 / 3)), 1e-9);
   });
 
+  it('unrolled (implicitDiff: false) equals the implicit gradient on the tanh system', () => {
+    const c = REF.broyden.tanh;
+    const F = (x: T, A: T, cc: T) => A.matmul(x.tanh()).add(x).sub(cc);
+    const A = mg.tensor(c.A, f64);
+    const nt = new Newton({ fun: F, tol: 1e-12, linearSolver: mg.linearSolve.solveDense(), implicitDiff: false });
+    assertClose(jacobian((v) => nt.run(mg.zeros([6], f64), A, v).params as T, mg.tensor(c.c, f64)).flat(), c.jacobianC.flat(), 1e-8);
+  });
+
   it('a singular Jacobian is reported as singular (F(x) = x² at 0 with a dense solve)', () => {
     const r = new Newton({ fun: (x: T) => x.square().add(1), linearSolver: mg.linearSolve.solveDense(), throw: false }).run(mg.tensor([0], f64));
     assert.equal(r.state.result, 'singular');
@@ -231,6 +239,17 @@ describe('ProximalGradient (JAXopt tests/proximal_gradient_test.py): the lasso',
     const J = jacobian((lam: T) => pg.run(sol, lam).params as T, mg.tensor(c.lam, f64)).flat();
     assertClose(J, c.jacobianLam, 1e-8);
     assertClose(fdScalar((s) => pg.run(sol, s).params as T, c.lam, 1e-5), c.jacobianLam, 1e-6);
+  });
+
+  it('unrolled differentiation through the iterations gives the same ∂w*/∂λ', () => {
+    const pg = new ProximalGradient({ fun, prox: mg.prox.l1, tol: 1e-12, maxiter: 5000, implicitDiff: false });
+    const J = jacobian((lam: T) => pg.run(mg.zeros([3], f64), lam).params as T, mg.tensor(c.lam, f64)).flat();
+    assertClose(J, c.jacobianLam, 1e-7);
+  });
+
+  it('a run that stops at maxiter raises, naming ProximalGradient; ProjectedGradient likewise', () => {
+    assert.throws(() => new ProximalGradient({ fun, prox: mg.prox.l1, maxiter: 3, tol: 1e-12 }).run(mg.zeros([3], f64), c.lam), /ProximalGradient\.run: did not converge in 3 iterations/);
+    assert.throws(() => new ProjectedGradient({ fun, projection: mg.projection.nonNegative, maxiter: 3, tol: 1e-12 }).run(mg.zeros([3], f64), null), /ProjectedGradient\.run: did not converge in 3 iterations/);
   });
 
   it('elastic net: JAXopt’s [λ, γ] = [2, 0.5] (l2 weight λγ) is l1reg 2, l2reg 1 here', () => {

@@ -69,8 +69,9 @@ export class DEQ extends Module {
   readonly f: EquilibriumMap;
   /** The gradient mode. */
   readonly backward: DEQBackward;
-  /** Phantom steps k and damping τ. */
+  /** Phantom-gradient steps k. */
   readonly phantomSteps: number;
+  /** Phantom-gradient damping τ. */
   readonly tau: number;
   /** The state of the last forward solve (iterations, error, convergence). */
   lastSolve: SolverState | null = null;

@@ -3,4 +3,4 @@
  *
  * @module
  */
-export { jacobianRegularization, spectralRadius, type JacobianRegularizationOptions, type SpectralRadiusOptions } from './regularization';
+export { jacobianRegularization, spectralRadius, type EquilibriumFunction, type JacobianRegularizationOptions, type SpectralRadiusOptions } from './regularization';

@@ -18,9 +18,9 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { Module } from '../nn/module';
 
 /** f(z, x): a module or a function. */
-type Map = Module | ((z: Tensor, x: Tensor) => Tensor);
+export type EquilibriumFunction = Module | ((z: Tensor, x: Tensor) => Tensor);
 
-function call(f: Map, z: Tensor, x: Tensor): Tensor {
+function call(f: EquilibriumFunction, z: Tensor, x: Tensor): Tensor {
   return f instanceof Module ? (f.forward(z, x) as Tensor) : f(z, x);
 }
 
@@ -38,7 +38,7 @@ export interface JacobianRegularizationOptions {
  * The Hutchinson estimate of ‖∂f/∂z‖²_F at (z, x), averaged over `samples` probes, as a 0-d tensor
  * differentiable in f's parameters (and in z and x when they require grad).
  */
-export function jacobianRegularization(f: Map, z: Tensor, x: Tensor, opts: JacobianRegularizationOptions = {}): Tensor {
+export function jacobianRegularization(f: EquilibriumFunction, z: Tensor, x: Tensor, opts: JacobianRegularizationOptions = {}): Tensor {
   const fn = 'nn.deq.jacobianRegularization';
   if (!(f instanceof Module) && typeof f !== 'function') throw typeError(fn, 'f', 'an nn.Module or a function (z, x) => Tensor', f);
   if (!isTensor(z)) throw typeError(fn, 'z', 'a Tensor', z);
@@ -75,7 +75,7 @@ export interface SpectralRadiusOptions {
  * ‖J v_k‖ with v_k normalised. For monitoring (a number, no graph); power iteration converges to
  * the largest |eigenvalue| when it is unique (for a non-normal J it may oscillate).
  */
-export function spectralRadius(f: Map, z: Tensor, x: Tensor, opts: SpectralRadiusOptions = {}): number {
+export function spectralRadius(f: EquilibriumFunction, z: Tensor, x: Tensor, opts: SpectralRadiusOptions = {}): number {
   const fn = 'nn.deq.spectralRadius';
   if (!isTensor(z)) throw typeError(fn, 'z', 'a Tensor', z);
   const iterations = opts.iterations ?? 30;

@@ -18,7 +18,7 @@ import { denseSolve } from '../linalg/solve';
 import type { Tensor } from '../tensor/tensor';
 import { treeSub } from '../tree/tree-math';
 import {
-  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
+  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
   callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
 } from './base';
 import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
@@ -54,7 +54,7 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
   /** @inheritDoc */
   readonly name = 'AndersonAcceleration';
   /** The map T. */
-  readonly fixedPointFun: Call;
+  readonly fixedPointFun: UserFunction;
   /** History size m. */
   readonly historySize: number;
   /** Extrapolation frequency. */
@@ -69,7 +69,7 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
     const name = 'AndersonAcceleration';
     const o = checkSolverOptions(name, opts, ['fixedPointFun', 'historySize', 'mixingFrequency', 'beta', 'ridge']);
     super(commonOptions(name, o, { maxiter: 100, tol: 1e-5 }));
-    this.fixedPointFun = fnOption(name, 'fixedPointFun', o.fixedPointFun) as Call;
+    this.fixedPointFun = fnOption(name, 'fixedPointFun', o.fixedPointFun) as UserFunction;
     this.historySize = positiveInt(name, 'historySize', o.historySize, 5, 2);
     this.mixingFrequency = positiveInt(name, 'mixingFrequency', o.mixingFrequency, 1);
     this.beta = numberAbove(name, 'beta', o.beta, 1, 0);

@@ -94,17 +94,24 @@ export interface SolverStep<P, S> {
 /** A user function of the solution (of type P) and the solver's extra arguments. */
 export type SolverFn<P = never> = (x: P, ...args: never[]) => unknown;
 
-/** Calls a user function with unknown arguments. @internal */
-export type Call = (...args: unknown[]) => unknown;
+/** A user function as a solver holds and calls it (its arguments are checked by the function itself). */
+export type UserFunction = (...args: unknown[]) => unknown;
 
-/** Checked common options. @internal */
-export interface CommonResolved {
+/** The common options after checking, with defaults filled in. */
+export interface ResolvedSolverOptions {
+  /** Maximum iterations. */
   maxiter: number;
+  /** Tolerance on the error. */
   tol: number;
+  /** Implicit (true) or unrolled differentiation. */
   implicitDiff: boolean;
+  /** The implicit backward's linear solver. */
   implicitDiffSolve?: LinearSolver;
+  /** Whether a failed run raises. */
   throw: boolean;
+  /** Whether the function returns [value, aux]. */
   hasAux: boolean;
+  /** Divergence threshold factor. */
   divergenceFactor: number;
 }
 
@@ -144,14 +151,14 @@ export function bool(name: string, arg: string, v: unknown, dflt: boolean): bool
 }
 
 /** A function option (required unless `optional`). @internal */
-export function fnOption(name: string, arg: string, v: unknown, optional = false): Call | undefined {
+export function fnOption(name: string, arg: string, v: unknown, optional = false): UserFunction | undefined {
   if (v === undefined && optional) return undefined;
   if (typeof v !== 'function') throw typeError(`new ${name}`, arg, 'a function', v);
-  return v as Call;
+  return v as UserFunction;
 }
 
 /** The common options with their defaults (each solver has its own maxiter and tol). @internal */
-export function commonOptions(name: string, o: SolverOptions, defaults: { maxiter: number; tol: number }): CommonResolved {
+export function commonOptions(name: string, o: SolverOptions, defaults: { maxiter: number; tol: number }): ResolvedSolverOptions {
   if (o.implicitDiffSolve !== undefined && typeof o.implicitDiffSolve !== 'function') {
     throw typeError(`new ${name}`, 'implicitDiffSolve', 'a linear solver (e.g. mg.linearSolve.solveCg())', o.implicitDiffSolve);
   }
@@ -196,7 +203,7 @@ export function initialState(numFunEval: number, aux: unknown): SolverState {
 }
 
 /** `[value, aux]` of a user function, whether or not it has aux. @internal */
-export function callWithAux(site: string, fn: Call, hasAux: boolean, args: unknown[]): [unknown, unknown] {
+export function callWithAux(site: string, fn: UserFunction, hasAux: boolean, args: unknown[]): [unknown, unknown] {
   const out = fn(...args);
   if (!hasAux) return [out, undefined];
   if (!Array.isArray(out) || out.length !== 2) throw new TypeError(`${site}: with hasAux the function must return [value, aux], got ${describe(out)}`);
@@ -204,7 +211,7 @@ export function callWithAux(site: string, fn: Call, hasAux: boolean, args: unkno
 }
 
 /** ∇f(x) of a scalar user function (its aux dropped), connected to anything f depends on. @internal */
-export function gradientOf(fun: Call, hasAux: boolean, x: unknown, args: unknown[]): unknown {
+export function gradientOf(fun: UserFunction, hasAux: boolean, x: unknown, args: unknown[]): unknown {
   if (hasAux) return grad(fun as (...a: unknown[]) => unknown, { hasAux: true })(x, ...args)[0];
   return grad(fun as (...a: unknown[]) => unknown)(x, ...args);
 }
@@ -251,7 +258,7 @@ export abstract class IterativeSolver<P = unknown, S extends SolverState = Solve
   /** Divergence threshold factor. */
   readonly divergenceFactor: number;
 
-  protected constructor(c: CommonResolved) {
+  protected constructor(c: ResolvedSolverOptions) {
     this.maxiter = c.maxiter;
     this.tol = c.tol;
     this.implicitDiff = c.implicitDiff;

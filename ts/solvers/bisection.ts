@@ -13,7 +13,7 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { hostRead } from '../tensor/trace';
 import { describe, typeError } from '../errors';
 import {
-  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
+  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
   bool, callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, worst,
 } from './base';
 
@@ -31,8 +31,9 @@ export interface BisectionOptions extends SolverOptions {
 
 /** Bisection's state: the current bracket and F's direction of increase. */
 export interface BisectionState extends SolverState {
-  /** Current bracket. */
+  /** Lower end of the current bracket. */
   lower: Tensor;
+  /** Upper end of the current bracket. */
   upper: Tensor;
   /** 1 where F(upper) > F(lower), else 0. */
   increasing: Tensor;
@@ -58,9 +59,10 @@ export class Bisection extends IterativeSolver<Tensor | null, BisectionState> {
   /** @inheritDoc */
   readonly name = 'Bisection';
   /** F. */
-  readonly optimalityFun: Call;
-  /** Initial bracket. */
+  readonly optimalityFun: UserFunction;
+  /** Lower end of the initial bracket. */
   readonly lower: Tensor;
+  /** Upper end of the initial bracket. */
   readonly upper: Tensor;
   /** Whether the bracket is checked. */
   readonly checkBracket: boolean;
@@ -70,7 +72,7 @@ export class Bisection extends IterativeSolver<Tensor | null, BisectionState> {
     const name = 'Bisection';
     const o = checkSolverOptions(name, opts, ['optimalityFun', 'lower', 'upper', 'checkBracket']);
     super(commonOptions(name, o, { maxiter: 30, tol: 1e-5 }));
-    this.optimalityFun = fnOption(name, 'optimalityFun', o.optimalityFun) as Call;
+    this.optimalityFun = fnOption(name, 'optimalityFun', o.optimalityFun) as UserFunction;
     this.lower = endOf(name, 'lower', o.lower);
     this.upper = endOf(name, 'upper', o.upper);
     this.checkBracket = bool(name, 'checkBracket', o.checkBracket, true);

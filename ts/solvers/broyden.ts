@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor/tensor';
 import { treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
 import { typeError } from '../errors';
 import {
-  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
+  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
   callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
 } from './base';
 import { backtrack, refuseInVmap } from './line-search';
@@ -40,8 +40,9 @@ export interface BroydenOptions<P = unknown> extends SolverOptions {
 export interface BroydenState extends SolverState {
   /** F at the current iterate (flat). */
   value: Tensor;
-  /** Secant vectors c_j and d_j (flat), oldest first. */
+  /** Secant vectors c_j = Δx − HΔg (flat), oldest first. */
   cHistory: Tensor[];
+  /** Secant vectors d_j = HᵀΔx / ⟨HᵀΔx, Δg⟩ (flat), oldest first. */
   dHistory: Tensor[];
   /** The last step t. */
   stepsize: number;
@@ -56,7 +57,7 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
   /** @inheritDoc */
   readonly name = 'Broyden';
   /** The residual F (T(x) − x for a fixed point). */
-  readonly fun: Call;
+  readonly fun: UserFunction;
   /** Whether the user gave a fixed-point map. */
   readonly fixedPoint: boolean;
   /** Secant pairs kept. */
@@ -69,7 +70,7 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
   readonly maxls: number;
   /** Line-search factor. */
   readonly decreaseFactor: number;
-  private readonly user: Call;
+  private readonly user: UserFunction;
 
   /** Checks the options. */
   constructor(opts: BroydenOptions<P>) {
@@ -81,7 +82,7 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
       throw typeError(`new ${name}`, 'fun', "exactly one of 'fun' (a root) and 'fixedPointFun' (a fixed point)", o.fun ?? o.fixedPointFun);
     }
     this.fixedPoint = o.fixedPointFun !== undefined;
-    this.user = fnOption(name, this.fixedPoint ? 'fixedPointFun' : 'fun', o.fixedPointFun ?? o.fun) as Call;
+    this.user = fnOption(name, this.fixedPoint ? 'fixedPointFun' : 'fun', o.fixedPointFun ?? o.fun) as UserFunction;
     this.fun = this.fixedPoint
       ? (x: unknown, ...a: unknown[]) => {
           const [tx, aux] = callWithAux(`${name}`, this.user, this.hasAux, [x, ...a]);

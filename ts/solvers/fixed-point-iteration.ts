@@ -1,7 +1,7 @@
 /** FixedPointIteration: x ← T(x, ...args) until ‖T(x) − x‖ ≤ tol (JAXopt's). */
 import { treeSub } from '../tree/tree-math';
 import {
-  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
+  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
   callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, worst,
 } from './base';
 
@@ -20,13 +20,13 @@ export class FixedPointIteration<P = unknown> extends IterativeSolver<P, SolverS
   /** @inheritDoc */
   readonly name = 'FixedPointIteration';
   /** The map T. */
-  readonly fixedPointFun: Call;
+  readonly fixedPointFun: UserFunction;
 
   /** Checks the options. */
   constructor(opts: FixedPointIterationOptions<P>) {
     const o = checkSolverOptions('FixedPointIteration', opts, ['fixedPointFun']);
     super(commonOptions('FixedPointIteration', o, { maxiter: 100, tol: 1e-5 }));
-    this.fixedPointFun = fnOption('FixedPointIteration', 'fixedPointFun', o.fixedPointFun) as Call;
+    this.fixedPointFun = fnOption('FixedPointIteration', 'fixedPointFun', o.fixedPointFun) as UserFunction;
   }
 
   /** The state before the first iteration (T is evaluated once for the aux). */

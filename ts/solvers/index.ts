@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { IterativeSolver, type SolverOptions, type SolverResult, type SolverState, type SolverStep, type SolverFn } from './base';
+export { IterativeSolver, type SolverOptions, type SolverResult, type SolverState, type SolverStep, type SolverFn, type UserFunction, type ResolvedSolverOptions } from './base';
 export { FixedPointIteration, type FixedPointIterationOptions } from './fixed-point-iteration';
 export { AndersonAcceleration, type AndersonAccelerationOptions, type AndersonState } from './anderson';
 export { Broyden, type BroydenOptions, type BroydenState } from './broyden';

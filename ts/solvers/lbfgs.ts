@@ -11,7 +11,7 @@ import { treeVdot, treeVdotT } from '../tree/tree-math';
 import { describe } from '../errors';
 import { isTensor } from '../tensor/tensor';
 import {
-  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
+  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
   checkSolverOptions, gradientOf, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst, bool,
 } from './base';
 import { backtrack, refuseInVmap } from './line-search';
@@ -35,12 +35,15 @@ export interface LBFGSOptions<P = unknown> extends SolverOptions {
 
 /** LBFGS's state. */
 export interface LBFGSState extends SolverState {
-  /** f and ∇f (flat) at the iterate. */
+  /** f at the iterate. */
   value: Tensor;
+  /** ∇f at the iterate (flat). */
   grad: Tensor;
-  /** Curvature pairs (flat) and their weights 1/sᵀy (0 for a neutralised pair), oldest first. */
+  /** Steps s = Δx of the curvature pairs (flat), oldest first. */
   sHistory: Tensor[];
+  /** Gradient changes y = Δ∇f of the pairs (flat). */
   yHistory: Tensor[];
+  /** Weights 1/sᵀy of the pairs (0 for a neutralised pair). */
   rhoHistory: Tensor[];
   /** The last step length. */
   stepsize: number;
@@ -54,7 +57,7 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
   /** @inheritDoc */
   readonly name = 'LBFGS';
   /** f. */
-  readonly fun: Call;
+  readonly fun: UserFunction;
   /** Pairs kept. */
   readonly historySize: number;
   /** Fixed step (0: line search). */
@@ -71,7 +74,7 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
     const name = 'LBFGS';
     const o = checkSolverOptions(name, opts, ['fun', 'historySize', 'stepsize', 'useGamma', 'maxls', 'decreaseFactor']);
     super(commonOptions(name, o, { maxiter: 500, tol: 1e-3 }));
-    this.fun = fnOption(name, 'fun', o.fun) as Call;
+    this.fun = fnOption(name, 'fun', o.fun) as UserFunction;
     this.historySize = positiveInt(name, 'historySize', o.historySize, 10, 0);
     this.stepsize = numberAbove(name, 'stepsize', o.stepsize, 0, 0, true);
     this.useGamma = bool(name, 'useGamma', o.useGamma, true);

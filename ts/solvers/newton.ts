@@ -9,7 +9,7 @@ import type { LinearSolver } from '../diff/implicit/types';
 import { NumericalError, typeError } from '../errors';
 import { treeAdd, treeNeg, treeNorm } from '../tree/tree-math';
 import {
-  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
+  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
   bool, callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
 } from './base';
 import { backtrack, refuseInVmap } from './line-search';
@@ -44,7 +44,7 @@ export class Newton<P = unknown> extends IterativeSolver<P, NewtonState> {
   /** @inheritDoc */
   readonly name = 'Newton';
   /** F. */
-  readonly fun: Call;
+  readonly fun: UserFunction;
   /** The Newton system's solver. */
   readonly linearSolver: LinearSolver;
   /** Whether steps are backtracked. */
@@ -59,7 +59,7 @@ export class Newton<P = unknown> extends IterativeSolver<P, NewtonState> {
     const name = 'Newton';
     const o = checkSolverOptions(name, opts, ['fun', 'linearSolver', 'linesearch', 'maxls', 'decreaseFactor']);
     super(commonOptions(name, o, { maxiter: 50, tol: 1e-6 }));
-    this.fun = fnOption(name, 'fun', o.fun) as Call;
+    this.fun = fnOption(name, 'fun', o.fun) as UserFunction;
     if (o.linearSolver !== undefined && typeof o.linearSolver !== 'function') throw typeError(`new ${name}`, 'linearSolver', 'a linear solver (e.g. mg.linearSolve.solveGmres())', o.linearSolver);
     this.linearSolver = o.linearSolver ?? solveGmres();
     this.linesearch = bool(name, 'linesearch', o.linesearch, false);

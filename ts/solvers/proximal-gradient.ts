@@ -9,11 +9,11 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { treeAdd, treeNorm, treeSub, treeVdot } from '../tree/tree-math';
 import { describe } from '../errors';
 import {
-  type Call, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
+  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
   bool, callWithAux, checkSolverOptions, gradientOf, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
 } from './base';
 import { backtrack, refuseInVmap } from './line-search';
-import type { CommonResolved } from './base';
+import type { ResolvedSolverOptions } from './base';
 
 /** A proximal operator prox(x, hyperparams, scaling) = argmin_z ½‖z − x‖² + scaling·g(z, hyperparams). */
 export type ProxOperator = (x: never, hyperparams: never, scaling: number) => unknown;
@@ -62,7 +62,7 @@ const GRADIENT_KEYS = ['fun', 'stepsize', 'acceleration', 'maxls', 'decreaseFact
 /** The iteration shared by the three gradient solvers. */
 abstract class GradientIteration<P> extends IterativeSolver<P, ProximalGradientState> {
   /** The smooth objective. */
-  readonly fun: Call;
+  readonly fun: UserFunction;
   /** Fixed step, or 0 for line search. */
   readonly stepsize: number;
   /** FISTA momentum on/off. */
@@ -72,9 +72,9 @@ abstract class GradientIteration<P> extends IterativeSolver<P, ProximalGradientS
   /** Line-search factor. */
   readonly decreaseFactor: number;
 
-  protected constructor(name: string, o: GradientSolverOptions<P>, c: CommonResolved) {
+  protected constructor(name: string, o: GradientSolverOptions<P>, c: ResolvedSolverOptions) {
     super(c);
-    this.fun = fnOption(name, 'fun', o.fun) as Call;
+    this.fun = fnOption(name, 'fun', o.fun) as UserFunction;
     this.stepsize = numberAbove(name, 'stepsize', o.stepsize, 0, 0, true);
     this.acceleration = bool(name, 'acceleration', o.acceleration, true);
     this.maxls = positiveInt(name, 'maxls', o.maxls, 15);
@@ -153,13 +153,13 @@ export class ProximalGradient<P = unknown> extends GradientIteration<P> {
   /** @inheritDoc */
   readonly name: string = 'ProximalGradient';
   /** The proximal operator. */
-  readonly prox: Call;
+  readonly prox: UserFunction;
 
   /** Checks the options. */
   constructor(opts: ProximalGradientOptions<P>) {
     const o = checkSolverOptions('ProximalGradient', opts, [...GRADIENT_KEYS, 'prox']);
     super('ProximalGradient', o, commonOptions('ProximalGradient', o, { maxiter: 500, tol: 1e-3 }));
-    this.prox = (fnOption('ProximalGradient', 'prox', o.prox, true) as Call | undefined) ?? ((x: unknown) => x);
+    this.prox = (fnOption('ProximalGradient', 'prox', o.prox, true) as UserFunction | undefined) ?? ((x: unknown) => x);
   }
 
   /** @internal */
@@ -189,12 +189,12 @@ export class ProjectedGradient<P = unknown> extends ProximalGradient<P> {
   /** @inheritDoc */
   override readonly name: string = 'ProjectedGradient';
   /** The projection. */
-  readonly projection: Call;
+  readonly projection: UserFunction;
 
   /** Checks the options. */
   constructor(opts: ProjectedGradientOptions<P>) {
     const o = checkSolverOptions('ProjectedGradient', opts, [...GRADIENT_KEYS, 'projection']);
-    const projection = fnOption('ProjectedGradient', 'projection', o.projection) as Call;
+    const projection = fnOption('ProjectedGradient', 'projection', o.projection) as UserFunction;
     const { projection: _p, ...rest } = o;
     super({ ...rest, prox: ((x: unknown, hp: unknown) => projection(x, hp)) as ProxOperator });
     this.projection = projection;

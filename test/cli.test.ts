@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../ts/cli/main';
-import { decodeSafetensors, encodeSafetensors } from '../ts/cli/safetensors';
+import { decodeSafetensors, encodeSafetensors } from '../ts/io/safetensors';
 
 const root = path.resolve(__dirname, '..');
 const CLI = ['--import', 'tsx', path.join(root, 'ts', 'cli', 'main.ts')];

@@ -1,6 +1,6 @@
 /** The safetensors writer and reader: round trips, the byte layout the format prescribes, and rejection of malformed files. */
 import * as assert from 'node:assert/strict';
-import { SafetensorsError, type StoredTensor, decodeSafetensors, encodeSafetensors } from '../ts/cli/safetensors';
+import { SafetensorsError, type StoredTensor, decodeSafetensors, encodeSafetensors } from '../ts/io/safetensors';
 
 /** A file assembled by hand from a header object and data bytes, as the format describes it. */
 function handMade(header: object, data: number[], pad = true): Buffer {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Generator, type Tensor, tensor, tree } from '../index';
-import { type SafetensorsContent, type StoredTensor, decodeSafetensors, encodeSafetensors } from './safetensors';
+import { type SafetensorsContent, type StoredTensor, decodeSafetensors, encodeSafetensors } from '../io/safetensors';
 import { CliError } from './errors';
 
 /** Writes `data` to `file` atomically. */

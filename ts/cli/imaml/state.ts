@@ -9,7 +9,7 @@ import type { Generator, Tensor } from '../../index';
 import { type GradientTransformation, adam, schedule } from '../../optim/index';
 import { decodeGeneratorState, encodeGeneratorState, loadSafetensors, restoreTree, saveSafetensors, storeTree, storedOf, tensorOf } from '../checkpoint';
 import { CliError } from '../errors';
-import type { StoredTensor } from '../safetensors';
+import type { StoredTensor } from '../../io/safetensors';
 import { type ImamlConfig, RESUMABLE, RUN_DEFINING, type RunDefining, layerSizes, runDefining } from './config';
 import { mlpParamSpecs } from './model';
 

@@ -9,3 +9,4 @@ export { ReLU, Tanh, Sigmoid, Softplus, Flatten } from './activations';
 export { Sequential } from './containers';
 export * as init from './init';
 export * as functional from './functional';
+export * as utils from './utils';

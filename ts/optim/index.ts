@@ -23,5 +23,6 @@ export { AdamW, type AdamWGroupOptions } from './oo/adamw';
 export { RMSProp, RMSProp as RMSprop, type RMSPropGroupOptions } from './oo/rmsprop';
 export { AdaGrad, AdaGrad as Adagrad, type AdaGradGroupOptions } from './oo/adagrad';
 export * as schedule from './schedule/index';
+export * as lrScheduler from './lr-scheduler/index';
 export * as transform from './transform/index';
 export { MetaOptimizer, MetaSGD, MetaAdam } from './meta/meta-optimizer';

@@ -23,11 +23,14 @@ export {
   add, sub, mul, div, pow, neg, square, sqrt, exp, log, log1p, expm1, abs, sign, reciprocal, sin, cos,
   tanh, sigmoid, relu, softplus, maximum, minimum, clamp, gt, lt, ge, le, eq, where,
 } from './ops/elementwise';
-export { sum, mean, max, min, logsumexp, type ValuesIndices, type Dims } from './ops/reduce';
+export { sum, mean, max, min, logsumexp, argmax, argmin, type ValuesIndices, type Dims } from './ops/reduce';
+export { var_ as var, std, type VarOptions } from './ops/statistics';
+export { vectorNorm, norm, type VectorNormOptions } from './ops/norm';
+export { cumsum } from './ops/scan';
 export { reshape, view, flatten, permute, transpose, t, unsqueeze, squeeze } from './ops/shape';
 export { expand } from './ops/broadcast';
 export { cat, stack, narrow, slice, select, index, indexSelect } from './ops/indexing';
-export { matmul, softmax, logSoftmax } from './ops/matmul';
+export { matmul, bmm, softmax, logSoftmax } from './ops/matmul';
 export { to } from './ops/cast';
 export { detach, clone } from './ops/inplace';
 

@@ -10,6 +10,9 @@ import * as ip from './ops/inplace';
 import * as mm from './ops/matmul';
 import * as rd from './ops/reduce';
 import * as sh from './ops/shape';
+import * as st from './ops/statistics';
+import * as nm from './ops/norm';
+import { cumsum } from './ops/scan';
 import { expand } from './ops/broadcast';
 import type { DType } from './tensor/dtype';
 import type { Generator } from './tensor/generator';
@@ -56,6 +59,12 @@ declare module './tensor/tensor' {
     /** Minimum of all elements. */ min(): Tensor;
     /** Minimum along dim with indices. */ min(dim: number, keepdim?: boolean): rd.ValuesIndices;
     /** log Σ exp over dim(s). */ logsumexp(dim: number | number[], keepdim?: boolean): Tensor;
+    /** Index of the maximum (along dim), as a float tensor of integers. */ argmax(dim?: number, keepdim?: boolean): Tensor;
+    /** Index of the minimum (along dim). */ argmin(dim?: number, keepdim?: boolean): Tensor;
+    /** Variance over dim(s) with Bessel's correction. */ var(dim?: number | number[], opts?: st.VarOptions): Tensor;
+    /** Standard deviation over dim(s). */ std(dim?: number | number[], opts?: st.VarOptions): Tensor;
+    /** The p-norm ('fro': 2) over dim(s). */ norm(p?: number | 'fro', dim?: number | number[], keepdim?: boolean): Tensor;
+    /** Cumulative sum along dim. */ cumsum(dim: number): Tensor;
     /** Same data, new shape (one -1 allowed): `reshape(2, 3)` or `reshape([2, 3])`. */ reshape(...shape: (number | readonly number[])[]): Tensor;
     /** Alias of reshape. */ view(...shape: (number | readonly number[])[]): Tensor;
     /** Flattens dims startDim..endDim. */ flatten(startDim?: number, endDim?: number): Tensor;
@@ -136,6 +145,12 @@ install({
   max(dim?: number, keepdim?: boolean) { return dim === undefined ? rd.max(this) : rd.max(this, dim, keepdim); },
   min(dim?: number, keepdim?: boolean) { return dim === undefined ? rd.min(this) : rd.min(this, dim, keepdim); },
   logsumexp(dim: number | number[], keepdim?: boolean) { return rd.logsumexp(this, dim, keepdim); },
+  argmax(dim?: number, keepdim?: boolean) { return rd.argmax(this, dim, keepdim); },
+  argmin(dim?: number, keepdim?: boolean) { return rd.argmin(this, dim, keepdim); },
+  var(dim?: number | number[], opts?: st.VarOptions) { return st.var_(this, dim, opts); },
+  std(dim?: number | number[], opts?: st.VarOptions) { return st.std(this, dim, opts); },
+  norm(p?: number | 'fro', dim?: number | number[], keepdim?: boolean) { return nm.norm(this, p, dim, keepdim); },
+  cumsum(dim: number) { return cumsum(this, dim); },
   reshape(...s: (number | readonly number[])[]) { return sh.reshape(this, ...s); },
   view(...s: (number | readonly number[])[]) { return sh.view(this, ...s); },
   flatten(s?: number, e?: number) { return sh.flatten(this, s, e); },

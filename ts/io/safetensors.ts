@@ -41,6 +41,7 @@ export interface SafetensorsContent {
 
 /** A file that is not valid safetensors. */
 export class SafetensorsError extends Error {
+  /** Always 'SafetensorsError'. */
   override name = 'SafetensorsError';
 }
 

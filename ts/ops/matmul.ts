@@ -99,6 +99,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return mmT(x, y, false, false, bmm ? 'BmmBackward0' : 'MmBackward0');
 }
 
+/** Batched matrix product of two 3-d tensors [b, n, m] · [b, m, p] (PyTorch's `bmm`; no broadcasting). */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  const [x, y] = binaryOperands('bmm', a, b, to);
+  if (x.ndim !== 3 || y.ndim !== 3 || x.shape[0] !== y.shape[0] || x.shape[2] !== y.shape[1]) {
+    throw new RangeError(`bmm: expected [b, n, m] and [b, m, p], got shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}`);
+  }
+  return mmT(x, y, false, false, 'BmmBackward0');
+}
+
 /** Softmax along `dim`. */
 export function softmax(a: Tensor, dim = -1): Tensor {
   return softmaxAlong('softmax', a, dim, false);

@@ -128,6 +128,23 @@ export function min(a: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
   return dim === undefined ? fullExtreme('min', ReduceOp.Min, a) : argExtreme('min', ReduceOp.Min, a, dim, keepdim);
 }
 
+/**
+ * Index of the maximum along `dim` (of the flattened tensor when omitted; the first one on ties),
+ * as a float tensor of integers (metagrad's tensors are floating point). Not differentiable.
+ */
+export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
+  checkTensor('argmax', 'input', a);
+  if (dim === undefined) return detach(argExtreme('argmax', ReduceOp.Max, reshape(a, [a.numel]), 0, false).indices);
+  return detach(argExtreme('argmax', ReduceOp.Max, a, dim, keepdim).indices);
+}
+
+/** Index of the minimum along `dim`; see {@link argmax}. */
+export function argmin(a: Tensor, dim?: number, keepdim = false): Tensor {
+  checkTensor('argmin', 'input', a);
+  if (dim === undefined) return detach(argExtreme('argmin', ReduceOp.Min, reshape(a, [a.numel]), 0, false).indices);
+  return detach(argExtreme('argmin', ReduceOp.Min, a, dim, keepdim).indices);
+}
+
 /** log Σ exp(a) over `dim`, computed stably. */
 export function logsumexp(a: Tensor, dim: Dims, keepdim = false): Tensor {
   checkTensor('logsumexp', 'input', a);

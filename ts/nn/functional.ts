@@ -8,7 +8,7 @@ import { rangeError, typeError, checkFinite } from '../errors';
 import { add, mul, relu as opRelu, sigmoid as opSigmoid, softplus as opSoftplus, square, sub, tanh as opTanh, div, where, gt, neg } from '../ops/elementwise';
 import { logSoftmax as opLogSoftmax, matmul, mmT, softmax as opSoftmax } from '../ops/matmul';
 import { mean, sum } from '../ops/reduce';
-import { transpose } from '../ops/shape';
+import { reshape, transpose } from '../ops/shape';
 import { checkTensor } from '../ops/util';
 import { allocate } from '../tensor/dtype';
 import { broadcastShapes, fmtShape, numelOf, sameShape } from '../tensor/shape';
@@ -33,10 +33,18 @@ export interface SoftplusOptions {
   threshold?: number;
 }
 
-/** Options of {@link crossEntropy}. */
-export interface CrossEntropyOptions extends LossOptions {
+/** Options of {@link nllLoss}. */
+export interface NLLLossOptions extends LossOptions {
   /** Class-index targets equal to this are skipped, and excluded from the mean (default -100). */
   ignoreIndex?: number;
+  /** A weight per class, shape [C]; 'mean' then divides by the summed weights of the targets. */
+  weight?: Tensor;
+}
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions extends NLLLossOptions {
+  /** ε in [0, 1]: the target becomes (1 − ε)·onehot + ε/C (default 0). */
+  labelSmoothing?: number;
 }
 
 /** Options of {@link binaryCrossEntropyWithLogits}. */
@@ -160,7 +168,8 @@ function classIndices(fn: string, targets: unknown, expectShape: number[], class
     throw typeError(fn, 'targets', 'class indices (an array of integers or a Tensor of integer values) or class probabilities', targets);
   }
   if (!sameShape(shape, expectShape)) {
-    throw new RangeError(`${fn}: targets of shape ${fmtShape(shape)} do not fit logits with ${classes} classes; expected class indices of shape ${fmtShape(expectShape)} (or class probabilities with the logits' shape)`);
+    const what = fn === 'crossEntropy' ? 'logits' : 'an input';
+    throw new RangeError(`${fn}: targets of shape ${fmtShape(shape)} do not fit ${what} with ${classes} classes; expected class indices of shape ${fmtShape(expectShape)} (or class probabilities with the ${fn === 'crossEntropy' ? "logits'" : "input's"} shape)`);
   }
   values.forEach((v, i) => {
     if (v === ignoreIndex) return;
@@ -171,31 +180,24 @@ function classIndices(fn: string, targets: unknown, expectShape: number[], class
   return values;
 }
 
+/** The class weight reshaped to broadcast along the class dim of an input of `ndim` dims. */
+function classWeight(fn: string, weight: Tensor | undefined, classes: number, classDim: number, ndim: number): Tensor | null {
+  if (weight === undefined) return null;
+  checkTensor(fn, 'weight', weight);
+  if (weight.ndim !== 1 || weight.shape[0] !== classes) throw new RangeError(`${fn}: weight must have shape [${classes}] (one per class), got ${fmtShape(weight.shape)}`);
+  return reshape(weight, [classes, ...new Array<number>(ndim - classDim - 1).fill(1)]);
+}
+
 /**
- * Cross-entropy between `logits` of shape [N, C] (or [C], or [N, C, d1, …]) and integer class
- * targets of shape [N] (or [], or [N, d1, …]) given as an array of numbers or a tensor of integer
- * values: −log softmax(logits)[target], reduced by `reduction` (mean over non-ignored targets by
- * default). Targets with the logits' shape are taken as class probabilities, as in PyTorch.
+ * The negative log-likelihood of class-index targets under log-probabilities `lsm`, with PyTorch's
+ * weighting and ignore rule: per sample −w[t]·lsm[t] (0 where ignored); 'mean' divides the sum by
+ * Σ w[t] over counted targets. Also returns what label smoothing needs: each sample's "counted"
+ * indicator and the mean's divisor.
  */
-export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number, opts: CrossEntropyOptions = {}): Tensor {
-  const fn = 'crossEntropy';
-  checkTensor(fn, 'logits', logits);
-  if (logits.ndim === 0) throw rangeError(fn, 'logits', 'a tensor of at least 1 dimension (classes)', logits);
-  const classDim = logits.ndim === 1 ? 0 : 1;
-  const lsm = opLogSoftmax(logits, classDim);
-  const reduction = opts.reduction ?? 'mean';
-  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') throw rangeError(fn, 'reduction', "'mean', 'sum' or 'none'", reduction);
-
-  if (isTensor(targets) && sameShape(targets.shape, logits.shape)) {
-    // Class probabilities: −Σ_c p_c log q_c per sample; 'mean' averages over samples.
-    const perSample = neg(sum(mul(lsm, targets), classDim));
-    return reduce(fn, perSample, reduction);
-  }
-
-  const ignoreIndex = opts.ignoreIndex ?? -100;
-  const classes = logits.shape[classDim];
-  const sampleShape = logits.shape.filter((_, d) => d !== classDim);
-  // Inside vmap each member has its own targets: one mask and one count per member.
+function nllCore(fn: string, lsm: Tensor, targets: Tensor | number[] | number, classDim: number, w: Tensor | null, ignoreIndex: number): { perSample: Tensor; counted: Tensor; divisor: Tensor } {
+  const classes = lsm.shape[classDim];
+  const sampleShape = lsm.shape.filter((_, d) => d !== classDim);
+  // Inside vmap each member has its own targets: one mask per member.
   const [members, levels, sizes, memberTargets] = isBatched(targets)
     ? (() => {
         const [pt, lt] = physicalOf(targets);
@@ -205,29 +207,84 @@ export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number
         return [m, lt, sz, Array.from({ length: m }, (_, k) => new Tensor(hostRead(fn, pt.data).slice(k * n, (k + 1) * n), targets.shape))] as const;
       })()
     : ([1, [] as number[], [] as number[], [targets]] as const);
-  // A constant one-hot mask picks log q[target]; ignored targets get an all-zero row.
-  const inner = logits.shape.slice(classDim + 1).reduce((a, b) => a * b, 1);
-  const per = logits.numel;
-  const mask = allocate(logits.dtype, members * per);
-  const counted = allocate(logits.dtype, members);
+  // A constant one-hot mask picks lsm[target]; ignored targets get an all-zero row.
+  const inner = lsm.shape.slice(classDim + 1).reduce((a, b) => a * b, 1);
+  const per = lsm.numel;
+  const mask = allocate(lsm.dtype, members * per);
   memberTargets.forEach((t, m) => {
     classIndices(fn, t, sampleShape, classes, ignoreIndex).forEach((c, p) => {
       if (c === ignoreIndex) return;
-      counted[m]++;
       const n = Math.floor(p / inner);
       const r = p % inner;
       mask[m * per + (n * classes + c) * inner + r] = 1;
     });
   });
-  // Built from class indices known now (host-read above): constants of a jit recording.
+  // Built from class indices known now (host-read above): a constant of a jit recording.
   markConstant(mask);
-  markConstant(counted);
-  const maskT = batchedOf(new Tensor(mask, [...sizes, ...logits.shape]), levels);
-  const perSample = neg(sum(mul(lsm, maskT), classDim));
+  const maskT = batchedOf(new Tensor(mask, [...sizes, ...lsm.shape]), levels);
+  const picked = w === null ? maskT : mul(maskT, w);
+  const perSample = neg(sum(mul(lsm, picked), classDim));
+  return { perSample, counted: sum(maskT, classDim), divisor: sum(picked) };
+}
+
+function checkReduction(fn: string, reduction: unknown): Reduction {
+  const r = reduction ?? 'mean';
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw rangeError(fn, 'reduction', "'mean', 'sum' or 'none'", reduction);
+  return r;
+}
+
+/**
+ * Negative log-likelihood of integer class targets given log-probabilities `input` of shape
+ * [N, C] (or [C], or [N, C, d1, …]): −w[t]·input[t] per sample, reduced by `reduction` ('mean'
+ * divides by the summed weights of the counted targets, as PyTorch).
+ */
+export function nllLoss(input: Tensor, targets: Tensor | number[] | number, opts: NLLLossOptions = {}): Tensor {
+  const fn = 'nllLoss';
+  checkTensor(fn, 'input', input);
+  if (input.ndim === 0) throw rangeError(fn, 'input', 'a tensor of at least 1 dimension (classes)', input);
+  const classDim = input.ndim === 1 ? 0 : 1;
+  const reduction = checkReduction(fn, opts.reduction);
+  const w = classWeight(fn, opts.weight, input.shape[classDim], classDim, input.ndim);
+  const { perSample, divisor } = nllCore(fn, input, targets, classDim, w, opts.ignoreIndex ?? -100);
   if (reduction === 'none') return perSample;
   const total = sum(perSample);
   // PyTorch returns NaN for a mean over zero counted targets (0/0).
-  return reduction === 'sum' ? total : div(total, batchedOf(new Tensor(counted, [...sizes]), levels));
+  return reduction === 'sum' ? total : div(total, divisor);
+}
+
+/**
+ * Cross-entropy between `logits` of shape [N, C] (or [C], or [N, C, d1, …]) and integer class
+ * targets of shape [N] (or [], or [N, d1, …]) given as an array of numbers or a tensor of integer
+ * values: −log softmax(logits)[target], with PyTorch's class `weight`, `ignoreIndex` and
+ * `labelSmoothing` ε (the target distribution (1 − ε)·onehot + ε/C), reduced by `reduction`.
+ * Targets with the logits' shape are taken as class probabilities, as in PyTorch.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number, opts: CrossEntropyOptions = {}): Tensor {
+  const fn = 'crossEntropy';
+  checkTensor(fn, 'logits', logits);
+  if (logits.ndim === 0) throw rangeError(fn, 'logits', 'a tensor of at least 1 dimension (classes)', logits);
+  const classDim = logits.ndim === 1 ? 0 : 1;
+  const classes = logits.shape[classDim];
+  const lsm = opLogSoftmax(logits, classDim);
+  const reduction = checkReduction(fn, opts.reduction);
+  const eps = opts.labelSmoothing ?? 0;
+  if (typeof eps !== 'number' || !(eps >= 0 && eps <= 1)) throw rangeError(fn, 'labelSmoothing', 'a number in [0, 1]', eps);
+  const w = classWeight(fn, opts.weight, classes, classDim, logits.ndim);
+  const weighted = (x: Tensor): Tensor => (w === null ? x : mul(x, w));
+
+  if (isTensor(targets) && sameShape(targets.shape, logits.shape)) {
+    // Class probabilities: −Σ_c w_c p_c log q_c per sample (p smoothed); 'mean' averages over samples.
+    const p = eps > 0 ? add(mul(targets, 1 - eps), eps / classes) : targets;
+    return reduce(fn, neg(sum(mul(lsm, weighted(p)), classDim)), reduction);
+  }
+
+  const { perSample, counted, divisor } = nllCore(fn, lsm, targets, classDim, w, opts.ignoreIndex ?? -100);
+  // Label smoothing's uniform part: −Σ_c w_c log q_c per counted sample (PyTorch's normalisation).
+  const smooth = eps > 0 ? mul(neg(sum(weighted(lsm), classDim)), counted) : null;
+  const mix = (nll: Tensor, sm: Tensor | null): Tensor => (sm === null ? nll : add(mul(nll, 1 - eps), mul(sm, eps / classes)));
+  if (reduction === 'none') return mix(perSample, smooth);
+  if (reduction === 'sum') return mix(sum(perSample), smooth && sum(smooth));
+  return mix(div(sum(perSample), divisor), smooth && div(sum(smooth), divisor));
 }
 
 /**

@@ -6,7 +6,8 @@ export { Module, isModule, type ModuleMembers, type NamedMembersOptions, type St
 export { Parameter, isParameter } from './parameter';
 export { Linear, Identity, type LinearOptions } from './linear';
 export { ReLU, Tanh, Sigmoid, Softplus, Flatten } from './activations';
-export { Sequential } from './containers';
+export { Sequential, ModuleList, ModuleDict } from './containers';
+export { MSELoss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from './losses';
 export * as init from './init';
 export * as functional from './functional';
 export * as utils from './utils';

@@ -60,7 +60,7 @@ function numel(shape: readonly number[]): number {
  * writer does, tensors are laid out by element size, largest first (stable otherwise): with the
  * header padded to 8 bytes every tensor then starts aligned for its type.
  */
-export function encodeSafetensors(tensors: Iterable<[string, StoredTensor]>, metadata: Record<string, string> = {}): Buffer {
+export function encodeSafetensors(tensors: Iterable<[string, StoredTensor]>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   const entries = [...tensors].sort((a, b) => ARRAYS[b[1].dtype].BYTES_PER_ELEMENT - ARRAYS[a[1].dtype].BYTES_PER_ELEMENT);
   if (Object.keys(metadata).length > 0) {

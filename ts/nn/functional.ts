@@ -307,3 +307,6 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts
   }
   return reduce(fn, loss, opts.reduction);
 }
+
+export { layerNorm, groupNorm, batchNorm, type BatchNormOptions } from './normalization';
+export { embedding, dropout } from './embedding-dropout';

@@ -8,6 +8,8 @@ export { Linear, Identity, type LinearOptions } from './linear';
 export { ReLU, Tanh, Sigmoid, Softplus, Flatten } from './activations';
 export { Sequential, ModuleList, ModuleDict } from './containers';
 export { MSELoss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss } from './losses';
+export { LayerNorm, GroupNorm, BatchNorm1d, BatchNorm2d, type NormOptions, type BatchNormLayerOptions } from './normalization';
+export { Embedding, Dropout } from './embedding-dropout';
 export * as init from './init';
 export * as functional from './functional';
 export * as utils from './utils';

@@ -310,3 +310,4 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts
 
 export { layerNorm, groupNorm, batchNorm, type BatchNormOptions } from './normalization';
 export { embedding, dropout } from './embedding-dropout';
+export { conv1d, conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d, unfold, fold, type Conv1dOptions, type Conv2dOptions, type MaxPoolOptions, type PoolOptions, type UnfoldOptions, type Pair } from '../ops/conv';

@@ -213,6 +213,7 @@ abstract class BatchNormBase extends Module {
   running_var!: Tensor | null;
   /** Number of training batches seen (float64 here; PyTorch's is int64, which load_state_dict converts). */
   num_batches_tracked!: Tensor | null;
+  /** Input ranks accepted. @internal */
   protected abstract readonly ranks: number[];
 
   constructor(name: string, numFeatures: number, opts: BatchNormLayerOptions) {
@@ -244,6 +245,7 @@ abstract class BatchNormBase extends Module {
 
 /** `nn.BatchNorm1d(numFeatures, opts)` over [N, C] or [N, C, L]. */
 export class BatchNorm1d extends BatchNormBase {
+  /** @internal */
   protected readonly ranks = [2, 3];
   constructor(numFeatures: number, opts: BatchNormLayerOptions = {}) {
     super('BatchNorm1d', numFeatures, opts);
@@ -252,6 +254,7 @@ export class BatchNorm1d extends BatchNormBase {
 
 /** `nn.BatchNorm2d(numFeatures, opts)` over [N, C, H, W]. */
 export class BatchNorm2d extends BatchNormBase {
+  /** @internal */
   protected readonly ranks = [4];
   constructor(numFeatures: number, opts: BatchNormLayerOptions = {}) {
     super('BatchNorm2d', numFeatures, opts);

@@ -1,0 +1,81 @@
+/**
+ * im2col and col2im over raw buffers: the patches of a [B, C, H, W] image as columns
+ * [B, C·kh·kw, oh·ow] (PyTorch's `unfold` layout) and the adjoint, summing columns back into the
+ * image. Padding is given per side; padded positions read `padValue` (0, or −∞ for max pooling)
+ * and are dropped by col2im. JavaScript loops: they have no native form yet, so mg.jit refuses
+ * them (through its check on buffers written outside kernels).
+ */
+import type { FloatArray } from '../native';
+
+/** Geometry of one unfold. @internal */
+export interface Im2colGeometry {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  kh: number;
+  kw: number;
+  /** Padding: top, bottom, left, right. */
+  pad: [number, number, number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  oh: number;
+  ow: number;
+}
+
+/** Output spatial size of a window sweep. @internal */
+export function sweepSize(size: number, padBefore: number, padAfter: number, kernel: number, stride: number, dilation: number): number {
+  return Math.floor((size + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+/** cols[b, (c·kh + i)·kw + j, y·ow + x] = img[b, c, y·sh − pt + i·dh, x·sw − pl + j·dw]. @internal */
+export function im2colInto(img: FloatArray, cols: FloatArray, g: Im2colGeometry, padValue: number): void {
+  const { batch, channels, height, width, kh, kw, oh, ow } = g;
+  const [pt, , pl] = g.pad;
+  const [sh, sw] = g.stride;
+  const [dh, dw] = g.dilation;
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let c = 0; c < channels; c++) {
+      const base = (b * channels + c) * height * width;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          for (let y = 0; y < oh; y++) {
+            const iy = y * sh - pt + i * dh;
+            const rowOk = iy >= 0 && iy < height;
+            for (let x = 0; x < ow; x++, o++) {
+              const ix = x * sw - pl + j * dw;
+              cols[o] = rowOk && ix >= 0 && ix < width ? img[base + iy * width + ix] : padValue;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of {@link im2colInto}: img (zeroed by the caller) += the columns at their positions. @internal */
+export function col2imInto(cols: FloatArray, img: FloatArray, g: Im2colGeometry): void {
+  const { batch, channels, height, width, kh, kw, oh, ow } = g;
+  const [pt, , pl] = g.pad;
+  const [sh, sw] = g.stride;
+  const [dh, dw] = g.dilation;
+  let o = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let c = 0; c < channels; c++) {
+      const base = (b * channels + c) * height * width;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          for (let y = 0; y < oh; y++) {
+            const iy = y * sh - pt + i * dh;
+            const rowOk = iy >= 0 && iy < height;
+            for (let x = 0; x < ow; x++, o++) {
+              const ix = x * sw - pl + j * dw;
+              if (rowOk && ix >= 0 && ix < width) img[base + iy * width + ix] += cols[o];
+            }
+          }
+        }
+      }
+    }
+  }
+}

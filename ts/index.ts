@@ -28,6 +28,7 @@ export { var_ as var, std, type VarOptions } from './ops/statistics';
 export { vectorNorm, norm, type VectorNormOptions } from './ops/norm';
 export { cumsum } from './ops/scan';
 export { gather, scatterAdd, topk, type TopK } from './ops/gather';
+export { einsum } from './ops/einsum';
 export { reshape, view, flatten, permute, transpose, t, unsqueeze, squeeze } from './ops/shape';
 export { expand } from './ops/broadcast';
 export { cat, stack, narrow, slice, select, index, indexSelect } from './ops/indexing';

@@ -1,4 +1,4 @@
-/** `mg.linalg`: iterative solvers on trees (cg, ns, gmres, bicgstab), Neumann inverses and a dense solve.
+/** `mg.linalg`: iterative solvers on trees (cg, ns, gmres, bicgstab), Neumann inverses, a dense solve, inv, det and slogdet.
  *
  * @module
  */
@@ -7,5 +7,6 @@ export { ns, nsInv, type NsOptions, type NsInvOptions } from './ns';
 export { gmres, type GmresOptions } from './gmres';
 export { bicgstab, type BicgstabOptions } from './bicgstab';
 export { solve, type DenseMethod, type DenseSolveOptions } from './solve';
+export { inv, det, slogdet, type SignLogDet } from './determinant';
 export { lastSolveInfo, type OnInfo, type MemberSolveInfo, type SolveInfo } from './info';
 export type { LinearOperator, MatrixTree } from './operator';

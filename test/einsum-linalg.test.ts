@@ -1,0 +1,70 @@
+/**
+ * einsum and linalg.inv / det / slogdet against PyTorch (values, gradients, second derivatives;
+ * test/fixtures/torch_einsum_linalg.json from scripts/fixtures/torch_einsum_linalg.py).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as mg from '../ts/index';
+import { assertClose, gradgradcheck } from './helpers/check';
+
+interface Case { inputs: number[][]; shapes: number[][]; y: number[]; yShape: number[]; w: number[]; grads: number[][]; vs: number[][]; ggs: number[][] }
+const REF = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch_einsum_linalg.json'), 'utf8')) as {
+  cases: Record<string, Case>;
+  slogdetSign: { x: number[]; sign: number; det: number };
+};
+const f64 = { dtype: 'float64' as const };
+type T = mg.Tensor;
+
+const OPS: Record<string, (...xs: T[]) => T> = {
+  mm: (a, b) => mg.einsum('ij,jk->ik', a, b),
+  batch_transpose: (a, b) => mg.einsum('bij,bjk->bki', a, b),
+  three: (a, b, c) => mg.einsum('bij,bjk,k->bi', a, b, c),
+  outer_sum: (a, b) => mg.einsum('ik,jk->ij', a, b).square(),
+  implicit: (a, b) => mg.einsum('ab,cb', a, b),
+  reduce: (a) => mg.einsum('ijk->j', a).square(),
+  dot: (a, b) => mg.einsum('i,i', a, b),
+  inv: (a) => mg.linalg.inv(a),
+  det: (a) => mg.linalg.det(a),
+  logabsdet: (a) => mg.linalg.slogdet(a).logabsdet,
+};
+
+describe('einsum and linalg.inv / det / slogdet against PyTorch', () => {
+  for (const [name, op] of Object.entries(OPS)) {
+    it(name, () => {
+      const c = REF.cases[name];
+      const xs = c.inputs.map((v, i) => mg.tensor(v, { ...f64, requiresGrad: true }).reshape(c.shapes[i]));
+      const y = op(...xs);
+      assert.deepEqual(y.shape, c.yShape);
+      assertClose(y, c.y, 1e-12, 1e-10, 'value');
+      const grads = mg.autograd.grad(y.mul(mg.tensor(c.w, f64).reshape(c.yShape)).sum(), xs, { createGraph: true }) as T[];
+      grads.forEach((g, i) => assertClose(g, c.grads[i], 1e-12, 1e-10, `gradient ${i}`));
+      let s = grads[0].mul(mg.tensor(c.vs[0], f64).reshape(c.shapes[0])).sum();
+      for (let i = 1; i < grads.length; i++) s = s.add(grads[i].mul(mg.tensor(c.vs[i], f64).reshape(c.shapes[i])).sum());
+      const ggs = s.requiresGrad ? (mg.autograd.grad(s, xs, { allowUnused: true, materializeGrads: true }) as T[]) : xs.map((x) => mg.zerosLike(x));
+      ggs.forEach((g, i) => assertClose(g, c.ggs[i], 1e-11, 1e-9, `grad of grad ${i}`));
+    });
+  }
+
+  it('slogdet of a matrix with a negative determinant; finite differences of det to second order', () => {
+    const A = mg.tensor(REF.slogdetSign.x, f64).reshape(3, 3);
+    const r = mg.linalg.slogdet(A);
+    assert.equal(r.sign.item(), REF.slogdetSign.sign);
+    assertClose(r.sign.mul(r.logabsdet.exp()), REF.slogdetSign.det, 1e-12);
+    assertClose(mg.linalg.det(A), REF.slogdetSign.det, 1e-12);
+    gradgradcheck((a: T) => mg.linalg.det(a), [A], 1e-6, 1e-4);
+  });
+
+  it('bad equations and shapes are named; a singular matrix has det 0 and its backward raises', () => {
+    const a = mg.ones([2, 3]);
+    assert.throws(() => mg.einsum('ij,jk->ik', a, a), /einsum: index 'j' has size 3 in one operand and 2 in operand 1/);
+    assert.throws(() => mg.einsum('ii->i', mg.ones([2, 2])), /repeated index within one operand/);
+    assert.throws(() => mg.einsum('ij->k', a), /the output index 'k' appears in no operand/);
+    assert.throws(() => mg.einsum('...ij->ij', a), /ellipsis/);
+    assert.throws(() => mg.linalg.det(a), /linalg\.det: A must be a square matrix, got shape \[2, 3\]/);
+    const S = mg.tensor([[1, 2], [2, 4]], { ...f64, requiresGrad: true });
+    const d = mg.linalg.det(S);
+    assert.equal(d.item(), 0);
+    assert.throws(() => mg.autograd.grad(d, S), mg.NumericalError);
+  });
+});

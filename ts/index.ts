@@ -43,6 +43,7 @@ export * as linalg from './linalg/index';
 export * as linearSolve from './linear-solve/index';
 export * as diff from './diff/index';
 export * as solvers from './solvers/index';
+export * as data from './data/index';
 export * as prox from './solvers/prox';
 export * as projection from './solvers/projection';
 export * as nn from './nn-namespace';

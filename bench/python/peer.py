@@ -191,6 +191,37 @@ def torch_workloads():
         g = torch.func.vmap(torch.func.grad(lambda p, x, y: mlp_loss(p, x[None], y[None])), in_dims=(None, 0, 0))
         return lambda: g(ps, t["x"], t["y"])
 
+    CONV_NAMES = ("W1", "b1", "g1", "h1", "W2", "b2", "g2", "h2", "Wf", "bf")
+
+    def conv_net(ps, x):
+        # Two blocks conv3x3 → batch norm (batch statistics) → ReLU → 2×2 max pool, then a linear head.
+        for k in (0, 4):
+            x = F.conv2d(x, ps[k], ps[k + 1], padding=1)
+            x = F.batch_norm(x, None, None, ps[k + 2], ps[k + 3], training=True)
+            x = F.max_pool2d(torch.relu(x), 2)
+        return F.linear(x.flatten(1), ps[8], ps[9])
+
+    def conv_grad(t, cfg):
+        ps = [t[k].requires_grad_() for k in CONV_NAMES]
+        y = t["y"].long()
+
+        def run():
+            loss = F.cross_entropy(conv_net(ps, t["x"]), y)
+            return [loss.detach(), *torch.autograd.grad(loss, ps)]
+
+        return run
+
+    def conv_maml(t, cfg):
+        ps = [t[k].requires_grad_() for k in CONV_NAMES]
+        y, yq = t["y"].long(), t["yq"].long()
+
+        def run():
+            g = torch.autograd.grad(F.cross_entropy(conv_net(ps, t["x"]), y), ps, create_graph=True)
+            adapted = [p - cfg["lr"] * gi for p, gi in zip(ps, g)]
+            return torch.autograd.grad(F.cross_entropy(conv_net(adapted, t["xq"]), yq), ps)
+
+        return run
+
     def to_tensors(tensors, dtype):
         d = {"float32": torch.float32, "float64": torch.float64}[dtype]
         return {k: torch.from_numpy(decode(v, np.float64).copy()).to(d) for k, v in tensors.items()}
@@ -198,6 +229,7 @@ def torch_workloads():
     return versions, to_tensors, (lambda out: out), torch.get_num_threads(), {
         "mlp_grad": mlp_grad, "mlp_hvp": mlp_hvp, "unrolled": unrolled,
         "tutorial": tutorial, "imaml": imaml, "matmul": matmul, "imaml_batch": imaml_batch, "per_example": per_example,
+        "conv_grad": conv_grad, "conv_maml": conv_maml,
     }
 
 
@@ -314,6 +346,36 @@ def jax_workloads():
         f = jax.jit(jax.vmap(jax.grad(lambda p, x, y: mlp_loss(p, x[None], y[None])), in_axes=(None, 0, 0)))
         return lambda: f(ps, t["x"], t["y"])
 
+    CONV_NAMES = ("W1", "b1", "g1", "h1", "W2", "b2", "g2", "h2", "Wf", "bf")
+
+    def conv_net(ps, x):
+        for k in (0, 4):
+            x = jax.lax.conv_general_dilated(x, ps[k], (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NCHW", "OIHW", "NCHW")) + ps[k + 1][None, :, None, None]
+            m = x.mean((0, 2, 3), keepdims=True)
+            v = ((x - m) ** 2).mean((0, 2, 3), keepdims=True)
+            x = (x - m) / jnp.sqrt(v + 1e-5) * ps[k + 2][None, :, None, None] + ps[k + 3][None, :, None, None]
+            x = jax.lax.reduce_window(jax.nn.relu(x), -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+        return x.reshape(x.shape[0], -1) @ ps[8].T + ps[9]
+
+    def xent(logits, y):
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits, 1), y[:, None].astype(jnp.int32), 1))
+
+    def conv_grad(t, cfg):
+        ps = tuple(t[k] for k in CONV_NAMES)
+        f = jax.jit(jax.value_and_grad(lambda p, x, y: xent(conv_net(p, x), y)))
+        return lambda: f(ps, t["x"], t["y"])
+
+    def conv_maml(t, cfg):
+        ps = tuple(t[k] for k in CONV_NAMES)
+        lr = cfg["lr"]
+
+        def meta(p):
+            g = jax.grad(lambda q: xent(conv_net(q, t["x"]), t["y"]))(p)
+            return xent(conv_net(tuple(a - lr * b for a, b in zip(p, g)), t["xq"]), t["yq"])
+
+        f = jax.jit(jax.grad(meta))
+        return lambda: f(ps)
+
     def deq_forward(t, cfg):
         # The DEQ layer's fixed point by JAXopt's own solvers, run under jax.jit.
         def T(z, W, U, b, x):
@@ -339,7 +401,7 @@ def jax_workloads():
     return versions, to_tensors, ready, threads, {
         "mlp_grad": mlp_grad, "mlp_hvp": mlp_hvp, "unrolled": unrolled,
         "tutorial": tutorial, "imaml": imaml, "matmul": matmul, "imaml_batch": imaml_batch, "per_example": per_example,
-        "deq_forward": deq_forward,
+        "deq_forward": deq_forward, "conv_grad": conv_grad, "conv_maml": conv_maml,
     }
 
 

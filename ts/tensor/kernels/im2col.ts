@@ -28,6 +28,14 @@ export function sweepSize(size: number, padBefore: number, padAfter: number, ker
   return Math.floor((size + padBefore + padAfter - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
+/** The x range [lo, hi) whose taps land inside the image row (the rest read padding). */
+function validRange(ow: number, width: number, sw: number, offset: number): [number, number] {
+  // ix = x·sw + offset ∈ [0, width)
+  const lo = Math.min(ow, Math.max(0, Math.ceil(-offset / sw)));
+  const hi = Math.max(lo, Math.min(ow, Math.ceil((width - offset) / sw)));
+  return [lo, hi];
+}
+
 /** cols[b, (c·kh + i)·kw + j, y·ow + x] = img[b, c, y·sh − pt + i·dh, x·sw − pl + j·dw]. @internal */
 export function im2colInto(img: FloatArray, cols: FloatArray, g: Im2colGeometry, padValue: number): void {
   const { batch, channels, height, width, kh, kw, oh, ow } = g;
@@ -40,12 +48,21 @@ export function im2colInto(img: FloatArray, cols: FloatArray, g: Im2colGeometry,
       const base = (b * channels + c) * height * width;
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
-          for (let y = 0; y < oh; y++) {
+          const offset = j * dw - pl;
+          const [lo, hi] = validRange(ow, width, sw, offset);
+          for (let y = 0; y < oh; y++, o += ow) {
             const iy = y * sh - pt + i * dh;
-            const rowOk = iy >= 0 && iy < height;
-            for (let x = 0; x < ow; x++, o++) {
-              const ix = x * sw - pl + j * dw;
-              cols[o] = rowOk && ix >= 0 && ix < width ? img[base + iy * width + ix] : padValue;
+            if (iy < 0 || iy >= height) {
+              cols.fill(padValue, o, o + ow);
+              continue;
+            }
+            if (lo > 0) cols.fill(padValue, o, o + lo);
+            if (hi < ow) cols.fill(padValue, o + hi, o + ow);
+            const row = base + iy * width + offset;
+            if (sw === 1) {
+              cols.set(img.subarray(row + lo, row + hi), o + lo);
+            } else {
+              for (let x = lo; x < hi; x++) cols[o + x] = img[row + x * sw];
             }
           }
         }
@@ -66,13 +83,13 @@ export function col2imInto(cols: FloatArray, img: FloatArray, g: Im2colGeometry)
       const base = (b * channels + c) * height * width;
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
-          for (let y = 0; y < oh; y++) {
+          const offset = j * dw - pl;
+          const [lo, hi] = validRange(ow, width, sw, offset);
+          for (let y = 0; y < oh; y++, o += ow) {
             const iy = y * sh - pt + i * dh;
-            const rowOk = iy >= 0 && iy < height;
-            for (let x = 0; x < ow; x++, o++) {
-              const ix = x * sw - pl + j * dw;
-              if (rowOk && ix >= 0 && ix < width) img[base + iy * width + ix] += cols[o];
-            }
+            if (iy < 0 || iy >= height) continue;
+            const row = base + iy * width + offset;
+            for (let x = lo; x < hi; x++) img[row + x * sw] += cols[o + x];
           }
         }
       }

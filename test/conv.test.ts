@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../ts/index';
 import { assertClose, gradgradcheck } from './helpers/check';
+import { type TorchCase, checkTorchCase } from './helpers/torch-case';
 
-interface Case { inputs: number[][]; shapes: number[][]; y: number[]; yShape: number[]; w: number[]; grads: number[][]; vs: number[][]; ggs: number[][] }
 const REF = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch_conv.json'), 'utf8')) as {
-  cases: Record<string, Case>;
+  cases: Record<string, TorchCase>;
   init: { seed: number; conv2dWeight: number[]; conv2dBias: number[]; conv1dWeight: number[]; conv1dBias: number[] };
 };
 const f64 = { dtype: 'float64' as const };
@@ -35,24 +35,7 @@ const OPS: Record<string, (...xs: T[]) => T> = {
 
 describe('convolution and pooling against PyTorch: output, gradients, grad of grad', () => {
   for (const [name, op] of Object.entries(OPS)) {
-    it(name, () => {
-      const c = REF.cases[name];
-      const xs = c.inputs.map((v, i) => mg.tensor(v, { ...f64, requiresGrad: true }).reshape(c.shapes[i]));
-      const y = op(...xs);
-      assert.deepEqual(y.shape, c.yShape);
-      assertClose(y, c.y, 1e-12, 1e-10, 'output');
-      const grads = mg.autograd.grad(y.mul(mg.tensor(c.w, f64).reshape(c.yShape)).sum(), xs, { createGraph: true }) as T[];
-      grads.forEach((g, i) => assertClose(g, c.grads[i], 1e-12, 1e-10, `gradient ${i}`));
-      let s: T | null = null;
-      grads.forEach((g, i) => {
-        const term = g.mul(mg.tensor(c.vs[i], f64).reshape(c.shapes[i])).sum();
-        s = s === null ? term : s.add(term);
-      });
-      const ggs = (s as unknown as T).requiresGrad
-        ? (mg.autograd.grad(s as unknown as T, xs, { allowUnused: true, materializeGrads: true }) as T[])
-        : xs.map((x) => mg.zerosLike(x));
-      ggs.forEach((g, i) => assertClose(g, c.ggs[i], 1e-11, 1e-9, `grad of grad ${i}`));
-    });
+    it(name, () => checkTorchCase(op, REF.cases[name]));
   }
 
   it('finite differences agree to second order (conv with tanh, in input and weight)', () => {

@@ -18,8 +18,9 @@ import { denseSolve } from '../linalg/solve';
 import type { Tensor } from '../tensor/tensor';
 import { treeSub } from '../tree/tree-math';
 import {
-  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
-  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
+  type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced,
+  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
+  numberAbove, positiveInt, pushHistory, SolverFailure,
 } from './base';
 import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
 
@@ -90,18 +91,13 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
     const [next, aux] = callWithAux(`${this.name}.update`, this.fixedPointFun, this.hasAux, [point, ...args]);
     const residual = treeSub(next, point);
     const errs = memberErrorsOf(residual);
-    const keep = (h: Tensor[], v: Tensor): Tensor[] => [...h, v].slice(-this.historySize);
     return {
       params: next as P,
       state: {
         ...state,
-        iterNum: state.iterNum + 1,
-        memberErrors: errs,
-        error: worst(errs),
-        numFunEval: state.numFunEval + 1,
-        aux,
-        paramsHistory: keep(state.paramsHistory, ravel(point)),
-        residualsHistory: keep(state.residualsHistory, ravel(residual)),
+        ...advanced(state, errs, 1, aux),
+        paramsHistory: pushHistory(state.paramsHistory, ravel(point), this.historySize),
+        residualsHistory: pushHistory(state.residualsHistory, ravel(residual), this.historySize),
       },
     };
   }

@@ -202,6 +202,16 @@ export function initialState(numFunEval: number, aux: unknown): SolverState {
   };
 }
 
+/** The common fields of the state after one more iteration (errors per member, evaluations used, aux). @internal */
+export function advanced(state: SolverState, errs: Float64Array, evals: number, aux: unknown): Pick<SolverState, 'iterNum' | 'memberErrors' | 'error' | 'numFunEval' | 'aux'> {
+  return { iterNum: state.iterNum + 1, memberErrors: errs, error: worst(errs), numFunEval: state.numFunEval + evals, aux };
+}
+
+/** `history` with `item` appended, keeping the last `size` entries (none for size 0). @internal */
+export function pushHistory<T>(history: readonly T[], item: T, size: number): T[] {
+  return size === 0 ? [] : [...history, item].slice(-size);
+}
+
 /** `[value, aux]` of a user function, whether or not it has aux. @internal */
 export function callWithAux(site: string, fn: UserFunction, hasAux: boolean, args: unknown[]): [unknown, unknown] {
   const out = fn(...args);

@@ -13,8 +13,8 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { hostRead } from '../tensor/trace';
 import { describe, typeError } from '../errors';
 import {
-  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
-  bool, callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, worst,
+  type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
+  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
 } from './base';
 
 /** Options of {@link Bisection}. */
@@ -127,11 +127,7 @@ export class Bisection extends IterativeSolver<Tensor | null, BisectionState> {
       params: mid,
       state: {
         ...state,
-        iterNum: state.iterNum + 1,
-        memberErrors: errs,
-        error: worst(errs),
-        numFunEval: state.numFunEval + 1,
-        aux,
+        ...advanced(state, errs, 1, aux),
         lower: where(below, state.lower, mid),
         upper: where(below, mid, state.upper),
       },

@@ -13,9 +13,9 @@ import { treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
 import { typeError } from '../errors';
 import {
   type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
-  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
+  advanced, callWithAux, pushHistory, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
 } from './base';
-import { backtrack, refuseInVmap } from './line-search';
+import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
 import { layoutOf, ravel, unravel } from './tree-vector';
 
 /** Options of {@link Broyden}: exactly one of `fun` (roots) and `fixedPointFun` (fixed points). */
@@ -94,9 +94,7 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
     if (o.gamma !== undefined && (typeof o.gamma !== 'number' || !Number.isFinite(o.gamma) || o.gamma === 0)) throw typeError(`new ${name}`, 'gamma', 'a finite non-zero number', o.gamma);
     this.gamma = o.gamma ?? (this.fixedPoint ? -1 : 1);
     this.stepsize = numberAbove(name, 'stepsize', o.stepsize, 1, 0, true);
-    this.maxls = positiveInt(name, 'maxls', o.maxls, 15);
-    this.decreaseFactor = numberAbove(name, 'decreaseFactor', o.decreaseFactor, 0.5, 0);
-    if (this.decreaseFactor >= 1) throw typeError(`new ${name}`, 'decreaseFactor', 'a number in (0, 1)', this.decreaseFactor);
+    ({ maxls: this.maxls, decreaseFactor: this.decreaseFactor } = lineSearchOptions(name, o, 15));
   }
 
   /** F at the initial point; its norm is the initial error (a root stops at once). */
@@ -150,20 +148,15 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
     const inv = where(eq(denom, 0), 0, reciprocal(where(eq(denom, 0), 1, denom)));
     const d = mul(v, inv);
     const c = mul(sub(dx, this.apply(state.cHistory, state.dHistory, dg)), where(eq(denom, 0), 0, 1));
-    const keep = (h: Tensor[], w: Tensor): Tensor[] => [...h, w].slice(-this.historySize);
     const errs = memberErrorsOf(fn);
     return {
       params: unravel<P>(xn, layout),
       state: {
         ...state,
-        iterNum: state.iterNum + 1,
-        memberErrors: errs,
-        error: worst(errs),
-        numFunEval: state.numFunEval + evals,
-        aux,
+        ...advanced(state, errs, evals, aux),
         value: fn,
-        cHistory: keep(state.cHistory, c),
-        dHistory: keep(state.dHistory, d),
+        cHistory: pushHistory(state.cHistory, c, this.historySize),
+        dHistory: pushHistory(state.dHistory, d, this.historySize),
         stepsize: t,
       },
     };

@@ -1,8 +1,8 @@
 /** FixedPointIteration: x ← T(x, ...args) until ‖T(x) − x‖ ≤ tol (JAXopt's). */
 import { treeSub } from '../tree/tree-math';
 import {
-  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
-  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, worst,
+  type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced,
+  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
 } from './base';
 
 /** Options of {@link FixedPointIteration}. */
@@ -41,7 +41,7 @@ export class FixedPointIteration<P = unknown> extends IterativeSolver<P, SolverS
     const errs = memberErrorsOf(treeSub(next, params));
     return {
       params: next as P,
-      state: { ...state, iterNum: state.iterNum + 1, memberErrors: errs, error: worst(errs), numFunEval: state.numFunEval + 1, aux },
+      state: { ...state, ...advanced(state, errs, 1, aux) },
     };
   }
 

@@ -11,10 +11,11 @@ import { treeVdot, treeVdotT } from '../tree/tree-math';
 import { describe } from '../errors';
 import { isTensor } from '../tensor/tensor';
 import {
-  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
-  checkSolverOptions, gradientOf, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst, bool,
+  type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
+  checkSolverOptions, commonOptions, fnOption, gradientOf, initialState, IterativeSolver, memberErrorsOf,
+  numberAbove, positiveInt, pushHistory, SolverFailure, worst,
 } from './base';
-import { backtrack, refuseInVmap } from './line-search';
+import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
 import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
 
 /** Options of {@link LBFGS}. */
@@ -78,9 +79,7 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
     this.historySize = positiveInt(name, 'historySize', o.historySize, 10, 0);
     this.stepsize = numberAbove(name, 'stepsize', o.stepsize, 0, 0, true);
     this.useGamma = bool(name, 'useGamma', o.useGamma, true);
-    this.maxls = positiveInt(name, 'maxls', o.maxls, 30);
-    this.decreaseFactor = numberAbove(name, 'decreaseFactor', o.decreaseFactor, 0.5, 0);
-    if (this.decreaseFactor >= 1) throw new TypeError(`new ${name}: argument 'decreaseFactor' must be a number in (0, 1), got ${this.decreaseFactor}`);
+    ({ maxls: this.maxls, decreaseFactor: this.decreaseFactor } = lineSearchOptions(name, o, 30));
   }
 
   /** [f, ∇f (flat), aux] at x. */
@@ -161,22 +160,17 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
     const sy = treeVdotT(s, y);
     const ok = gt(sy, 0);
     const rho = where(ok, reciprocal(where(ok, sy, 1)), 0);
-    const keep = (h: Tensor[], w: Tensor): Tensor[] => (this.historySize === 0 ? [] : [...h, w].slice(-this.historySize));
     const errs = memberErrorsOf(g);
     return {
       params: unravel<P>(xn, layout),
       state: {
         ...state,
-        iterNum: state.iterNum + 1,
-        memberErrors: errs,
-        error: worst(errs),
-        numFunEval: state.numFunEval + evals,
-        aux,
+        ...advanced(state, errs, evals, aux),
         value: v,
         grad: g,
-        sHistory: keep(state.sHistory, s),
-        yHistory: keep(state.yHistory, y),
-        rhoHistory: keep(state.rhoHistory, rho),
+        sHistory: pushHistory(state.sHistory, s, this.historySize),
+        yHistory: pushHistory(state.yHistory, y, this.historySize),
+        rhoHistory: pushHistory(state.rhoHistory, rho, this.historySize),
         stepsize: t,
       },
     };

@@ -3,7 +3,17 @@
  * Broyden, Newton). Its decisions are made on the host, one problem at a time, so it refuses to
  * run inside vmap (where members would need different steps): a fixed `stepsize` is the way there.
  */
+import { typeError } from '../errors';
 import { activeVmaps } from '../tensor/batched';
+
+/** Checked `maxls` and `decreaseFactor` options (a positive integer; a number in (0, 1)). @internal */
+export function lineSearchOptions(name: string, o: { maxls?: unknown; decreaseFactor?: unknown }, maxls: number): { maxls: number; decreaseFactor: number } {
+  const m = o.maxls ?? maxls;
+  if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) throw typeError(`new ${name}`, 'maxls', 'an integer >= 1', m);
+  const d = o.decreaseFactor ?? 0.5;
+  if (typeof d !== 'number' || !(d > 0 && d < 1)) throw typeError(`new ${name}`, 'decreaseFactor', 'a number in (0, 1)', d);
+  return { maxls: m, decreaseFactor: d };
+}
 
 /** The outcome of a search. @internal */
 export interface LineSearchResult<R> {

@@ -9,10 +9,11 @@ import type { LinearSolver } from '../diff/implicit/types';
 import { NumericalError, typeError } from '../errors';
 import { treeAdd, treeNeg, treeNorm } from '../tree/tree-math';
 import {
-  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep, SolverFailure,
-  bool, callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
+  type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
+  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
+  SolverFailure, worst,
 } from './base';
-import { backtrack, refuseInVmap } from './line-search';
+import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
 
 /** Options of {@link Newton}. */
 export interface NewtonOptions<P = unknown> extends SolverOptions {
@@ -63,9 +64,7 @@ export class Newton<P = unknown> extends IterativeSolver<P, NewtonState> {
     if (o.linearSolver !== undefined && typeof o.linearSolver !== 'function') throw typeError(`new ${name}`, 'linearSolver', 'a linear solver (e.g. mg.linearSolve.solveGmres())', o.linearSolver);
     this.linearSolver = o.linearSolver ?? solveGmres();
     this.linesearch = bool(name, 'linesearch', o.linesearch, false);
-    this.maxls = positiveInt(name, 'maxls', o.maxls, 20);
-    this.decreaseFactor = numberAbove(name, 'decreaseFactor', o.decreaseFactor, 0.5, 0);
-    if (this.decreaseFactor >= 1) throw typeError(`new ${name}`, 'decreaseFactor', 'a number in (0, 1)', this.decreaseFactor);
+    ({ maxls: this.maxls, decreaseFactor: this.decreaseFactor } = lineSearchOptions(name, o, 20));
   }
 
   /** F at the initial point (a root stops at once). */
@@ -111,7 +110,7 @@ export class Newton<P = unknown> extends IterativeSolver<P, NewtonState> {
     const errs = memberErrorsOf(r[1]);
     return {
       params: r[0],
-      state: { ...state, iterNum: state.iterNum + 1, memberErrors: errs, error: worst(errs), numFunEval: state.numFunEval + evals, aux: r[2], value: r[1], stepsize: t },
+      state: { ...state, ...advanced(state, errs, evals, r[2]), value: r[1], stepsize: t },
     };
   }
 

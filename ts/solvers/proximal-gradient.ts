@@ -9,11 +9,11 @@ import { type Tensor, isTensor } from '../tensor/tensor';
 import { treeAdd, treeNorm, treeSub, treeVdot } from '../tree/tree-math';
 import { describe } from '../errors';
 import {
-  type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
-  bool, callWithAux, checkSolverOptions, gradientOf, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
+  type ResolvedSolverOptions, type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
+  callWithAux, checkSolverOptions, commonOptions, fnOption, gradientOf, initialState, IterativeSolver,
+  memberErrorsOf, numberAbove,
 } from './base';
-import { backtrack, refuseInVmap } from './line-search';
-import type { ResolvedSolverOptions } from './base';
+import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
 
 /** A proximal operator prox(x, hyperparams, scaling) = argmin_z ½‖z − x‖² + scaling·g(z, hyperparams). */
 export type ProxOperator = (x: never, hyperparams: never, scaling: number) => unknown;
@@ -77,9 +77,7 @@ abstract class GradientIteration<P> extends IterativeSolver<P, ProximalGradientS
     this.fun = fnOption(name, 'fun', o.fun) as UserFunction;
     this.stepsize = numberAbove(name, 'stepsize', o.stepsize, 0, 0, true);
     this.acceleration = bool(name, 'acceleration', o.acceleration, true);
-    this.maxls = positiveInt(name, 'maxls', o.maxls, 15);
-    this.decreaseFactor = numberAbove(name, 'decreaseFactor', o.decreaseFactor, 0.5, 0);
-    if (this.decreaseFactor >= 1) throw new TypeError(`new ${name}: argument 'decreaseFactor' must be a number in (0, 1), got ${this.decreaseFactor}`);
+    ({ maxls: this.maxls, decreaseFactor: this.decreaseFactor } = lineSearchOptions(name, o, 15));
   }
 
   /** Splits `run`'s arguments into the prox hyperparameters and f's arguments. @internal */
@@ -137,7 +135,7 @@ abstract class GradientIteration<P> extends IterativeSolver<P, ProximalGradientS
     }
     return {
       params: next as P,
-      state: { ...state, iterNum: state.iterNum + 1, memberErrors: errs, error: worst(errs), numFunEval: state.numFunEval + evals, aux, y: nextY, t, stepsize: eta },
+      state: { ...state, ...advanced(state, errs, evals, aux), y: nextY, t, stepsize: eta },
     };
   }
 }

@@ -366,6 +366,18 @@ describe('metagrad CLI', function () {
       assert.match(bad.stderr, /Allowed choices are fixed-point, anderson, broyden/);
     });
 
+    it('deq --data mnist: the DEQ classifier and the explicit net of the same layers learn the digits (a short run)', async () => {
+      const r = await inProcess(['deq', '--data', 'mnist', '--epochs', '2', '--samples', '1500', '--width', '64', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { train?: number; test?: number; result?: Record<string, { accuracy: number; forwardIterations?: number }> });
+      assert.equal(lines[0].train, 1500);
+      // The test split is a fifth of each class of the package's 9,803 digits, whatever --samples is.
+      assert.equal(lines[0].test, 1996);
+      const res = lines.find((l) => l.result)?.result;
+      assert.ok(res && res.DEQ.accuracy > 0.8 && res.explicit.accuracy > 0.8, JSON.stringify(res));
+      assert.ok((res.DEQ.forwardIterations ?? 0) > 1);
+    });
+
     it('hyperopt (the default 40 outer steps): every inner fit passes the root check, and the learned L2 weights penalise every noise column more than every real feature', async () => {
       // The fits grow ill-conditioned as the weights shrink; a run of only a few steps once hid
       // that the inner solver stopped short of the root from step 12 on.

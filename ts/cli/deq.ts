@@ -7,8 +7,9 @@
  * after each step): tanh is 1-Lipschitz, so the map stays a contraction and the fixed point exists
  * and is unique. `--compare` trains once per solver and per gradient mode and prints a table.
  */
-import { Generator, type Tensor, autograd, linearSolve, nn, noGrad, rand, randn, zeros } from '../index';
-import { adam, applyUpdates } from '../optim/index';
+import { Generator, type Tensor, argmax, autograd, data, linearSolve, nn, noGrad, rand, randn, zeros } from '../index';
+import { loadMnist } from './mnist';
+import { adam, adamw, applyUpdates, schedule } from '../optim/index';
 
 /** Forward solvers of the job. */
 export const DEQ_SOLVERS = ['fixed-point', 'anderson', 'broyden'] as const;
@@ -35,12 +36,19 @@ export interface DeqConfig {
   jacReg: number;
   /** Train once per solver and per gradient mode and print the comparison. */
   compare: boolean;
+  /** 'synthetic' (the regression task) or 'mnist' (a digit classifier). */
+  data: 'synthetic' | 'mnist';
+  /** Mini-batch size for mnist. */
+  batchSize: number;
   /** JSON lines instead of text. */
   json: boolean;
 }
 
 /** Defaults: a few seconds of training. */
-export const DEQ_DEFAULTS: Omit<DeqConfig, 'json'> = { epochs: 150, width: 24, samples: 256, lr: 0.01, seed: 0, solver: 'anderson', backward: 'ift', jacReg: 0, compare: false };
+export const DEQ_DEFAULTS: Omit<DeqConfig, 'json'> = { epochs: 150, width: 24, samples: 256, lr: 0.01, seed: 0, solver: 'anderson', backward: 'ift', jacReg: 0, compare: false, data: 'synthetic', batchSize: 100 };
+
+/** What `--data mnist` uses where the options are not given. */
+export const DEQ_MNIST_DEFAULTS = { epochs: 15, width: 256, samples: 8000, lr: 1e-3, batchSize: 64 };
 
 /** Input dimension of the task. */
 const IN = 2;
@@ -149,11 +157,109 @@ function train(cfg: DeqConfig, solver: DeqConfig['solver'], backward: DeqConfig[
   };
 }
 
+/** z ↦ tanh(z Wᵀ + u): the equilibrium map of the digit classifier, with the injection u = x Uᵀ + b given. */
+class Injected extends nn.Module {
+  declare W: Tensor;
+  constructor(width: number, gen: Generator) {
+    super();
+    this.W = new nn.Parameter(randn([width, width], { generator: gen }).mul(0.3 / width));
+  }
+  override forward(z: Tensor, u: Tensor): Tensor {
+    return nn.functional.linear(z, this.W).add(u).tanh();
+  }
+}
+
+/** Fraction of rows whose argmax equals the label. */
+function accuracy(logits: Tensor, y: Tensor): number {
+  const pred = argmax(logits, 1).data;
+  let ok = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === y.data[i]) ok++;
+  return ok / pred.length;
+}
+
+/** `metagrad deq --data mnist`: a DEQ digit classifier against an explicit net of the same size. */
+function runDeqMnist(cfg: DeqConfig, out: (o: Record<string, unknown>, text: string) => void): number {
+  const t0 = performance.now();
+  const { train, test } = loadMnist(cfg.seed, cfg.samples);
+  const gen = new Generator().manualSeed(cfg.seed);
+  const width = cfg.width;
+  const U = new nn.Linear(784, width);
+  const cell = new Injected(width, gen);
+  const head = new nn.Linear(width, 10);
+  const deq = new nn.DEQ(cell, {
+    solver: SOLVER_NAME[cfg.solver],
+    backward: cfg.backward,
+    solverOptions: { maxiter: 60, tol: 1e-4 },
+    implicitDiffSolve: linearSolve.solveGmres({ maxiter: 40, rtol: 1e-5 }),
+  });
+  let probe = randn([width], { generator: gen });
+  const deqLogits = (x: Tensor): Tensor => {
+    const u = U.forward(x);
+    return head.forward(deq.forward(u, zeros([x.shape[0], width])));
+  };
+  // The explicit baseline: the same layers unrolled once (x → tanh(Ux + b) → tanh(W h + c) → head).
+  const explicit = new nn.Sequential(new nn.Linear(784, width), new nn.Tanh(), new nn.Linear(width, width), new nn.Tanh(), new nn.Linear(width, 10));
+  const models: { name: string; params: Tensor[]; logits: (x: Tensor) => Tensor; project?: () => void }[] = [
+    {
+      name: 'DEQ',
+      params: [...U.parameters(), ...cell.parameters(), ...head.parameters()],
+      logits: deqLogits,
+      // ‖W‖₂ ≤ 0.9 keeps the map a contraction; the spectral norm (power iteration, warm-started)
+      // bounds far less of W's capacity than the Frobenius norm the regression job uses.
+      project: () => {
+        for (let k = 0; k < 3; k++) probe = cell.W.t().matmul(cell.W.matmul(probe)).div(cell.W.t().matmul(cell.W.matmul(probe)).square().sum().sqrt());
+        const sigma = Math.sqrt(cell.W.matmul(probe).square().sum().item());
+        if (sigma > W_BOUND) cell.W.mul_(W_BOUND / sigma);
+      },
+    },
+    { name: 'explicit', params: explicit.parameters(), logits: (x) => explicit.forward(x) as Tensor },
+  ];
+  out(
+    { data: 'mnist', train: train.y.numel, test: test.y.numel, width, solver: cfg.solver, backward: cfg.backward, parameters: models.map((m) => m.params.reduce((n, p) => n + p.numel, 0)) },
+    `MNIST (the mnist package): ${train.y.numel} train / ${test.y.numel} test digits; DEQ z = tanh(Wz + Ux + b) with ‖W‖₂ ≤ ${W_BOUND}, width ${width}, forward ${cfg.solver}, gradient ${cfg.backward}; explicit net of the same layers`,
+  );
+  const results: Record<string, { accuracy: number; seconds: number; forwardIterations?: number }> = {};
+  for (const m of models) {
+    const loader = new data.DataLoader(new data.TensorDataset(train.x, train.y), { batchSize: cfg.batchSize, shuffle: true, generator: new Generator().manualSeed(cfg.seed + 1) });
+    // AdamW with the learning rate decayed linearly to 0 over the run (the same for both models).
+    const opt = adamw({ lr: schedule.linear({ initValue: cfg.lr, endValue: 0, transitionSteps: cfg.epochs * loader.length }), weightDecay: 1e-4 });
+    let state = opt.init(m.params);
+    const start = performance.now();
+    let its = 0;
+    let batches = 0;
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      let lossSum = 0;
+      for (const [xb, yb] of loader) {
+        const loss = nn.functional.crossEntropy(m.logits(xb), yb);
+        const grads = autograd.grad(loss, m.params);
+        let updates: unknown;
+        [updates, state] = opt.update(grads, state, { params: m.params });
+        noGrad(() => {
+          applyUpdates(m.params, updates);
+          m.project?.();
+        });
+        lossSum += loss.item();
+        batches++;
+        if (m.name === 'DEQ') its += deq.lastSolve?.iterNum ?? 0;
+      }
+      const acc = noGrad(() => accuracy(m.logits(test.x), test.y));
+      out(
+        { model: m.name, epoch, trainLoss: lossSum / loader.length, testAccuracy: acc, ...(m.name === 'DEQ' ? { forwardIterations: its / batches } : {}), seconds: (performance.now() - start) / 1000 },
+        `${m.name.padEnd(8)} epoch ${String(epoch).padStart(2)}  train loss ${(lossSum / loader.length).toFixed(4)}  test accuracy ${(100 * acc).toFixed(2)} %${m.name === 'DEQ' ? `  (${(its / batches).toFixed(1)} forward iterations per batch)` : ''}`,
+      );
+      results[m.name] = { accuracy: acc, seconds: (performance.now() - start) / 1000, ...(m.name === 'DEQ' ? { forwardIterations: its / batches } : {}) };
+    }
+  }
+  out({ result: results, seconds: (performance.now() - t0) / 1000 }, `test accuracy: DEQ ${(100 * results.DEQ.accuracy).toFixed(2)} % (${results.DEQ.seconds.toFixed(0)} s), explicit ${(100 * results.explicit.accuracy).toFixed(2)} % (${results.explicit.seconds.toFixed(0)} s)`);
+  return 0;
+}
+
 /** Runs `metagrad deq`; returns the exit code. */
 export function runDeq(cfg: DeqConfig): number {
   const out = (o: Record<string, unknown>, text: string): void => {
     process.stdout.write(cfg.json ? `${JSON.stringify({ task: 'deq', ...o })}\n` : `${text}\n`);
   };
+  if (cfg.data === 'mnist') return runDeqMnist(cfg, out);
   if (!cfg.compare) {
     out(
       { solver: cfg.solver, backward: cfg.backward, jacReg: cfg.jacReg },

@@ -310,7 +310,17 @@ export abstract class IterativeSolver<P = unknown, S extends SolverState = Solve
       return this.implicitDiff ? noGrad(go) : go();
     }
     if (!(isGradEnabled() && anyRequiresGrad(args))) return noGrad(() => this.loop(initParams, detachArgs(args)));
-    const argnums = args.map((_, i) => i + 1);
+    const wrapped = this.wrapperFor(args.length);
+    const [params, state] = wrapped(initParams, ...args);
+    return { params, state };
+  }
+
+  /** customRoot wrappers of `run`, one per argument count (kept so that its once-per-wrapper warnings stay once). */
+  private readonly wrappers = new Map<number, (...a: unknown[]) => [P, S]>();
+
+  private wrapperFor(nargs: number): (...a: unknown[]) => [P, S] {
+    const known = this.wrappers.get(nargs);
+    if (known) return known;
     const solver = (x0: P, ...a: unknown[]): [P, S] => {
       const r = this.loop(x0, detachArgs(a));
       return [r.params, r.state];
@@ -318,15 +328,15 @@ export abstract class IterativeSolver<P = unknown, S extends SolverState = Solve
     const optimality = (x: P, ...a: unknown[]) => this.optimality(x, ...a);
     Object.defineProperty(solver, 'name', { value: this.name });
     const wrapped = customRoot(optimality as never, {
-      argnums,
+      argnums: Array.from({ length: nargs }, (_, i) => i + 1),
       hasAux: true,
       solve: this.implicitDiffSolve,
       // The solution is a root to the solver's own tolerance; the check catches a failed run that
       // was returned (throw: false) and is then differentiated.
       rootTol: Math.max(1e-3, 10 * this.tol),
     })(solver as never) as unknown as (...a: unknown[]) => [P, S];
-    const [params, state] = wrapped(initParams, ...args);
-    return { params, state };
+    this.wrappers.set(nargs, wrapped);
+    return wrapped;
   }
 
   /** The run loop: per-member convergence, freezing, failure detection. */

@@ -27,9 +27,13 @@ const OPS: Record<string, (...xs: T[]) => T> = {
   inv: (a) => mg.linalg.inv(a),
   det: (a) => mg.linalg.det(a),
   logabsdet: (a) => mg.linalg.slogdet(a).logabsdet,
+  // Composed with a symmetrisation, as the fixture (PyTorch reads the lower triangle).
+  cholesky: (a) => mg.linalg.cholesky(a.add(a.t()).div(2)),
+  eigvalsh: (a) => mg.linalg.eigh(a.add(a.t()).div(2)).eigenvalues,
+  eigh_abs_vectors: (a) => mg.linalg.eigh(a.add(a.t()).div(2)).eigenvectors.abs(),
 };
 
-describe('einsum and linalg.inv / det / slogdet against PyTorch', () => {
+describe('einsum and linalg.inv / det / slogdet / cholesky / eigh against PyTorch', () => {
   for (const [name, op] of Object.entries(OPS)) {
     it(name, () => checkTorchCase(op, REF.cases[name]));
   }
@@ -41,6 +45,19 @@ describe('einsum and linalg.inv / det / slogdet against PyTorch', () => {
     assertClose(r.sign.mul(r.logabsdet.exp()), REF.slogdetSign.det, 1e-12);
     assertClose(mg.linalg.det(A), REF.slogdetSign.det, 1e-12);
     gradgradcheck((a: T) => mg.linalg.det(a), [A], 1e-6, 1e-4);
+  });
+
+  it('cholesky reconstructs A = L Lᵀ (lower triangular); eigh gives A V = V diag(λ) with orthonormal V; failures are named', () => {
+    const B = mg.randn([5, 5], f64);
+    const A = B.matmul(B.t()).add(mg.eye(5, f64));
+    const L = mg.linalg.cholesky(A);
+    assertClose(L.matmul(L.t()), A, 1e-12);
+    assert.ok(Array.from(L.data).every((v, k) => k % 5 <= Math.floor(k / 5) || v === 0), 'L is lower triangular');
+    const { eigenvalues: w, eigenvectors: V } = mg.linalg.eigh(A);
+    assertClose(A.matmul(V), V.mul(w.reshape(1, 5)), 1e-10);
+    assertClose(V.t().matmul(V), mg.eye(5, f64), 1e-12);
+    assert.throws(() => mg.linalg.cholesky(mg.tensor([[1, 2], [2, 1]], f64)), /linalg\.cholesky: A is not positive definite/);
+    assert.throws(() => mg.linalg.eigh(mg.tensor([[1, 2], [0, 1]], f64)), /linalg\.eigh: A must be symmetric/);
   });
 
   it('bad equations and shapes are named; a singular matrix has det 0 and its backward raises', () => {

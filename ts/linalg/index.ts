@@ -1,4 +1,4 @@
-/** `mg.linalg`: iterative solvers on trees (cg, ns, gmres, bicgstab), Neumann inverses, a dense solve, inv, det and slogdet.
+/** `mg.linalg`: iterative solvers on trees (cg, ns, gmres, bicgstab), Neumann inverses, a dense solve, inv, det, slogdet, cholesky and eigh.
  *
  * @module
  */
@@ -8,5 +8,6 @@ export { gmres, type GmresOptions } from './gmres';
 export { bicgstab, type BicgstabOptions } from './bicgstab';
 export { solve, type DenseMethod, type DenseSolveOptions } from './solve';
 export { inv, det, slogdet, type SignLogDet } from './determinant';
+export { cholesky, eigh, type Eigh } from './decompositions';
 export { lastSolveInfo, type OnInfo, type MemberSolveInfo, type SolveInfo } from './info';
 export type { LinearOperator, MatrixTree } from './operator';

@@ -1,0 +1,161 @@
+/**
+ * `cholesky` and `eigh` of a symmetric matrix, computed on the host in float64 (Cholesky–Banachiewicz;
+ * cyclic Jacobi rotations), with backward rules written in differentiable ops on the connected
+ * outputs (Murray 2016 for Cholesky; the symmetric eigenvector formula with F_ij = 1/(λ_j − λ_i)),
+ * so second derivatives are exact. Both read A's lower triangle's symmetric part as PyTorch does for
+ * a symmetric input, and raise on a matrix that is not positive definite (cholesky) or not
+ * symmetric.
+ */
+import { record, recordMulti } from '../autograd/node';
+import { NumericalError, describe } from '../errors';
+import { eye } from '../ops/creation';
+import { add, div, mul, sub, where, eq } from '../ops/elementwise';
+import { matmul } from '../ops/matmul';
+import { t as transpose2d, reshape } from '../ops/shape';
+import { allocate } from '../tensor/dtype';
+import { isBatched } from '../tensor/batched';
+import { fmtShape } from '../tensor/shape';
+import { type Tensor, isTensor } from '../tensor/tensor';
+import { hostRead } from '../tensor/trace';
+import { wrap } from '../ops/util';
+import { solve } from './solve';
+
+function symmetric(fn: string, A: unknown): { a: Tensor; values: Float64Array; n: number } {
+  if (!isTensor(A)) throw new TypeError(`${fn}: argument 'A' must be a Tensor, got ${describe(A)}`);
+  if (isBatched(A)) throw new TypeError(`${fn}: a matrix batched by vmap is not supported yet; loop over the members`);
+  if (A.ndim !== 2 || A.shape[0] !== A.shape[1]) throw new RangeError(`${fn}: A must be a square matrix, got shape ${fmtShape(A.shape)}`);
+  const n = A.shape[0];
+  const values = Float64Array.from(hostRead(fn, A.data));
+  let scale = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) throw new NumericalError(`${fn}: A has a non-finite entry (${v})`);
+    scale = Math.max(scale, Math.abs(v));
+  }
+  const tol = (A.dtype === 'float32' ? 1e-5 : 1e-12) * Math.max(scale, 1e-300) * Math.max(1, Math.sqrt(n));
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (Math.abs(values[i * n + j] - values[j * n + i]) > tol) {
+        throw new RangeError(`${fn}: A must be symmetric, but A[${i}, ${j}] = ${values[i * n + j]} and A[${j}, ${i}] = ${values[j * n + i]}`);
+      }
+    }
+  }
+  return { a: A, values, n };
+}
+
+/** ½(X + Xᵀ). */
+function sym(x: Tensor): Tensor {
+  return mul(add(x, transpose2d(x)), 0.5);
+}
+
+/** The lower-triangular factor L with A = L Lᵀ. @throws NumericalError when A is not positive definite. */
+export function cholesky(A: Tensor): Tensor {
+  const fn = 'linalg.cholesky';
+  const { a, values, n } = symmetric(fn, A);
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = values[i * n + j];
+      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
+      if (i === j) {
+        if (!(s > 0)) throw new NumericalError(`${fn}: A is not positive definite (the leading ${i + 1}×${i + 1} minor is not)`);
+        L[i * n + i] = Math.sqrt(s);
+      } else {
+        L[i * n + j] = s / L[j * n + j];
+      }
+    }
+  }
+  const out = wrap(a.dtype === 'float64' ? L : Float32Array.from(L), [n, n]);
+  // Φ: the lower triangle with half the diagonal.
+  const phi = allocate(a.dtype, n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) phi[i * n + j] = i === j ? 0.5 : 1;
+  const phiMask = wrap(phi, [n, n]);
+  return record('LinalgCholeskyExBackward0', [a], out, (g) => {
+    // Ā = sym(L⁻ᵀ Φ(Lᵀ Ḡ) L⁻¹), with L the connected output (so higher orders are exact).
+    const Linv = solve(out, eye(n, { dtype: a.dtype }));
+    return [sym(matmul(matmul(transpose2d(Linv), mul(matmul(transpose2d(out), g), phiMask)), Linv))];
+  }, [a]);
+}
+
+/** The result of {@link eigh}. */
+export interface Eigh {
+  /** Eigenvalues in ascending order, shape [n]. */
+  eigenvalues: Tensor;
+  /** Orthonormal eigenvectors as columns, shape [n, n] (each column's sign is arbitrary, as in PyTorch). */
+  eigenvectors: Tensor;
+}
+
+/** Cyclic Jacobi: eigenvalues and eigenvector columns of a symmetric matrix, sorted ascending. */
+function jacobi(values: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
+  const a = Float64Array.from(values);
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i] = 0.5 * (a[i * n + j] + a[j * n + i]);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
+    if (off < 1e-30 * Math.max(1, ...Array.from({ length: n }, (_, i) => a[i * n + i] ** 2))) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p];
+          const vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => a[i * n + i] - a[j * n + j]);
+  const w = Float64Array.from(order, (i) => a[i * n + i]);
+  const vs = new Float64Array(n * n);
+  order.forEach((src, col) => {
+    for (let k = 0; k < n; k++) vs[k * n + col] = v[k * n + src];
+  });
+  return { w, v: vs };
+}
+
+/**
+ * Eigenvalues (ascending) and eigenvectors of a symmetric matrix, differentiable in both (the
+ * eigenvector gradient is undefined for repeated eigenvalues, where it is infinite, as in PyTorch).
+ */
+export function eigh(A: Tensor): Eigh {
+  const fn = 'linalg.eigh';
+  const { a, values, n } = symmetric(fn, A);
+  const { w, v } = jacobi(values, n);
+  const cast = (x: Float64Array): Float32Array | Float64Array => (a.dtype === 'float64' ? x : Float32Array.from(x));
+  const lam = wrap(cast(w), [n]);
+  const vec = wrap(cast(v), [n, n]);
+  recordMulti('LinalgEighBackward0', [a], [lam, vec], (grads) => {
+    const [gl, gv] = grads;
+    // Ā = sym(V (diag(λ̄) + F ∘ (Vᵀ V̄)) Vᵀ), F_ij = 1/(λ_j − λ_i) off the diagonal, from the connected outputs.
+    let inner: Tensor | null = gl ? mul(eye(n, { dtype: a.dtype }), reshape(gl, [1, n])) : null;
+    if (gv) {
+      const diff = sub(reshape(lam, [1, n]), reshape(lam, [n, 1]));
+      const off = eq(eye(n, { dtype: a.dtype }), 0);
+      const F = where(off, div(1, where(off, diff, 1)), 0);
+      const term = mul(F, matmul(transpose2d(vec), gv));
+      inner = inner === null ? term : add(inner, term);
+    }
+    if (inner === null) return [null];
+    return [sym(matmul(matmul(vec, inner), transpose2d(vec)))];
+  }, [a]);
+  return { eigenvalues: lam, eigenvectors: vec };
+}

@@ -67,6 +67,22 @@ describe('convolution and pooling against PyTorch: output, gradients, grad of gr
     assert.deepEqual(new mg.nn.Unflatten(1, [2, 4]).forward(mg.ones([3, 8])).shape, [3, 2, 4]);
   });
 
+  it('vmap with a weight per member (per-task weights) equals a loop, gradients included', () => {
+    const xs = mg.randn([3, 2, 2, 6, 5], f64);
+    const ws = mg.randn([3, 4, 2, 3, 3], f64).requiresGrad_(true);
+    const bs = mg.randn([3, 4], f64);
+    const conv = (x: T, w: T, b: T) => F.conv2d(x, w, b, { padding: 1 }).tanh();
+    const batched = mg.func.vmap(conv)(xs, ws, bs);
+    const loop = mg.stack([0, 1, 2].map((i) => conv(xs.select(0, i), ws.select(0, i), bs.select(0, i))));
+    assertClose(batched, loop, 1e-12);
+    const [g1] = mg.autograd.grad(batched.square().sum(), ws) as T[];
+    const [g2] = mg.autograd.grad(loop.square().sum(), ws) as T[];
+    assertClose(g1, g2, 1e-12);
+    // A weight shared by the members (not batched) with batched inputs also works.
+    const shared = ws.select(0, 0).detach();
+    assertClose(mg.func.vmap((x: T) => F.conv2d(x, shared, null))(xs), mg.stack([0, 1, 2].map((i) => F.conv2d(xs.select(0, i), shared, null))), 1e-12);
+  });
+
   it('bad shapes and options are named', () => {
     const x = mg.ones([1, 3, 5, 5]);
     assert.throws(() => F.conv2d(x, mg.ones([2, 2, 3, 3])), /conv2d: the input has 3 channels and weight \[2, 2, 3, 3\] with groups 1 expects 2/);

@@ -8,13 +8,14 @@
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
-import { batchedOf, isBatched } from '../tensor/batched';
+import { batchOf, batchedOf, isBatched } from '../tensor/batched';
+import { materializeBatched } from './broadcast';
 import { type Im2colGeometry, col2imInto, im2colInto, sweepSize } from '../tensor/kernels/im2col';
-import { fmtShape } from '../tensor/shape';
+import { fmtShape, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import { hostRead } from '../tensor/trace';
 import { add } from './elementwise';
-import { cat, narrow } from './indexing';
+import { cat, narrow, select, stack } from './indexing';
 import { matmul } from './matmul';
 import { max, mean } from './reduce';
 import { reshape, squeeze, t as transpose2d, unsqueeze } from './shape';
@@ -147,9 +148,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts
     const p = pair(fn, 'padding', opts.padding, 0, 0);
     pad = [p[0], p[0], p[1], p[1]];
   }
-  if (isBatched(weight) || (bias && isBatched(bias))) {
-    throw new TypeError(`${fn}: a weight or bias batched by vmap (one per member) is not supported yet; vmap over the input only, or loop over the members`);
-  }
+  if (isBatched(weight) || (bias && isBatched(bias))) return perMemberConv(input, weight, bias ?? null, opts);
   return perImage(input, (x) => {
     const g = geometry(fn, x.shape, [kh, kw], pad, s, d);
     const cols = unfoldRaw(x, g, 0);
@@ -178,6 +177,24 @@ export interface Conv1dOptions {
   dilation?: number;
   /** Channel groups (default 1). */
   groups?: number;
+}
+
+/**
+ * vmap's rule for a conv whose weight (or bias) differs per member (per-task weights, as in a
+ * batched MAML/iMAML): one convolution per member on its physical slices (the loop is the rule:
+ * the weights differ), stacked back into the batch.
+ */
+function perMemberConv(input: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): Tensor {
+  const all = bias === null ? [input, weight] : [input, weight, bias];
+  const { levels, sizes } = batchOf(all);
+  const count = numelOf(sizes);
+  const flat = (t: Tensor): Tensor => reshape(materializeBatched(t, levels, sizes, t.ndim), [count, ...t.shape]);
+  const [px, pw] = [flat(input), flat(weight)];
+  const pb = bias === null ? null : flat(bias);
+  const outs: Tensor[] = [];
+  for (let m = 0; m < count; m++) outs.push(conv2d(select(px, 0, m), select(pw, 0, m), pb === null ? null : select(pb, 0, m), opts));
+  const y = stack(outs, 0);
+  return batchedOf(reshape(y, [...sizes, ...y.shape.slice(1)]), levels);
 }
 
 /** 1-d convolution of `[N, C, L]` with weight `[O, C/groups, k]`: conv2d on a height-1 image. */

@@ -268,6 +268,12 @@ describe('fixed-point solvers under vmap and forward mode', () => {
     });
   }
 
+  it('under mg.jit a solver is refused with the reason and the way out', () => {
+    const s = new FixedPointIteration({ fixedPointFun: (x: T, t: T) => x.cos().add(t), tol: 1e-8 });
+    const f = mg.jit((t: T) => s.run(mg.zeros([2]), t).params as T);
+    assert.throws(() => f(mg.tensor([0, 1])), (e: Error) => e instanceof mg.TraceError && /^FixedPointIteration\.run: the solver decides when to stop from its error on the host/.test(e.message));
+  });
+
   it('a member that fails under vmap is named', () => {
     const solver = new FixedPointIteration({ fixedPointFun: (x: T, a: T) => x.mul(a), maxiter: 50, tol: 1e-8 });
     assert.throws(() => mg.func.vmap((a: T) => solver.run(mg.ones([1], f64), a).params as T)(mg.tensor([[0.5], [3], [0.1]], f64)), /member 1 of the vmap batch: diverged/);

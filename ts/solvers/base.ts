@@ -17,6 +17,7 @@ import { activeVmaps, batchOf } from '../tensor/batched';
 import type { Tensor } from '../tensor/tensor';
 import { flatten, unflatten } from '../tree/tree';
 import { detach } from '../ops/inplace';
+import { TraceError, isRecording } from '../tensor/trace';
 import { grad } from '../func/transforms';
 
 /** Why a run stopped. */
@@ -339,8 +340,23 @@ export abstract class IterativeSolver<P = unknown, S extends SolverState = Solve
     return wrapped;
   }
 
-  /** The run loop: per-member convergence, freezing, failure detection. */
+  /** The run loop, with mg.jit's refusal explained in the solver's terms. */
   private loop(initParams: P, args: unknown[]): SolverStep<P, S> {
+    try {
+      return this.iterate(initParams, args);
+    } catch (e) {
+      if (e instanceof TraceError && isRecording()) {
+        throw new TraceError(
+          `${this.name}.run: the solver decides when to stop from its error on the host, which an mg.jit recording cannot replay; ` +
+            `run the solver outside mg.jit (jit the function it iterates instead), or write a fixed number of steps. (${e.message})`,
+        );
+      }
+      throw e;
+    }
+  }
+
+  /** Per-member convergence, freezing, failure detection. */
+  private iterate(initParams: P, args: unknown[]): SolverStep<P, S> {
     let state = this.init(initParams, ...args);
     let params = this.start(initParams, state);
     let firstError = Number.NaN;

@@ -279,3 +279,16 @@ describe('fixed-point solvers under vmap and forward mode', () => {
     assert.throws(() => mg.func.vmap((a: T) => solver.run(mg.ones([1], f64), a).params as T)(mg.tensor([[0.5], [3], [0.1]], f64)), /member 1 of the vmap batch: diverged/);
   });
 });
+
+describe('solver input errors name the solver', () => {
+  it('a map that changes the shape, a map that returns no tensor, an initial guess without tensors, a non-scalar objective', () => {
+    for (const S of [FixedPointIteration, AndersonAcceleration]) {
+      assert.throws(() => new S({ fixedPointFun: (x: T) => mg.cat([x, x]) }).run(mg.ones([2])), new RegExp(`${S.name}\\.update: fixedPointFun returned shape \\[4\\] for leaf 0 of the iterate, which has shape \\[2\\]`));
+      assert.throws(() => new S({ fixedPointFun: () => 3 }).run(mg.ones([2])), /fixedPointFun returned 0 tensor\(s\)/);
+    }
+    assert.throws(() => new Broyden({ fun: (x: T) => x.sum() }).run(mg.ones([2])), /Broyden\.run: fun returned shape \[\] for leaf 0 of the iterate, which has shape \[2\]/);
+    assert.throws(() => new FixedPointIteration({ fixedPointFun: (x: T) => x }).run(3 as never), /FixedPointIteration\.run: argument 'initParams' must be a Tensor or a tree of tensors, got 3/);
+    assert.throws(() => new mg.solvers.GradientDescent({ fun: (x: T) => x }).run(mg.ones([2])), /GradientDescent\.update: fun must return a one-element tensor, got shape \[2\]/);
+    assert.throws(() => new mg.solvers.LBFGS({ fun: (x: T) => x }).run(mg.ones([2])), /LBFGS\.init: fun must return a one-element tensor/);
+  });
+});

@@ -19,7 +19,7 @@ import type { Tensor } from '../tensor/tensor';
 import { treeSub } from '../tree/tree-math';
 import {
   type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced,
-  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
+  callWithAux, checkLike, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
   numberAbove, positiveInt, pushHistory, SolverFailure,
 } from './base';
 import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
@@ -89,6 +89,7 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
     const due = state.residualsHistory.length >= 2 && state.iterNum % this.mixingFrequency === 0;
     const point = due ? this.extrapolate(state, layout) : params;
     const [next, aux] = callWithAux(`${this.name}.update`, this.fixedPointFun, this.hasAux, [point, ...args]);
+    checkLike(`${this.name}.update`, 'fixedPointFun', next, point);
     const residual = treeSub(next, point);
     const errs = memberErrorsOf(residual);
     return {

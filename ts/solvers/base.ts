@@ -227,6 +227,36 @@ export function gradientOf(fun: UserFunction, hasAux: boolean, x: unknown, args:
   return grad(fun as (...a: unknown[]) => unknown)(x, ...args);
 }
 
+/**
+ * Throws unless `value` (what `what` returned) has the structure and leaf shapes of `like` (the
+ * iterate), naming the solver: a fixed-point map or root function must map x to x's shape. @internal
+ */
+export function checkLike(site: string, what: string, value: unknown, like: unknown): void {
+  const [vs] = flatten(value);
+  const [ls] = flatten(like);
+  if (vs.length !== ls.length) {
+    throw new TypeError(`${site}: ${what} returned ${vs.length} tensor(s) (${describe(value)}) for an iterate of ${ls.length}; it must return a tree shaped like its first argument`);
+  }
+  vs.forEach((v, i) => {
+    if (v.shape.length !== ls[i].shape.length || v.shape.some((d, k) => d !== ls[i].shape[k])) {
+      throw new RangeError(`${site}: ${what} returned shape [${v.shape.join(', ')}] for leaf ${i} of the iterate, which has shape [${ls[i].shape.join(', ')}]`);
+    }
+  });
+}
+
+/** Runs `f`, re-labelling func.valueAndGrad's argument errors with the solver's site ("fun must …"). @internal */
+export function renamed<R>(site: string, f: () => R): R {
+  try {
+    return f();
+  } catch (e) {
+    if ((e instanceof TypeError || e instanceof RangeError) && e.message.startsWith('func.valueAndGrad: the function')) {
+      const E = e instanceof TypeError ? TypeError : RangeError;
+      throw new E(`${site}: fun${e.message.slice('func.valueAndGrad: the function'.length)}`);
+    }
+    throw e;
+  }
+}
+
 /** A failure raised inside an update that the loop reports as a result (e.g. a singular system). @internal */
 export class SolverFailure extends Error {
   constructor(readonly result: SolverResult, message: string) {
@@ -291,6 +321,11 @@ export abstract class IterativeSolver<P = unknown, S extends SolverState = Solve
    */
   abstract optimality(params: P, ...args: unknown[]): unknown;
 
+  /** The initial guess must hold tensors (Bisection, which ignores it, overrides this). @internal */
+  protected checkInit(initParams: P): void {
+    if (flatten(initParams)[0].length === 0) throw typeError(`${this.name}.run`, 'initParams', 'a Tensor or a tree of tensors', initParams);
+  }
+
   /** The iterate `run` starts from (Bisection ignores the initial guess). @internal */
   protected start(initParams: P, _state: S): P {
     return initParams;
@@ -305,6 +340,7 @@ export abstract class IterativeSolver<P = unknown, S extends SolverState = Solve
    * @throws NumericalError if the run fails (unless `throw: false`).
    */
   run(initParams: P, ...args: unknown[]): SolverStep<P, S> {
+    this.checkInit(initParams);
     if (!this.implicitDiff || args.length === 0) {
       // Unrolled: the loop itself is differentiated (nothing to differentiate without args).
       const go = () => this.loop(initParams, args);

@@ -111,6 +111,9 @@ export class Bisection extends IterativeSolver<Tensor | null, BisectionState> {
     };
   }
 
+  /** The initial guess is ignored (pass null). @internal */
+  protected override checkInit(): void {}
+
   /** The midpoint of the initial bracket. */
   protected override start(_initParams: Tensor | null, state: BisectionState): Tensor {
     return mul(add(state.lower, state.upper), 0.5);

@@ -13,7 +13,7 @@ import { treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
 import { typeError } from '../errors';
 import {
   type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
-  advanced, callWithAux, pushHistory, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
+  advanced, callWithAux, checkLike, pushHistory, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
 } from './base';
 import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
 import { layoutOf, ravel, unravel } from './tree-vector';
@@ -100,6 +100,7 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
   /** F at the initial point; its norm is the initial error (a root stops at once). */
   init(initParams: P, ...args: unknown[]): BroydenState {
     const [value, aux] = callWithAux(`${this.name}.init`, this.fun, this.hasAux, [initParams, ...args]);
+    checkLike(`${this.name}.run`, this.fixedPoint ? 'fixedPointFun' : 'fun', value, initParams);
     const errs = memberErrorsOf(value);
     return { ...initialState(1, aux), memberErrors: errs, error: worst(errs), value: ravel(value), cHistory: [], dHistory: [], stepsize: this.stepsize || 1 };
   }

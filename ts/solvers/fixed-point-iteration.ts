@@ -2,7 +2,7 @@
 import { treeSub } from '../tree/tree-math';
 import {
   type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced,
-  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
+  callWithAux, checkLike, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
 } from './base';
 
 /** Options of {@link FixedPointIteration}. */
@@ -38,6 +38,7 @@ export class FixedPointIteration<P = unknown> extends IterativeSolver<P, SolverS
   /** x ← T(x). */
   update(params: P, state: SolverState, ...args: unknown[]): SolverStep<P, SolverState> {
     const [next, aux] = callWithAux(`${this.name}.update`, this.fixedPointFun, this.hasAux, [params, ...args]);
+    checkLike(`${this.name}.update`, 'fixedPointFun', next, params);
     const errs = memberErrorsOf(treeSub(next, params));
     return {
       params: next as P,

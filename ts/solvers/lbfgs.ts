@@ -13,7 +13,7 @@ import { isTensor } from '../tensor/tensor';
 import {
   type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
   checkSolverOptions, commonOptions, fnOption, gradientOf, initialState, IterativeSolver, memberErrorsOf,
-  numberAbove, positiveInt, pushHistory, SolverFailure, worst,
+  numberAbove, positiveInt, pushHistory, renamed, SolverFailure, worst,
 } from './base';
 import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
 import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
@@ -84,7 +84,7 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
 
   /** [f, ∇f (flat), aux] at x. */
   private valueGrad(site: string, x: unknown, args: unknown[]): [Tensor, Tensor, unknown] {
-    const out = valueAndGrad(this.fun as (...a: unknown[]) => unknown, { hasAux: this.hasAux })(x, ...args) as [unknown, unknown];
+    const out = renamed(site, () => valueAndGrad(this.fun as (...a: unknown[]) => unknown, { hasAux: this.hasAux })(x, ...args)) as [unknown, unknown];
     const [value, aux] = this.hasAux ? (out[0] as [unknown, unknown]) : [out[0], undefined];
     if (!isTensor(value)) throw new TypeError(`${site}: fun must return a one-element Tensor, got ${describe(value)}`);
     return [value, ravel(out[1]), aux];

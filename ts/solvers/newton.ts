@@ -10,7 +10,7 @@ import { NumericalError, typeError } from '../errors';
 import { treeAdd, treeNeg, treeNorm } from '../tree/tree-math';
 import {
   type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
-  callWithAux, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
+  callWithAux, checkLike, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
   SolverFailure, worst,
 } from './base';
 import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
@@ -70,6 +70,7 @@ export class Newton<P = unknown> extends IterativeSolver<P, NewtonState> {
   /** F at the initial point (a root stops at once). */
   init(initParams: P, ...args: unknown[]): NewtonState {
     const [value, aux] = callWithAux(`${this.name}.init`, this.fun, this.hasAux, [initParams, ...args]);
+    checkLike(`${this.name}.run`, 'fun', value, initParams);
     const errs = memberErrorsOf(value);
     return { ...initialState(1, aux), memberErrors: errs, error: worst(errs), value, stepsize: 1 };
   }

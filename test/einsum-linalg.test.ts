@@ -31,6 +31,11 @@ const OPS: Record<string, (...xs: T[]) => T> = {
   cholesky: (a) => mg.linalg.cholesky(a.add(a.t()).div(2)),
   eigvalsh: (a) => mg.linalg.eigh(a.add(a.t()).div(2)).eigenvalues,
   eigh_abs_vectors: (a) => mg.linalg.eigh(a.add(a.t()).div(2)).eigenvectors.abs(),
+  svd_values: (a) => mg.linalg.svd(a).S,
+  svd_abs_u_tall: (a) => mg.linalg.svd(a).U.abs(),
+  svd_abs_vh_wide: (a) => mg.linalg.svd(a).Vh.abs(),
+  svd_abs_vh_tall: (a) => mg.linalg.svd(a).Vh.abs(),
+  svd_abs_u_wide: (a) => mg.linalg.svd(a).U.abs(),
 };
 
 describe('einsum and linalg.inv / det / slogdet / cholesky / eigh against PyTorch', () => {
@@ -47,7 +52,7 @@ describe('einsum and linalg.inv / det / slogdet / cholesky / eigh against PyTorc
     gradgradcheck((a: T) => mg.linalg.det(a), [A], 1e-6, 1e-4);
   });
 
-  it('cholesky reconstructs A = L Lᵀ (lower triangular); eigh gives A V = V diag(λ) with orthonormal V; failures are named', () => {
+  it('cholesky reconstructs A = L Lᵀ (lower triangular); eigh gives A V = V diag(λ) with orthonormal V; svd reconstructs tall and wide A; failures are named', () => {
     const B = mg.randn([5, 5], f64);
     const A = B.matmul(B.t()).add(mg.eye(5, f64));
     const L = mg.linalg.cholesky(A);
@@ -56,6 +61,14 @@ describe('einsum and linalg.inv / det / slogdet / cholesky / eigh against PyTorc
     const { eigenvalues: w, eigenvectors: V } = mg.linalg.eigh(A);
     assertClose(A.matmul(V), V.mul(w.reshape(1, 5)), 1e-10);
     assertClose(V.t().matmul(V), mg.eye(5, f64), 1e-12);
+    for (const shape of [[6, 4], [3, 7]]) {
+      const M = mg.randn(shape, f64);
+      const { U, S, Vh } = mg.linalg.svd(M);
+      assertClose(U.mul(S.reshape(1, -1)).matmul(Vh), M, 1e-12);
+      assertClose(U.t().matmul(U), mg.eye(Math.min(...shape), f64), 1e-12);
+      assertClose(Vh.matmul(Vh.t()), mg.eye(Math.min(...shape), f64), 1e-12);
+      assert.ok(Array.from(S.data).every((v, i, a) => i === 0 || v <= a[i - 1]), 'singular values descend');
+    }
     assert.throws(() => mg.linalg.cholesky(mg.tensor([[1, 2], [2, 1]], f64)), /linalg\.cholesky: A is not positive definite/);
     assert.throws(() => mg.linalg.eigh(mg.tensor([[1, 2], [0, 1]], f64)), /linalg\.eigh: A must be symmetric/);
   });

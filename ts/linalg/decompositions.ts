@@ -159,3 +159,142 @@ export function eigh(A: Tensor): Eigh {
   }, [a]);
   return { eigenvalues: lam, eigenvectors: vec };
 }
+
+/** The result of {@link svd}. */
+export interface Svd {
+  /** Left singular vectors [m, k] (k = min(m, n)); column signs are arbitrary, as in PyTorch. */
+  U: Tensor;
+  /** Singular values, descending, [k]. */
+  S: Tensor;
+  /** Right singular vectors as rows [k, n]. */
+  Vh: Tensor;
+}
+
+/** One-sided Jacobi (Hestenes) on the columns of a copy of A [m, n] (m ≥ n): A V = U S. */
+function hestenes(a: Float64Array, m: number, n: number): { u: Float64Array; s: Float64Array; v: Float64Array } {
+  const w = Float64Array.from(a);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let i = 0; i < m; i++) {
+          const x = w[i * n + p];
+          const y = w[i * n + q];
+          alpha += x * x;
+          beta += y * y;
+          gamma += x * y;
+        }
+        if (Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta) || gamma === 0) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const sn = c * t;
+        for (let i = 0; i < m; i++) {
+          const x = w[i * n + p];
+          const y = w[i * n + q];
+          w[i * n + p] = c * x - sn * y;
+          w[i * n + q] = sn * x + c * y;
+        }
+        for (let i = 0; i < n; i++) {
+          const x = v[i * n + p];
+          const y = v[i * n + q];
+          v[i * n + p] = c * x - sn * y;
+          v[i * n + q] = sn * x + c * y;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const norms = Array.from({ length: n }, (_, j) => {
+    let acc = 0;
+    for (let i = 0; i < m; i++) acc += w[i * n + j] ** 2;
+    return Math.sqrt(acc);
+  });
+  const order = norms.map((_, j) => j).sort((p, q) => norms[q] - norms[p]);
+  const u = new Float64Array(m * n);
+  const s = new Float64Array(n);
+  const vs = new Float64Array(n * n);
+  order.forEach((src, col) => {
+    s[col] = norms[src];
+    for (let i = 0; i < m; i++) u[i * n + col] = norms[src] > 0 ? w[i * n + src] / norms[src] : 0;
+    for (let i = 0; i < n; i++) vs[i * n + col] = v[i * n + src];
+  });
+  return { u, s, v: vs };
+}
+
+/**
+ * The thin SVD A = U diag(S) Vh (PyTorch's `linalg.svd(A, full_matrices=False)`), by one-sided
+ * Jacobi in float64, differentiable in U, S and Vh (the vectors' gradient is infinite for repeated
+ * singular values, as in PyTorch; with a zero singular value the rank-deficient part raises).
+ */
+export function svd(A: Tensor): Svd {
+  const fn = 'linalg.svd';
+  if (!isTensor(A)) throw new TypeError(`${fn}: argument 'A' must be a Tensor, got ${describe(A)}`);
+  if (isBatched(A)) throw new TypeError(`${fn}: a matrix batched by vmap is not supported yet; loop over the members`);
+  if (A.ndim !== 2) throw new RangeError(`${fn}: A must be a matrix, got shape ${fmtShape(A.shape)}`);
+  const [m, n] = A.shape;
+  const raw = Float64Array.from(hostRead(fn, A.data));
+  for (const x of raw) if (!Number.isFinite(x)) throw new NumericalError(`${fn}: A has a non-finite entry (${x})`);
+  const wide = m < n;
+  // A wide matrix: the SVD of Aᵀ, with U and V exchanged.
+  const at = wide ? Float64Array.from({ length: m * n }, (_, k) => raw[(k % m) * n + Math.floor(k / m)]) : raw;
+  const [rows, cols] = wide ? [n, m] : [m, n];
+  const { u, s, v } = hestenes(at, rows, cols);
+  const k = cols;
+  const cast = (x: Float64Array): Float32Array | Float64Array => (A.dtype === 'float64' ? x : Float32Array.from(x));
+  // u: [rows, k], v: [k, k] (columns = right vectors of the tall problem).
+  const Ut = wrap(cast(u), [rows, k]);
+  const Vt = wrap(cast(v), [k, k]);
+  const Uo = wide ? Vt : Ut;
+  const Vo = wide ? Ut : Vt;
+  const S = wrap(cast(s), [k]);
+  const Vh = transpose2d(Vo);
+  const U = Uo;
+  recordMulti('LinalgSvdBackward0', [A], [U, S, Vh], (grads) => {
+    const [gU, gS, gVh] = grads;
+    const Vm = transpose2d(Vh);
+    const kk = S.shape[0];
+    let inner: Tensor | null = gS ? mul(eye(kk, { dtype: A.dtype }), reshape(gS, [1, kk])) : null;
+    let extra: Tensor | null = null;
+    if (gU || gVh) {
+      const S2 = mul(S, S);
+      const E = sub(reshape(S2, [1, kk]), reshape(S2, [kk, 1]));
+      const offd = eq(eye(kk, { dtype: A.dtype }), 0);
+      const Einv = where(offd, div(1, where(offd, E, 1)), 0);
+      const skew = (X: Tensor): Tensor => sub(X, transpose2d(X));
+      const Srow = reshape(S, [1, kk]);
+      const Scol = reshape(S, [kk, 1]);
+      if (gU) {
+        const UhgU = matmul(transpose2d(U), gU);
+        const term = mul(mul(skew(UhgU), Einv), Srow);
+        inner = inner === null ? term : add(inner, term);
+        if (U.shape[0] > kk) {
+          // The part of gU outside U's span, through S⁻¹.
+          const outside = sub(gU, matmul(U, UhgU));
+          extra = matmul(div(outside, Srow), Vh);
+        }
+      }
+      if (gVh) {
+        const gV = transpose2d(gVh);
+        const VhgV = matmul(Vh, gV);
+        const term = mul(Scol, mul(skew(VhgV), Einv));
+        inner = inner === null ? term : add(inner, term);
+        if (Vm.shape[0] > kk) {
+          const outside = sub(gV, matmul(Vm, VhgV));
+          const t2 = matmul(U, transpose2d(div(outside, Srow)));
+          extra = extra === null ? t2 : add(extra, t2);
+        }
+      }
+    }
+    let gA: Tensor | null = inner === null ? null : matmul(matmul(U, inner), Vh);
+    if (extra !== null) gA = gA === null ? extra : add(gA, extra);
+    return [gA];
+  }, [A]);
+  return { U, S, Vh };
+}

@@ -8,6 +8,6 @@ export { gmres, type GmresOptions } from './gmres';
 export { bicgstab, type BicgstabOptions } from './bicgstab';
 export { solve, type DenseMethod, type DenseSolveOptions } from './solve';
 export { inv, det, slogdet, type SignLogDet } from './determinant';
-export { cholesky, eigh, type Eigh } from './decompositions';
+export { cholesky, eigh, svd, type Eigh, type Svd } from './decompositions';
 export { lastSolveInfo, type OnInfo, type MemberSolveInfo, type SolveInfo } from './info';
 export type { LinearOperator, MatrixTree } from './operator';

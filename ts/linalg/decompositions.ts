@@ -18,7 +18,7 @@ import { fmtShape } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { hostRead } from '../tensor/trace';
 import { wrap } from '../ops/util';
-import { solve } from './solve';
+import { asymmetry, solve } from './solve';
 
 function symmetric(fn: string, A: unknown): { a: Tensor; values: Float64Array; n: number } {
   if (!isTensor(A)) throw new TypeError(`${fn}: argument 'A' must be a Tensor, got ${describe(A)}`);
@@ -31,13 +31,10 @@ function symmetric(fn: string, A: unknown): { a: Tensor; values: Float64Array; n
     if (!Number.isFinite(v)) throw new NumericalError(`${fn}: A has a non-finite entry (${v})`);
     scale = Math.max(scale, Math.abs(v));
   }
-  const tol = (A.dtype === 'float32' ? 1e-5 : 1e-12) * Math.max(scale, 1e-300) * Math.max(1, Math.sqrt(n));
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      if (Math.abs(values[i * n + j] - values[j * n + i]) > tol) {
-        throw new RangeError(`${fn}: A must be symmetric, but A[${i}, ${j}] = ${values[i * n + j]} and A[${j}, ${i}] = ${values[j * n + i]}`);
-      }
-    }
+  const bad = asymmetry(values, n, A.dtype, Math.max(scale, 1e-300));
+  if (bad !== null) {
+    const [i, j] = bad;
+    throw new RangeError(`${fn}: A must be symmetric, but A[${i}, ${j}] = ${values[i * n + j]} and A[${j}, ${i}] = ${values[j * n + i]}`);
   }
   return { a: A, values, n };
 }
@@ -84,6 +81,20 @@ export interface Eigh {
   eigenvectors: Tensor;
 }
 
+/**
+ * A Givens rotation of two strided lines of `x` in place: for k < count, with P = p0 + k·step and
+ * Q = q0 + k·step, (x_P, x_Q) ← (c·x_P − s·x_Q, s·x_P + c·x_Q). Columns of a row-major [·, n]
+ * matrix have step n, rows step 1.
+ */
+function rotate(x: Float64Array, count: number, p0: number, q0: number, step: number, c: number, s: number): void {
+  for (let k = 0, P = p0, Q = q0; k < count; k++, P += step, Q += step) {
+    const xp = x[P];
+    const xq = x[Q];
+    x[P] = c * xp - s * xq;
+    x[Q] = s * xp + c * xq;
+  }
+}
+
 /** Cyclic Jacobi: eigenvalues and eigenvector columns of a symmetric matrix, sorted ascending. */
 function jacobi(values: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
   const a = Float64Array.from(values);
@@ -102,24 +113,9 @@ function jacobi(values: Float64Array, n: number): { w: Float64Array; v: Float64A
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p];
-          const vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
+        rotate(a, n, p, q, n, c, s); // columns p, q
+        rotate(a, n, p * n, q * n, 1, c, s); // rows p, q
+        rotate(v, n, p, q, n, c, s);
       }
     }
   }
@@ -195,18 +191,8 @@ function hestenes(a: Float64Array, m: number, n: number): { u: Float64Array; s: 
         const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t);
         const sn = c * t;
-        for (let i = 0; i < m; i++) {
-          const x = w[i * n + p];
-          const y = w[i * n + q];
-          w[i * n + p] = c * x - sn * y;
-          w[i * n + q] = sn * x + c * y;
-        }
-        for (let i = 0; i < n; i++) {
-          const x = v[i * n + p];
-          const y = v[i * n + q];
-          v[i * n + p] = c * x - sn * y;
-          v[i * n + q] = sn * x + c * y;
-        }
+        rotate(w, m, p, q, n, c, sn);
+        rotate(v, n, p, q, n, c, sn);
       }
     }
     if (!rotated) break;

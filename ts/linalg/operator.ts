@@ -4,7 +4,6 @@
  * lists, initial guesses checked against b, tolerances and default iteration limits.
  */
 import { NumericalError, describe } from '../errors';
-import { cat, narrow } from '../ops/indexing';
 import { matmul } from '../ops/matmul';
 import { reshape } from '../ops/shape';
 import { zerosOf } from '../ops/util';
@@ -12,6 +11,7 @@ import { fmtShape, sameShape } from '../tensor/shape';
 import { type Tensor, checkAttached, isTensor } from '../tensor/tensor';
 import { type TreeSpec, flatten, sameStructure, unflatten } from '../tree/tree';
 import { treeNorm } from '../tree/tree-math';
+import { layoutOf, ravel, unravel } from '../tree/tree-vector';
 
 /** A tree of matrices: a matrix Tensor, or arrays / plain objects of such trees. */
 export type MatrixTree = Tensor | readonly MatrixTree[] | { readonly [key: string]: MatrixTree };
@@ -112,15 +112,7 @@ export function operatorOf(p: Problem, name: string, A: unknown): VecOp {
     const dtypes = new Set(p.b.map((t) => t.dtype));
     if (dtypes.size > 1) throw new TypeError(`${p.fn}: a single matrix ${name} needs all leaves of b to share one dtype, got ${[...dtypes].join(' and ')}`);
     checkSquare(p, name, A, p.n, p.b[0].dtype, `b has ${p.n} elements over ${p.b.length} leaves`);
-    return (v) => {
-      const y = matmul(A, cat(v.map((t) => reshape(t, [t.numel]))));
-      let off = 0;
-      return v.map((t) => {
-        const part = reshape(narrow(y, 0, off, t.numel), t.shape);
-        off += t.numel;
-        return part;
-      });
-    };
+    return (v) => unravel<Vec>(matmul(A, ravel(v)), layoutOf(v));
   }
   const [mats] = flatten(A);
   if (mats.length === 0 || mats.length !== p.b.length || !sameStructure(A, p.tree)) {

@@ -13,7 +13,7 @@ import { neg } from '../ops/elementwise';
 import { matmul } from '../ops/matmul';
 import { reshape, t as transpose2d, unsqueeze } from '../ops/shape';
 import { wrap } from '../ops/util';
-import { allocate, promoteTypes } from '../tensor/dtype';
+import { type DType, allocate, promoteTypes } from '../tensor/dtype';
 import { SolveMethod, native } from '../tensor/native';
 import { fmtShape, numelOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
@@ -66,19 +66,27 @@ function checkEntries(fn: string, a: Tensor, b: Tensor, method: DenseMethod): vo
     if (!Number.isFinite(b.data[i])) throw new NumericalError(`${fn}: the right-hand side has a non-finite entry (${b.data[i]} at flat index ${i})`);
   }
   if (method !== 'cholesky') return;
-  // Round-off of a matrix assembled as AᵀA or by matvecs makes it asymmetric at the ulp level.
-  const tol = (a.dtype === 'float32' ? 1e-5 : 1e-12) * scale * Math.max(1, Math.sqrt(n));
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const d = Math.abs(ad[i * n + j] - ad[j * n + i]);
-      if (d > tol) {
-        throw new NumericalError(
-          `${fn}: method 'cholesky' needs a symmetric positive-definite matrix, but the ${n}×${n} matrix is not symmetric ` +
-            `(A[${i}, ${j}] = ${ad[i * n + j]}, A[${j}, ${i}] = ${ad[j * n + i]}); use method 'lu' or 'qr'`,
-        );
-      }
-    }
+  const bad = asymmetry(ad, n, a.dtype, scale);
+  if (bad !== null) {
+    const [i, j] = bad;
+    throw new NumericalError(
+      `${fn}: method 'cholesky' needs a symmetric positive-definite matrix, but the ${n}×${n} matrix is not symmetric ` +
+        `(A[${i}, ${j}] = ${ad[i * n + j]}, A[${j}, ${i}] = ${ad[j * n + i]}); use method 'lu' or 'qr'`,
+    );
   }
+}
+
+/**
+ * The first pair (i, j) with |A_ij − A_ji| beyond rounding (relative to `scale`, the largest
+ * |entry|), or null for a symmetric matrix: round-off of a matrix assembled as AᵀA or by matvecs
+ * makes it asymmetric at the ulp level. @internal
+ */
+export function asymmetry(ad: ArrayLike<number>, n: number, dtype: DType, scale: number): [number, number] | null {
+  const tol = (dtype === 'float32' ? 1e-5 : 1e-12) * scale * Math.max(1, Math.sqrt(n));
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) if (Math.abs(ad[i * n + j] - ad[j * n + i]) > tol) return [i, j];
+  }
+  return null;
 }
 
 /** The dense solve with a caller's name in messages. @internal */

@@ -28,6 +28,29 @@ function initConv(weight: Tensor, bias: Tensor | null): void {
   }
 }
 
+/**
+ * Checks `groups`, registers the weight [out, in/groups, ...kernel] and bias [out] slots of a conv
+ * layer and draws them as PyTorch does; returns the convolution's own options.
+ */
+function convParameters<O extends { groups?: number; bias?: boolean; dtype?: DType }>(
+  layer: Module & { inChannels: number; outChannels: number; weight: Tensor; bias: Tensor | null },
+  fn: string,
+  kernel: number[],
+  opts: O,
+): Omit<O, 'bias' | 'dtype'> {
+  const { inChannels, outChannels } = layer;
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
+    throw new RangeError(`${fn}: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${String(groups)})`);
+  }
+  const { bias = true, dtype: d, ...conv } = opts;
+  const dtype = d === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', d);
+  layer.registerParameter('weight', new Parameter(zeros([outChannels, inChannels / groups, ...kernel], { dtype })));
+  layer.registerParameter('bias', bias ? new Parameter(zeros([outChannels], { dtype })) : null);
+  initConv(layer.weight, layer.bias);
+  return conv;
+}
+
 function kernelPair(fn: string, k: Pair): [number, number] {
   const p: [number, number] = typeof k === 'number' ? [k, k] : k;
   if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => Number.isInteger(v) && v >= 1)) throw typeError(fn, 'kernelSize', 'a positive integer or a pair of them', k);
@@ -50,20 +73,10 @@ export class Conv2d extends Module {
   bias!: Tensor | null;
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: ConvOptions = {}) {
     super();
-    const fn = 'Conv2d';
-    this.inChannels = checkInt(fn, 'inChannels', inChannels);
-    this.outChannels = checkInt(fn, 'outChannels', outChannels);
-    this.kernelSize = kernelPair(fn, kernelSize);
-    const groups = opts.groups ?? 1;
-    if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new RangeError(`${fn}: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${String(groups)})`);
-    }
-    const { bias = true, dtype: d, ...conv } = opts;
-    this.options = conv;
-    const dtype = d === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', d);
-    this.registerParameter('weight', new Parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize], { dtype })));
-    this.registerParameter('bias', bias ? new Parameter(zeros([outChannels], { dtype })) : null);
-    initConv(this.weight, this.bias);
+    this.inChannels = checkInt('Conv2d', 'inChannels', inChannels);
+    this.outChannels = checkInt('Conv2d', 'outChannels', outChannels);
+    this.kernelSize = kernelPair('Conv2d', kernelSize);
+    this.options = convParameters(this, 'Conv2d', this.kernelSize, opts);
   }
   /** The convolution of [N, C, H, W]. */
   override forward(input: Tensor): Tensor {
@@ -87,20 +100,10 @@ export class Conv1d extends Module {
   bias!: Tensor | null;
   constructor(inChannels: number, outChannels: number, kernelSize: number, opts: Conv1dOptions & { bias?: boolean; dtype?: DType } = {}) {
     super();
-    const fn = 'Conv1d';
-    this.inChannels = checkInt(fn, 'inChannels', inChannels);
-    this.outChannels = checkInt(fn, 'outChannels', outChannels);
-    this.kernelSize = checkInt(fn, 'kernelSize', kernelSize);
-    const groups = opts.groups ?? 1;
-    if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new RangeError(`${fn}: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${String(groups)})`);
-    }
-    const { bias = true, dtype: d, ...conv } = opts;
-    this.options = conv;
-    const dtype = d === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', d);
-    this.registerParameter('weight', new Parameter(zeros([outChannels, inChannels / groups, kernelSize], { dtype })));
-    this.registerParameter('bias', bias ? new Parameter(zeros([outChannels], { dtype })) : null);
-    initConv(this.weight, this.bias);
+    this.inChannels = checkInt('Conv1d', 'inChannels', inChannels);
+    this.outChannels = checkInt('Conv1d', 'outChannels', outChannels);
+    this.kernelSize = checkInt('Conv1d', 'kernelSize', kernelSize);
+    this.options = convParameters(this, 'Conv1d', [this.kernelSize], opts);
   }
   /** The convolution of [N, C, L]. */
   override forward(input: Tensor): Tensor {

@@ -152,7 +152,8 @@ export function mseLoss(input: Tensor, target: Tensor, opts: LossOptions = {}): 
 }
 
 /** The values of a class-index target as integers, checked against `classes`. */
-function classIndices(fn: string, targets: unknown, expectShape: number[], classes: number, ignoreIndex: number): number[] {
+/** `input` names the tensor the classes index in messages ('logits' or 'input'). */
+function classIndices(fn: string, input: 'logits' | 'input', targets: unknown, expectShape: number[], classes: number, ignoreIndex: number): number[] {
   let values: number[];
   let shape: readonly number[];
   if (isTensor(targets)) {
@@ -168,8 +169,8 @@ function classIndices(fn: string, targets: unknown, expectShape: number[], class
     throw typeError(fn, 'targets', 'class indices (an array of integers or a Tensor of integer values) or class probabilities', targets);
   }
   if (!sameShape(shape, expectShape)) {
-    const what = fn === 'crossEntropy' ? 'logits' : 'an input';
-    throw new RangeError(`${fn}: targets of shape ${fmtShape(shape)} do not fit ${what} with ${classes} classes; expected class indices of shape ${fmtShape(expectShape)} (or class probabilities with the ${fn === 'crossEntropy' ? "logits'" : "input's"} shape)`);
+    const [what, whose] = input === 'logits' ? ['logits', "logits'"] : ['an input', "input's"];
+    throw new RangeError(`${fn}: targets of shape ${fmtShape(shape)} do not fit ${what} with ${classes} classes; expected class indices of shape ${fmtShape(expectShape)} (or class probabilities with the ${whose} shape)`);
   }
   values.forEach((v, i) => {
     if (v === ignoreIndex) return;
@@ -194,7 +195,7 @@ function classWeight(fn: string, weight: Tensor | undefined, classes: number, cl
  * Σ w[t] over counted targets. Also returns what label smoothing needs: each sample's "counted"
  * indicator and the mean's divisor.
  */
-function nllCore(fn: string, lsm: Tensor, targets: Tensor | number[] | number, classDim: number, w: Tensor | null, ignoreIndex: number): { perSample: Tensor; counted: Tensor; divisor: Tensor } {
+function nllCore(fn: string, input: 'logits' | 'input', lsm: Tensor, targets: Tensor | number[] | number, classDim: number, w: Tensor | null, ignoreIndex: number): { perSample: Tensor; counted: Tensor; divisor: Tensor } {
   const classes = lsm.shape[classDim];
   const sampleShape = lsm.shape.filter((_, d) => d !== classDim);
   // Inside vmap each member has its own targets: one mask per member.
@@ -212,7 +213,7 @@ function nllCore(fn: string, lsm: Tensor, targets: Tensor | number[] | number, c
   const per = lsm.numel;
   const mask = allocate(lsm.dtype, members * per);
   memberTargets.forEach((t, m) => {
-    classIndices(fn, t, sampleShape, classes, ignoreIndex).forEach((c, p) => {
+    classIndices(fn, input, t, sampleShape, classes, ignoreIndex).forEach((c, p) => {
       if (c === ignoreIndex) return;
       const n = Math.floor(p / inner);
       const r = p % inner;
@@ -245,7 +246,7 @@ export function nllLoss(input: Tensor, targets: Tensor | number[] | number, opts
   const classDim = input.ndim === 1 ? 0 : 1;
   const reduction = checkReduction(fn, opts.reduction);
   const w = classWeight(fn, opts.weight, input.shape[classDim], classDim, input.ndim);
-  const { perSample, divisor } = nllCore(fn, input, targets, classDim, w, opts.ignoreIndex ?? -100);
+  const { perSample, divisor } = nllCore(fn, 'input', input, targets, classDim, w, opts.ignoreIndex ?? -100);
   if (reduction === 'none') return perSample;
   const total = sum(perSample);
   // PyTorch returns NaN for a mean over zero counted targets (0/0).
@@ -278,7 +279,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor | number[] | number
     return reduce(fn, neg(sum(mul(lsm, weighted(p)), classDim)), reduction);
   }
 
-  const { perSample, counted, divisor } = nllCore(fn, lsm, targets, classDim, w, opts.ignoreIndex ?? -100);
+  const { perSample, counted, divisor } = nllCore(fn, 'logits', lsm, targets, classDim, w, opts.ignoreIndex ?? -100);
   // Label smoothing's uniform part: −Σ_c w_c log q_c per counted sample (PyTorch's normalisation).
   const smooth = eps > 0 ? mul(neg(sum(weighted(lsm), classDim)), counted) : null;
   const mix = (nll: Tensor, sm: Tensor | null): Tensor => (sm === null ? nll : add(mul(nll, 1 - eps), mul(sm, eps / classes)));

@@ -8,7 +8,7 @@ import { record } from '../autograd/node';
 import { typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
 import { isBatched } from '../tensor/batched';
-import { fmtShape, normalizeDim, numelOf } from '../tensor/shape';
+import { fmtShape, normalizeDim, numelOf, stridesOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { hostRead } from '../tensor/trace';
 import { add } from './elementwise';
@@ -30,17 +30,10 @@ function indexArray(fn: string, index: Tensor | number[] | number[][], size: num
   return { values, shape: t.shape.slice() };
 }
 
-/** Strides of a contiguous shape. */
-function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
 /** For each position of `shape`, the flat offset in `target` with coordinate `dim` replaced by idx. */
 function offsets(shape: readonly number[], target: readonly number[], dim: number, idx: Int32Array): Int32Array {
   const out = new Int32Array(idx.length);
-  const ts = strides(target);
+  const ts = stridesOf(target);
   const coord = new Array<number>(shape.length).fill(0);
   for (let p = 0; p < idx.length; p++) {
     let off = 0;
@@ -105,7 +98,7 @@ export function scatterAdd(input: Tensor, dim: number, index: Tensor | number[] 
 function gatherBlock(src: Tensor, shape: number[]): Tensor {
   const n = numelOf(shape);
   const offs = new Int32Array(n);
-  const ss = strides(src.shape);
+  const ss = stridesOf(src.shape);
   const coord = new Array<number>(shape.length).fill(0);
   for (let p = 0; p < n; p++) {
     offs[p] = coord.reduce((o, c, k) => o + c * ss[k], 0);

@@ -19,10 +19,10 @@ import type { Tensor } from '../tensor/tensor';
 import { treeSub } from '../tree/tree-math';
 import {
   type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced,
-  callWithAux, checkLike, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
+  callWithAux, checkLike, checkSolverOptions, fixedPointResidual, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
   numberAbove, positiveInt, pushHistory, SolverFailure,
 } from './base';
-import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
+import { type Layout, layoutOf, ravel, unravel } from '../tree/tree-vector';
 
 /** Options of {@link AndersonAcceleration}. */
 export interface AndersonAccelerationOptions<P = unknown> extends SolverOptions {
@@ -137,7 +137,6 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
 
   /** T(x) − x. */
   optimality(params: P, ...args: unknown[]): unknown {
-    const [tx] = callWithAux(`${this.name}.optimality`, this.fixedPointFun, this.hasAux, [params, ...args]);
-    return treeSub(tx, params);
+    return fixedPointResidual(`${this.name}.optimality`, this.fixedPointFun, this.hasAux, params, args);
   }
 }

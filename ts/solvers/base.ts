@@ -13,9 +13,11 @@ import { NumericalError, describe, typeError } from '../errors';
 import { customRoot } from '../diff/implicit/root';
 import type { LinearSolver } from '../diff/implicit/types';
 import { memberNorms, pickMembers } from '../linalg/members';
+import { checkOptions } from '../linalg/options';
 import { activeVmaps, batchOf } from '../tensor/batched';
-import type { Tensor } from '../tensor/tensor';
+import { type Tensor, isTensor } from '../tensor/tensor';
 import { flatten, unflatten } from '../tree/tree';
+import { treeSub } from '../tree/tree-math';
 import { detach } from '../ops/inplace';
 import { TraceError, isRecording } from '../tensor/trace';
 import { grad } from '../func/transforms';
@@ -120,12 +122,8 @@ const COMMON_KEYS = ['maxiter', 'tol', 'implicitDiff', 'implicitDiffSolve', 'thr
 
 /** Checks an options object against the common keys plus `own`; returns it typed. @internal */
 export function checkSolverOptions<O extends object>(name: string, opts: O | undefined, own: readonly string[]): O {
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw typeError(`new ${name}`, 'options', 'an options object', opts);
-  const valid = [...own, ...COMMON_KEYS];
-  for (const k of Object.keys(opts)) {
-    if (!valid.includes(k)) throw new TypeError(`new ${name}: unknown option '${k}' (valid options: ${valid.join(', ')})`);
-  }
-  return opts;
+  if (typeof opts !== 'object' || opts === null) throw typeError(`new ${name}`, 'options', 'an options object', opts);
+  return checkOptions(`new ${name}`, opts, [...own, ...COMMON_KEYS]) as O;
 }
 
 /** A positive integer option, or its default. @internal */
@@ -213,6 +211,13 @@ export function pushHistory<T>(history: readonly T[], item: T, size: number): T[
   return size === 0 ? [] : [...history, item].slice(-size);
 }
 
+/** T(x) − x for a fixed-point map T (its aux dropped), checked to keep x's shape: every fixed-point solver's residual. @internal */
+export function fixedPointResidual(site: string, T: UserFunction, hasAux: boolean, x: unknown, args: unknown[]): unknown {
+  const [tx] = callWithAux(site, T, hasAux, [x, ...args]);
+  checkLike(site, 'fixedPointFun', tx, x);
+  return treeSub(tx, x);
+}
+
 /** `[value, aux]` of a user function, whether or not it has aux. @internal */
 export function callWithAux(site: string, fn: UserFunction, hasAux: boolean, args: unknown[]): [unknown, unknown] {
   const out = fn(...args);
@@ -244,17 +249,16 @@ export function checkLike(site: string, what: string, value: unknown, like: unkn
   });
 }
 
-/** Runs `f`, re-labelling func.valueAndGrad's argument errors with the solver's site ("fun must …"). @internal */
-export function renamed<R>(site: string, f: () => R): R {
-  try {
-    return f();
-  } catch (e) {
-    if ((e instanceof TypeError || e instanceof RangeError) && e.message.startsWith('func.valueAndGrad: the function')) {
-      const E = e instanceof TypeError ? TypeError : RangeError;
-      throw new E(`${site}: fun${e.message.slice('func.valueAndGrad: the function'.length)}`);
+/** `fun` checked to return a one-element tensor (with `hasAux`, as `[value, aux]`), its errors named by `site`. @internal */
+export function scalarObjective(site: string, fun: UserFunction, hasAux: boolean): UserFunction {
+  return (...args: unknown[]) => {
+    const out = fun(...args);
+    const value = hasAux && Array.isArray(out) ? out[0] : out;
+    if (!isTensor(value) || value.numel !== 1) {
+      throw new RangeError(`${site}: fun must return a one-element tensor, got ${isTensor(value) ? `shape [${value.shape.join(', ')}]` : describe(value)}`);
     }
-    throw e;
-  }
+    return out;
+  };
 }
 
 /** A failure raised inside an update that the loop reports as a result (e.g. a singular system). @internal */

@@ -13,10 +13,10 @@ import { treeNorm, treeSub, treeVdotT } from '../tree/tree-math';
 import { typeError } from '../errors';
 import {
   type UserFunction, IterativeSolver, type SolverFn, type SolverOptions, type SolverState, type SolverStep,
-  advanced, callWithAux, checkLike, pushHistory, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
+  advanced, callWithAux, checkLike, fixedPointResidual, pushHistory, checkSolverOptions, commonOptions, fnOption, initialState, memberErrorsOf, numberAbove, positiveInt, worst,
 } from './base';
 import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
-import { layoutOf, ravel, unravel } from './tree-vector';
+import { layoutOf, ravel, unravel } from '../tree/tree-vector';
 
 /** Options of {@link Broyden}: exactly one of `fun` (roots) and `fixedPointFun` (fixed points). */
 export interface BroydenOptions<P = unknown> extends SolverOptions {
@@ -85,9 +85,11 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
     this.user = fnOption(name, this.fixedPoint ? 'fixedPointFun' : 'fun', o.fixedPointFun ?? o.fun) as UserFunction;
     this.fun = this.fixedPoint
       ? (x: unknown, ...a: unknown[]) => {
-          const [tx, aux] = callWithAux(`${name}`, this.user, this.hasAux, [x, ...a]);
-          const r = treeSub(tx, x);
-          return this.hasAux ? [r, aux] : r;
+          if (!this.hasAux) return fixedPointResidual(name, this.user, false, x, a);
+          // With aux the map is evaluated once for both.
+          const [tx, aux] = callWithAux(name, this.user, true, [x, ...a]);
+          checkLike(name, 'fixedPointFun', tx, x);
+          return [treeSub(tx, x), aux];
         }
       : this.user;
     this.historySize = positiveInt(name, 'historySize', o.historySize, c.maxiter);

@@ -2,7 +2,7 @@
 import { treeSub } from '../tree/tree-math';
 import {
   type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced,
-  callWithAux, checkLike, checkSolverOptions, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
+  callWithAux, checkLike, checkSolverOptions, fixedPointResidual, commonOptions, fnOption, initialState, IterativeSolver, memberErrorsOf,
 } from './base';
 
 /** Options of {@link FixedPointIteration}. */
@@ -48,7 +48,6 @@ export class FixedPointIteration<P = unknown> extends IterativeSolver<P, SolverS
 
   /** T(x) − x. */
   optimality(params: P, ...args: unknown[]): unknown {
-    const [tx] = callWithAux(`${this.name}.optimality`, this.fixedPointFun, this.hasAux, [params, ...args]);
-    return treeSub(tx, params);
+    return fixedPointResidual(`${this.name}.optimality`, this.fixedPointFun, this.hasAux, params, args);
   }
 }

@@ -8,15 +8,13 @@ import { valueAndGrad } from '../func/transforms';
 import { add, div, gt, mul, reciprocal, sub, where } from '../ops/elementwise';
 import type { Tensor } from '../tensor/tensor';
 import { treeVdot, treeVdotT } from '../tree/tree-math';
-import { describe } from '../errors';
-import { isTensor } from '../tensor/tensor';
 import {
   type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
   checkSolverOptions, commonOptions, fnOption, gradientOf, initialState, IterativeSolver, memberErrorsOf,
-  numberAbove, positiveInt, pushHistory, renamed, SolverFailure, worst,
+  numberAbove, positiveInt, pushHistory, scalarObjective, SolverFailure, worst,
 } from './base';
 import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
-import { type Layout, layoutOf, ravel, unravel } from './tree-vector';
+import { type Layout, layoutOf, ravel, unravel } from '../tree/tree-vector';
 
 /** Options of {@link LBFGS}. */
 export interface LBFGSOptions<P = unknown> extends SolverOptions {
@@ -84,10 +82,9 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
 
   /** [f, ∇f (flat), aux] at x. */
   private valueGrad(site: string, x: unknown, args: unknown[]): [Tensor, Tensor, unknown] {
-    const out = renamed(site, () => valueAndGrad(this.fun as (...a: unknown[]) => unknown, { hasAux: this.hasAux })(x, ...args)) as [unknown, unknown];
+    const out = valueAndGrad(scalarObjective(site, this.fun, this.hasAux), { hasAux: this.hasAux })(x, ...args) as [unknown, unknown];
     const [value, aux] = this.hasAux ? (out[0] as [unknown, unknown]) : [out[0], undefined];
-    if (!isTensor(value)) throw new TypeError(`${site}: fun must return a one-element Tensor, got ${describe(value)}`);
-    return [value, ravel(out[1]), aux];
+    return [value as Tensor, ravel(out[1]), aux];
   }
 
   /** f and ∇f at the initial point (a stationary point stops at once). */

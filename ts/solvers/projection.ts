@@ -18,7 +18,7 @@ import { wrap } from '../ops/util';
 import { map } from '../tree/tree';
 import { treeNormT } from '../tree/tree-math';
 import { describe } from '../errors';
-import { layoutOf, ravel, unravel } from './tree-vector';
+import { layoutOf, ravel, unravel } from '../tree/tree-vector';
 
 /** A bound or parameter: a number or a tensor (broadcastable to the leaves, differentiable). */
 export type Bound = number | Tensor;

@@ -5,12 +5,11 @@
  * The step is fixed or found by backtracking on the quadratic upper bound of f.
  */
 import { valueAndGrad } from '../func/transforms';
-import { type Tensor, isTensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { treeAdd, treeNorm, treeSub, treeVdot } from '../tree/tree-math';
-import { describe } from '../errors';
 import {
   type ResolvedSolverOptions, type UserFunction, type SolverFn, type SolverOptions, type SolverState, type SolverStep, advanced, bool,
-  callWithAux, checkSolverOptions, renamed, commonOptions, fnOption, gradientOf, initialState, IterativeSolver,
+  callWithAux, checkSolverOptions, scalarObjective, commonOptions, fnOption, gradientOf, initialState, IterativeSolver,
   memberErrorsOf, numberAbove,
 } from './base';
 import { backtrack, lineSearchOptions, refuseInVmap } from './line-search';
@@ -87,11 +86,10 @@ abstract class GradientIteration<P> extends IterativeSolver<P, ProximalGradientS
 
   /** [f(x), ∇f(x), aux]. */
   protected valueGrad(site: string, x: unknown, funArgs: unknown[]): [Tensor, unknown, unknown] {
-    const vg = valueAndGrad(this.fun as (...a: unknown[]) => unknown, { hasAux: this.hasAux });
-    const out = renamed(site, () => vg(x, ...funArgs)) as [unknown, unknown];
+    const vg = valueAndGrad(scalarObjective(site, this.fun, this.hasAux), { hasAux: this.hasAux });
+    const out = vg(x, ...funArgs) as [unknown, unknown];
     const [value, aux] = this.hasAux ? (out[0] as [unknown, unknown]) : [out[0], undefined];
-    if (!isTensor(value)) throw new TypeError(`${site}: fun must return a one-element Tensor, got ${describe(value)}`);
-    return [value, out[1], aux];
+    return [value as Tensor, out[1], aux];
   }
 
   /** The starting point is also FISTA's first extrapolated point. */

@@ -1,12 +1,13 @@
 /**
- * A tree of tensors as one flat vector and back: the solvers that keep histories of iterates
- * (Anderson, Broyden, LBFGS) do their linear algebra on flat vectors, differentiably and under vmap
- * (the shapes here are the logical, per-member ones).
+ * A tree of tensors as one flat vector and back: a single matrix acting on all of b's leaves
+ * (linalg) and the solvers that keep histories of iterates (Anderson, Broyden, LBFGS) do their
+ * linear algebra on flat vectors, differentiably and under vmap (the shapes here are the logical,
+ * per-member ones).
  */
 import { cat, narrow } from '../ops/indexing';
 import { reshape } from '../ops/shape';
 import type { Tensor } from '../tensor/tensor';
-import { type TreeSpec, flatten, unflatten } from '../tree/tree';
+import { type TreeSpec, flatten, unflatten } from './tree';
 
 /** How to turn a flat vector back into the tree it came from. @internal */
 export interface Layout {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "dispatch.h"
+#include "im2col.h"
 #include "ops.h"
 #include "replay.h"
 #include "rng.h"
@@ -183,6 +184,8 @@ class Addon : public Napi::Addon<Addon> {
                              InstanceMethod("reduce", &Addon::Reduce),
                              InstanceMethod("argReduce", &Addon::ArgReduce),
                              InstanceMethod("softmax", &Addon::Softmax),
+                             InstanceMethod("im2col", &Addon::Im2col),
+                             InstanceMethod("col2im", &Addon::Col2im),
                              InstanceMethod("solveDense", &Addon::SolveDense),
                              InstanceMethod("rngSeed", &Addon::RngSeed),
                              InstanceMethod("rngUniform", &Addon::RngUniform),
@@ -299,6 +302,48 @@ class Addon : public Napi::Addon<Addon> {
     else
       mg::kernels().f64.binary(op, ptr<double>(a), sa, ptr<double>(b), sb, ptr<double>(out),
                                shape, int(rank));
+    return info.Env().Undefined();
+  }
+
+  // The geometry words of im2col/col2im (native/im2col.h), checked, with the two sizes.
+  static mg::Im2colGeometry geometryOf(const Args& args, size_t i, size_t* image, size_t* cols) {
+    const View w = args.ofType(i, "geometry", napi_int32_array);
+    if (w.length != size_t(mg::kIm2colWords))
+      args.rangeError("geometry must have " + std::to_string(mg::kIm2colWords) + " entries, got " +
+                      std::to_string(w.length));
+    const mg::Im2colGeometry g = mg::im2colGeometry(ptr<int32_t>(w));
+    const char* bad = mg::im2colInvalid(g);
+    if (*bad != 0) args.rangeError(bad);
+    if (!mg::im2colSizes(g, image, cols)) args.rangeError("sizes overflow");
+    return g;
+  }
+
+  Napi::Value Im2col(const Napi::CallbackInfo& info) {
+    Args args(info, "im2col", 4);
+    const View img = args.floats(0, "img"), cols = args.floats(1, "cols", &img);
+    size_t imageN = 0, colsN = 0;
+    const mg::Im2colGeometry g = geometryOf(args, 2, &imageN, &colsN);
+    const double pad = args.number(3, "padValue");
+    args.needLength(img, imageN, "img");
+    args.needLength(cols, colsN, "cols");
+    if (overlaps(img, cols)) args.rangeError("cols must not overlap img");
+    if (colsN == 0) return info.Env().Undefined();
+    if (isF32(img)) mg::im2col(ptr<float>(img), ptr<float>(cols), g, float(pad));
+    else mg::im2col(ptr<double>(img), ptr<double>(cols), g, pad);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Col2im(const Napi::CallbackInfo& info) {
+    Args args(info, "col2im", 3);
+    const View cols = args.floats(0, "cols"), img = args.floats(1, "img", &cols);
+    size_t imageN = 0, colsN = 0;
+    const mg::Im2colGeometry g = geometryOf(args, 2, &imageN, &colsN);
+    args.needLength(img, imageN, "img");
+    args.needLength(cols, colsN, "cols");
+    if (overlaps(img, cols)) args.rangeError("img must not overlap cols");
+    if (colsN == 0) return info.Env().Undefined();
+    if (isF32(img)) mg::col2im(ptr<float>(cols), ptr<float>(img), g);
+    else mg::col2im(ptr<double>(cols), ptr<double>(img), g);
     return info.Env().Undefined();
   }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dispatch.h"
+#include "im2col.h"
 #include "ops.h"
 #include "rng.h"
 #include "solve.h"
@@ -418,6 +419,26 @@ bool floatInstr(M& m, Instr code, const int32_t* f, size_t len, const Program& p
           for (size_t i = r * n, end = i + n; i < end; ++i) acc += double(a[i]) * double(b[i]);
           out[r] = T(acc);
         }
+      }
+      return m.ok();
+    }
+    case Instr::Im2col:
+    case Instr::Col2im: {
+      const bool forward = code == Instr::Im2col;
+      if (!m.need(len == size_t(forward ? 21 : 20), "bad im2col instruction")) return false;
+      const Im2colGeometry g = im2colGeometry(f + 4);
+      const char* bad = im2colInvalid(g);
+      if (!m.need(*bad == 0, bad)) return false;
+      size_t imageN = 0, colsN = 0;
+      if (!m.need(im2colSizes(g, &imageN, &colsN), "im2col sizes overflow")) return false;
+      const size_t srcN = forward ? imageN : colsN, dstN = forward ? colsN : imageN;
+      if (!m.need(!m.overlap(f, srcN, f + 2, dstN), "im2col input and output overlap")) return false;
+      const T* src = m.template ref<T>(f, srcN);
+      T* dst = m.template ref<T>(f + 2, dstN);
+      if (forward && !m.need(f[18] >= 0 && size_t(f[18]) < p.constants.size(), "bad im2col pad value")) return false;
+      if constexpr (M::run) {
+        if (forward) im2col(src, dst, g, T(p.constants[size_t(f[18])]));
+        else col2im(src, dst, g);
       }
       return m.ok();
     }

@@ -36,8 +36,10 @@ enum class Instr : int32_t {
   ZeroNonFinite = 19, // a, n (in place)
   OneHot = 20,        // indices(i32), out, outer, len, inner, check
   Dot = 21,           // a, b, out, rows, n (float64 accumulation)
+  Im2col = 22,        // img, cols, geometry[14] (native/im2col.h), pad value index
+  Col2im = 23,        // cols, img (accumulated into), geometry[14]
 };
-constexpr int32_t kInstrCount = 22;
+constexpr int32_t kInstrCount = 24;
 
 enum class BufType : int32_t { F32 = 0, F64 = 1, I32 = 2, U32 = 3 };
 

@@ -68,6 +68,15 @@ describe('mg.jit: replays equal eager bit for bit', () => {
     checkJit('unary chain', (x) => mg.softplus(mg.exp(mg.tanh(x)).mul(mg.sigmoid(x))).sqrt().log(), () => [rn32(5, 7)]);
     checkJit('binary with broadcasting and scalars', (x, y) => x.add(y).mul(2).sub(x.div(y.abs().add(1))).pow(2).maximum(y), () => [rn(3, 1, 4), rn(5, 4)]);
     checkJit('reductions', (x) => [mg.sum(x, 1), mg.mean(x), (mg.max(x, 0) as mg.ValuesIndices).values, (mg.min(x, 1, true) as mg.ValuesIndices).indices, mg.logsumexp(x, 1)], () => [rn(6, 9)]);
+    checkJit('conv2d, batch norm, max and average pooling (native im2col/col2im)', (x, w, b) => {
+      const F = mg.nn.functional;
+      const h = F.maxPool2d(F.relu(F.batchNorm(F.conv2d(x, w, b, { padding: 1, stride: [1, 2] }), null, null, { training: true })), 2);
+      return [h, F.avgPool2d(F.conv2d(x, w, null, { dilation: 2, padding: 'same' }), 3, { stride: 2, padding: 1 })];
+    }, () => [rn32(3, 2, 12, 12), rn32(4, 2, 3, 3), rn32(4)]);
+    checkJit('conv2d: loss and gradients', (x, w) => {
+      const loss = mg.nn.functional.conv2d(x, w, null, { padding: 1 }).tanh().square().sum();
+      return mg.autograd.grad(loss, [x, w], { createGraph: false }) as mg.Tensor[];
+    }, () => [rn32(2, 3, 9, 9).requiresGrad_(true), rn32(5, 3, 3, 3).requiresGrad_(true)]);
     checkJit('matmul (batched, broadcast) and softmax', (a, b) => [mg.softmax(mg.matmul(a, b), -1), mg.logSoftmax(mg.matmul(a, b), 1)], () => [rn32(2, 30, 20), rn32(20, 40)]);
     checkJit('shape and indexing ops', (x, y) => [
       mg.permute(x, [2, 0, 1]), mg.transpose(x, 0, 1).reshape([-1]), mg.narrow(x, 1, 1, 2), mg.select(x, 2, 0),

@@ -8,6 +8,7 @@ import { BinaryOp, UnaryOp, binaryInto, unaryInto } from '../ts/tensor/kernels/e
 import { forceKernelPath } from '../ts/tensor/kernels/dispatch';
 import { ReduceOp, argReduceInto, reduceInto } from '../ts/tensor/kernels/reduce';
 import { matmulInto, softmaxInto } from '../ts/tensor/kernels/matmul';
+import { type Im2colGeometry, col2imInto, im2colInto, sweepSize } from '../ts/tensor/kernels/im2col';
 
 type Arr = Float32Array | Float64Array;
 type Dt = 'float32' | 'float64';
@@ -158,5 +159,42 @@ describe('kernels: the JS and native paths agree', () => {
         }
       }
     });
+  }
+});
+
+describe('kernels: im2col and col2im agree on both paths, bit for bit', () => {
+  // [batch, channels, H, W, kh, kw, pad (t, b, l, r), stride, dilation]
+  const cases: [number, number, number, number, number, number, [number, number, number, number], [number, number], [number, number]][] = [
+    [2, 3, 7, 6, 3, 3, [1, 1, 1, 1], [1, 1], [1, 1]],
+    [1, 2, 9, 8, 3, 2, [0, 2, 1, 0], [2, 3], [1, 1]],
+    [3, 1, 10, 11, 2, 3, [2, 1, 0, 2], [1, 2], [2, 3]],
+    [1, 4, 5, 5, 5, 5, [2, 2, 2, 2], [1, 1], [1, 1]],
+    [2, 2, 4, 9, 1, 4, [0, 0, 3, 3], [3, 1], [1, 2]],
+  ];
+  for (const dt of ['float32', 'float64'] as const) {
+    for (const [b, c, h, w, kh, kw, pad, stride, dilation] of cases) {
+      const oh = sweepSize(h, pad[0], pad[1], kh, stride[0], dilation[0]);
+      const ow = sweepSize(w, pad[2], pad[3], kw, stride[1], dilation[1]);
+      const g: Im2colGeometry = { batch: b, channels: c, height: h, width: w, kh, kw, pad, stride, dilation, oh, ow };
+      it(`[${b}, ${c}, ${h}, ${w}] ${kh}×${kw}, pad ${pad.join('/')}, stride ${stride.join('×')}, dilation ${dilation.join('×')} (${dt})`, () => {
+        const img = make(dt, b * c * h * w).map(() => Math.random() * 2 - 1);
+        const nCols = b * c * kh * kw * oh * ow;
+        for (const padValue of [0, -Infinity]) {
+          const [js, nat] = both(() => {
+            const cols = make(dt, nCols);
+            im2colInto(img, cols, g, padValue);
+            return cols;
+          });
+          assertSame(dt, 'im2col', js, nat, 0);
+        }
+        const cols = make(dt, nCols).map(() => Math.random() * 2 - 1);
+        const [js, nat] = both(() => {
+          const out = make(dt, b * c * h * w).fill(0.25); // accumulates into what is there
+          col2imInto(cols, out, g);
+          return out;
+        });
+        assertSame(dt, 'col2im', js, nat, 0);
+      });
+    }
   }
 });

@@ -626,6 +626,30 @@ describe('native addon', () => {
       assert.throws(() => native.rngNormal(new Uint32Array(626), new Float64Array(1), f32(1), 0, 1), RangeError);
     });
 
+    it('im2col/col2im: bad geometry and short buffers', () => {
+      // B, C, H, W, kh, kw, pad top, pad left, stride h, stride w, dilation h, dilation w, oh, ow
+      const geo = (...w: number[]): Int32Array => Int32Array.from(w);
+      const ok = geo(1, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4);
+      native.im2col(f32(16), f32(144), ok, 0);
+      native.col2im(f32(144), f32(16), ok);
+      assert.throws(() => native.im2col(f32(15), f32(144), ok, 0), { name: 'RangeError', message: /^im2col: img has 15 elements, needs 16/ });
+      assert.throws(() => native.im2col(f32(16), f32(143), ok, 0), { name: 'RangeError', message: /^im2col: cols has 143 elements, needs 144/ });
+      assert.throws(() => native.col2im(f32(144), f32(15), ok), { name: 'RangeError', message: /^col2im: img has 15/ });
+      assert.throws(() => native.im2col(f32(16), f32(144), geo(1, 1, 4, 4), 0), { name: 'RangeError', message: /geometry must have 14 entries, got 4/ });
+      assert.throws(() => native.im2col(f32(16), f32(144), geo(1, 1, 4, 4, 3, 3, 1, 1, 0, 1, 1, 1, 4, 4), 0), /strides and dilations must be >= 1/);
+      assert.throws(() => native.im2col(f32(16), f32(144), geo(1, 1, 4, 4, 3, 3, -1, 1, 1, 1, 1, 1, 4, 4), 0), /padding must be >= 0/);
+      assert.throws(() => native.im2col(f32(16), f32(144), geo(1, -1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4), 0), /sizes must be >= 0/);
+      assert.throws(() => native.im2col(f32(16), f32(144), geo(2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, 3, 3, 0, 0, 1, 1, 1, 1, 2 ** 31 - 1, 2 ** 31 - 1), 0), /sizes overflow/);
+      assert.throws(() => native.im2col(f32(16), f64(144), ok, 0), TypeError);
+      const shared = new Float32Array(200);
+      assert.throws(() => native.im2col(shared.subarray(0, 16), shared.subarray(10, 154), ok, 0), /must not overlap/);
+      assert.throws(() => loose.im2col(f32(16), f32(144), [1, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4], 0), TypeError);
+      // An empty output returns at once, whatever the other sizes.
+      const t0 = Date.now();
+      native.im2col(f32(0), f32(0), geo(2 ** 30, 2 ** 30, 0, 0, 3, 3, 0, 0, 1, 1, 1, 1, 0, 0), 0);
+      assert.ok(Date.now() - t0 < 500);
+    });
+
     it('bad sizes, ranks, flags and arity', () => {
       assert.throws(() => native.matmul(f32(4), f32(4), f32(4), 1, -2, 2, 2, false, false, 0, 0), RangeError);
       assert.throws(() => native.matmul(f32(4), f32(4), f32(4), 1, 1.5, 2, 2, false, false, 0, 0), RangeError);

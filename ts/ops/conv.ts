@@ -13,7 +13,6 @@ import { materializeBatched } from './broadcast';
 import { type Im2colGeometry, col2imInto, im2colInto, sweepSize } from '../tensor/kernels/im2col';
 import { fmtShape, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
-import { hostRead } from '../tensor/trace';
 import { add } from './elementwise';
 import { cat, narrow, select, stack } from './indexing';
 import { matmul } from './matmul';
@@ -53,14 +52,14 @@ function geometry(fn: string, shape: readonly number[], k: [number, number], pad
 /** im2col with a given geometry; backward is col2im. */
 function unfoldRaw(x: Tensor, g: Im2colGeometry, padValue: number): Tensor {
   const out = allocate(x.dtype, g.batch * g.channels * g.kh * g.kw * g.oh * g.ow, 'unfold');
-  im2colInto(hostRead('unfold', x.data), out, g, padValue);
+  im2colInto(x.data, out, g, padValue);
   return record('Im2ColBackward0', [x], wrap(out, [g.batch, g.channels * g.kh * g.kw, g.oh * g.ow]), (grad) => [foldRaw(grad, g)]);
 }
 
 /** col2im with a given geometry; backward is im2col. */
 function foldRaw(cols: Tensor, g: Im2colGeometry): Tensor {
   const out = allocate(cols.dtype, g.batch * g.channels * g.height * g.width, 'fold');
-  col2imInto(hostRead('fold', cols.data), out, g);
+  col2imInto(cols.data, out, g);
   return record('Col2ImBackward0', [cols], wrap(out, [g.batch, g.channels, g.height, g.width]), (grad) => [unfoldRaw(grad, g, 0)]);
 }
 

@@ -82,6 +82,14 @@ export interface NativeAddon {
     len: number, inner: number): void;
   /** Row-wise (log-)softmax of a viewed as [rows, cols]. */
   softmax(a: FloatArray, out: FloatArray, rows: number, cols: number, log: boolean): void;
+  /**
+   * im2col (see ts/tensor/kernels/im2col.ts): the windows of `img` [B, C, H, W] as columns
+   * [B, C·kh·kw, oh·ow], padded taps reading `padValue`. `geometry` holds B, C, H, W, kh, kw,
+   * pad top, pad left, stride h, stride w, dilation h, dilation w, oh, ow.
+   */
+  im2col(img: FloatArray, cols: FloatArray, geometry: Int32Array, padValue: number): void;
+  /** The adjoint of {@link NativeAddon.im2col}: img += the columns at their positions. */
+  col2im(cols: FloatArray, img: FloatArray, geometry: Int32Array): void;
   /** Solves A X = B for square A [n, n], B [n, nrhs]; writes X into out. Returns 0 on success, 1 if singular / not positive definite. */
   solveDense(method: SolveMethod, a: FloatArray, b: FloatArray, out: FloatArray, n: number, nrhs: number): number;
   /** Seeds an mt19937 state (Uint32Array of length 626: 624 words, index, flags) like std::mt19937(seed) on the low 32 bits of the seed given as (lo, hi). */

@@ -23,6 +23,7 @@ export enum Instr {
   Nop = 0, Unary = 1, Binary = 2, Reduce = 3, ArgReduce = 4, Softmax = 5, Matmul = 6, Copy = 7,
   Cast = 8, Fill = 9, Permute = 10, Slice = 11, Solve = 12, CheckFinite = 13, Gather = 14,
   IndexAdd = 15, Where = 16, RngUniform = 17, RngNormal = 18, ZeroNonFinite = 19, OneHot = 20, Dot = 21,
+  Im2col = 22, Col2im = 23,
 }
 
 /** Buffer element types (shared with native/replay.h). */
@@ -417,6 +418,10 @@ function recordingKernels(r: Recorder): Partial<NativeAddon> {
       ),
     softmax: (a, out, rows, cols, log) =>
       r.record(Instr.Softmax, 'softmax', [a, out, rows, cols, log ? 1 : 0], [out], true, () => rawNative.softmax(a, out, rows, cols, log)),
+    im2col: (img, cols, geometry, padValue) =>
+      r.record(Instr.Im2col, 'unfold', [img, cols, ...geometry, r.constantIndex(padValue)], [cols], true, () => rawNative.im2col(img, cols, geometry, padValue)),
+    col2im: (cols, img, geometry) =>
+      r.record(Instr.Col2im, 'fold', [cols, img, ...geometry], [img], false, () => rawNative.col2im(cols, img, geometry)),
     matmul: (a, b, out, batch, m, k, n, ta, tb, as, bs) =>
       r.record(Instr.Matmul, 'matmul', [a, b, out, batch, m, k, n, ta ? 1 : 0, tb ? 1 : 0, as, bs], [out], true, () =>
         rawNative.matmul(a, b, out, batch, m, k, n, ta, tb, as, bs),

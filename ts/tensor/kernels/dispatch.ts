@@ -15,6 +15,7 @@ export const NATIVE_THRESHOLD = {
   reduce: 128,
   softmax: 64,
   matmul: 216,
+  im2col: 256,
 } as const;
 
 let forced: 'js' | 'native' | null = null;

@@ -2,10 +2,12 @@
  * im2col and col2im over raw buffers: the patches of a [B, C, H, W] image as columns
  * [B, C·kh·kw, oh·ow] (PyTorch's `unfold` layout) and the adjoint, summing columns back into the
  * image. Padding is given per side; padded positions read `padValue` (0, or −∞ for max pooling)
- * and are dropped by col2im. JavaScript loops: they have no native form yet, so mg.jit refuses
- * them (through its check on buffers written outside kernels).
+ * and are dropped by col2im. Small sweeps run as the JavaScript loops here, larger ones (and every
+ * sweep under mg.jit, which records and replays them) as native/im2col.h; both give the same
+ * values bit for bit (copies, and sums of two floats in the same order).
  */
-import type { FloatArray } from '../native';
+import { type FloatArray, native } from '../native';
+import { useNative } from './dispatch';
 
 /** Geometry of one unfold. @internal */
 export interface Im2colGeometry {
@@ -36,8 +38,17 @@ function validRange(ow: number, width: number, sw: number, offset: number): [num
   return [lo, hi];
 }
 
+/** The geometry words of the native kernels (native/im2col.h). */
+function geometryWords(g: Im2colGeometry): Int32Array {
+  return Int32Array.of(g.batch, g.channels, g.height, g.width, g.kh, g.kw, g.pad[0], g.pad[2], g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], g.oh, g.ow);
+}
+
 /** cols[b, (c·kh + i)·kw + j, y·ow + x] = img[b, c, y·sh − pt + i·dh, x·sw − pl + j·dw]. @internal */
 export function im2colInto(img: FloatArray, cols: FloatArray, g: Im2colGeometry, padValue: number): void {
+  if (useNative('im2col', cols.length)) {
+    native.im2col(img, cols, geometryWords(g), padValue);
+    return;
+  }
   const { batch, channels, height, width, kh, kw, oh, ow } = g;
   const [pt, , pl] = g.pad;
   const [sh, sw] = g.stride;
@@ -73,6 +84,10 @@ export function im2colInto(img: FloatArray, cols: FloatArray, g: Im2colGeometry,
 
 /** The adjoint of {@link im2colInto}: img (zeroed by the caller) += the columns at their positions. @internal */
 export function col2imInto(cols: FloatArray, img: FloatArray, g: Im2colGeometry): void {
+  if (useNative('im2col', cols.length)) {
+    native.col2im(cols, img, geometryWords(g));
+    return;
+  }
   const { batch, channels, height, width, kh, kw, oh, ow } = g;
   const [pt, , pl] = g.pad;
   const [sh, sw] = g.stride;

@@ -7,6 +7,7 @@
 import { NATIVE_THRESHOLD } from '../ts/tensor/kernels/dispatch';
 import { BinaryOp, UnaryOp, binaryInto, unaryInto } from '../ts/tensor/kernels/elementwise';
 import { matmulInto, softmaxInto } from '../ts/tensor/kernels/matmul';
+import { col2imInto, im2colInto } from '../ts/tensor/kernels/im2col';
 import { ReduceOp, reduceInto } from '../ts/tensor/kernels/reduce';
 import type { BenchContext } from './context';
 import { compare, fmt } from './stats';
@@ -130,6 +131,18 @@ function series(dtype: DT): Series[] {
         return () => matmulInto(a, b, out, 1, n, n, n, false, false, n * n, n * n);
       },
     },
+    ...(['im2col', 'col2im'] as const).map((which): Series => ({
+      kind: 'im2col',
+      label: `${which}: 3×3 windows, padding 1, of [1, 4, s, s] (size: the columns), ${dtype}`,
+      sizes: SIZES,
+      make: (i) => {
+        // The image side whose columns (4·9·s²) come closest to the size.
+        const side = Math.max(1, Math.round(Math.sqrt(SIZES[i] / 36)));
+        const g = { batch: 1, channels: 4, height: side, width: side, kh: 3, kw: 3, pad: [1, 1, 1, 1] as [number, number, number, number], stride: [1, 1] as [number, number], dilation: [1, 1] as [number, number], oh: side, ow: side };
+        const [img, cols] = [rnd(4 * side * side), zeros(36 * side * side)];
+        return which === 'im2col' ? () => im2colInto(img, cols, g, 0) : () => col2imInto(cols, img, g);
+      },
+    })),
   ];
 }
 

@@ -6,7 +6,7 @@
  */
 import { record } from '../autograd/node';
 import { rangeError } from '../errors';
-import { allocate, allocateUninitialized } from '../tensor/dtype';
+import { allocateUninitialized } from '../tensor/dtype';
 import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { ReduceOp, reduceAxes } from '../tensor/kernels/reduce';
 import { broadcastStrides, fmtShape, numelOf, sameShape } from '../tensor/shape';

@@ -9,6 +9,7 @@
  */
 import { type Tensor, autograd, diff, enableGrad, expand, func, jit, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from '../../index';
 import type { SinusoidTask } from '../tasks';
+import { MAX_HALVINGS, type SupportLoss, adaptProximal, proximalGradient } from '../proximal';
 import { mlpForward } from './model';
 
 /** How a task is adapted and how its meta-gradient is formed. */
@@ -47,79 +48,19 @@ export function innerObjective(phi: readonly Tensor[], theta: readonly Tensor[],
   return nn.functional.mseLoss(mlpForward(phi, x), y).add(prox.mul(lambda / 2));
 }
 
-/**
- * ∇_φ of the inner objective, ∇L_support(φ) + λ(φ − θ): zero at the adapted parameters (the
- * optimality condition). The proximal part is written out rather than differentiated, which keeps
- * the graphs the implicit backward differentiates through again small.
- */
+/** The support MSE of the network as a function of its parameters. */
+function supportMse(x: Tensor, y: Tensor): SupportLoss {
+  return (p) => nn.functional.mseLoss(mlpForward(p, x), y);
+}
+
+/** ∇_φ of the inner objective, ∇L_support(φ) + λ(φ − θ) (see ../proximal.ts). */
 export function innerGradient(phi: readonly Tensor[], theta: readonly Tensor[], x: Tensor, y: Tensor, lambda: number, createGraph: boolean): Tensor[] {
-  const g = autograd.grad(nn.functional.mseLoss(mlpForward(phi, x), y), [...phi], { createGraph });
-  return g.map((gi, i) => gi.add(phi[i].sub(theta[i]).mul(lambda)));
+  return proximalGradient(phi, theta, supportMse(x, y), lambda, createGraph);
 }
 
-/** Halvings of the step size tried per step before giving up on that step. */
-const MAX_HALVINGS = 12;
-
-// The adaptation loop runs thousands of times per run on tensors of a few hundred values, where a
-// tensor op costs more in dispatch than in arithmetic; the proximal term and the step arithmetic
-// are therefore plain loops over the typed arrays. The network itself stays in tensor ops.
-
-/** Σ_i ‖a_i − b_i‖². */
-function sqDist(a: readonly Tensor[], b: readonly Tensor[]): number {
-  let s = 0;
-  a.forEach((t, i) => {
-    const [x, y] = [t.data, b[i].data];
-    for (let j = 0; j < x.length; j++) s += (x[j] - y[j]) ** 2;
-  });
-  return s;
-}
-
-/** a + alpha·b, elementwise, as a new tensor shaped like a. */
-function axpy(a: Tensor, alpha: number, b: Tensor | Float32Array): Tensor {
-  const [x, y] = [a.data, b instanceof Float32Array ? b : b.data];
-  const out = new Float32Array(x.length);
-  for (let j = 0; j < x.length; j++) out[j] = x[j] + alpha * y[j];
-  return tensor(out, { shape: [...a.shape] });
-}
-
-/**
- * `cfg.steps` gradient steps on the inner objective from φ = θ, with backtracking: a step that
- * does not decrease the objective enough (Armijo, f(φ − ηg) ≤ f(φ) − ½η‖g‖²) is retried with half
- * the step size, which is kept for the following steps. Meta-learning sharpens the
- * initialisation, and a fixed step size that suits the first iterations can later diverge on
- * some tasks; backtracking never increases the objective. Returns detached tensors.
- */
+/** `cfg.steps` backtracking gradient steps on the inner objective from φ = θ (see ../proximal.ts). Returns detached tensors. */
 export function adapt(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg: InnerConfig): Tensor[] {
-  const anchor = theta.map((t) => t.detach());
-  const objective = (p: readonly Tensor[]): number =>
-    noGrad(() => nn.functional.mseLoss(mlpForward(p, x), y).item()) + (cfg.lambda / 2) * sqDist(p, anchor);
-  let phi = anchor.map((t) => t.clone());
-  let f = objective(phi);
-  let lr = cfg.lr;
-  for (let s = 0; s < cfg.steps; s++) {
-    const leaves = phi.map((t) => t.detach().requiresGrad_(true));
-    const gMse = enableGrad(() => autograd.grad(nn.functional.mseLoss(mlpForward(leaves, x), y), leaves));
-    // ∇ of the proximal term, λ(φ − θ), added by hand.
-    const g = gMse.map((gi, i) => {
-      const out = Float32Array.from(gi.data);
-      const [p, a] = [phi[i].data, anchor[i].data];
-      for (let j = 0; j < out.length; j++) out[j] += cfg.lambda * (p[j] - a[j]);
-      return out;
-    });
-    const g2 = g.reduce((acc, gi) => acc + gi.reduce((u, v) => u + v * v, 0), 0);
-    let accepted = false;
-    for (let h = 0; h <= MAX_HALVINGS && !accepted; h++) {
-      const trial = phi.map((t, i) => axpy(t, -lr, g[i]));
-      const ft = objective(trial);
-      if (ft <= f - 0.5 * lr * g2) {
-        [phi, f, accepted] = [trial, ft, true];
-      } else {
-        lr /= 2;
-      }
-    }
-    if (!accepted) break; // no decrease along −g at any tried step: stationary to float precision
-  }
-  return phi;
+  return adaptProximal(theta, supportMse(x, y), cfg);
 }
 
 /** The optimality function of customRoot. */

@@ -85,14 +85,6 @@ export const RUN_DEFINING = ['batching', 'jit', 'metaBatch', 'innerSteps', 'inne
 /** Settings a resumed run takes from the checkpoint unless given again on the command line. */
 export const RESUMABLE = ['iterations', 'evalEvery', 'logEvery', 'checkpointEvery'] as const;
 
-/** The settings of {@link RUN_DEFINING}. */
-export type RunDefining = Pick<ImamlConfig, (typeof RUN_DEFINING)[number]>;
-
-/** The run-defining part of a config. */
-export function runDefining(c: ImamlConfig): RunDefining {
-  return Object.fromEntries(RUN_DEFINING.map((k) => [k, c[k]])) as RunDefining;
-}
-
 /** Layer widths of the network, input first. */
 export function layerSizes(c: Pick<ImamlConfig, 'hidden'>): number[] {
   return [1, ...c.hidden, 1];

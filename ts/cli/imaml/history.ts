@@ -1,7 +1,5 @@
-/** `history.jsonl`: one JSON object per meta-training iteration. */
-import * as fs from 'node:fs';
-import { writeFileAtomic } from '../checkpoint';
-import { CliError } from '../errors';
+/** The records of an iMAML run's `history.jsonl` (read and written by ../history.ts). */
+import { readHistory as readRecords } from '../history';
 
 /** One iteration of meta-training. */
 export interface HistoryRecord {
@@ -19,36 +17,7 @@ export interface HistoryRecord {
   heldOutMse?: number;
 }
 
-/**
- * The records of a history file up to iteration `upTo` ([] when there is none). A malformed last
- * line is a record torn by a crash while it was written and is dropped, as are records past
- * `upTo` (the checkpoint's iteration); a malformed line before others is an error.
- */
+/** The iMAML records of `file` up to iteration `upTo`. */
 export function readHistory(file: string, upTo = Number.POSITIVE_INFINITY): HistoryRecord[] {
-  if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  const out: HistoryRecord[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    let r: HistoryRecord;
-    try {
-      r = JSON.parse(lines[i]) as HistoryRecord;
-      if (typeof r.iteration !== 'number' || typeof r.metaLoss !== 'number') throw new Error('missing fields');
-    } catch (e) {
-      if (i === lines.length - 1) break; // torn by a crash mid-write
-      throw new CliError(`${file}: line ${i + 1} is not a history record (${(e as Error).message})`);
-    }
-    if (r.iteration > upTo) break;
-    out.push(r);
-  }
-  return out;
-}
-
-/** Replaces the file with `records`. */
-export function writeHistory(file: string, records: readonly HistoryRecord[]): void {
-  writeFileAtomic(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-}
-
-/** Appends one record. */
-export function appendHistory(file: string, record: HistoryRecord): void {
-  fs.appendFileSync(file, `${JSON.stringify(record)}\n`);
+  return readRecords<HistoryRecord>(file, ['metaLoss'], upTo);
 }

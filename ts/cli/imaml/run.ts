@@ -13,7 +13,9 @@ import { sampleSinusoidTasks } from '../tasks';
 import { adaptAll, flatParams, pretrain, score } from './baselines';
 import { type ImamlConfig, layerSizes } from './config';
 import { createExecutor } from './executor';
-import { type HistoryRecord, appendHistory, readHistory, writeHistory } from './history';
+import { appendHistory, writeHistory } from '../history';
+import { type JobExit, type StopFlag, exitCodeOf, onSignals } from '../signals';
+import { type HistoryRecord, readHistory } from './history';
 import { initMlp } from './model';
 import { type ImamlMetrics, printTable, writeReport } from './report';
 import { type TrainState, loadTrainState, metaOptimizer, namedTheta, saveTrainState } from './state';
@@ -31,29 +33,8 @@ export function runFiles(out: string) {
   };
 }
 
-/** Signal that stopped a run, if any (set by the handlers, read between iterations). */
-interface StopFlag {
-  signal: NodeJS.Signals | null;
-  /** Past meta-training (the checkpoint is final): a signal ends the process at once. */
-  immediate: boolean;
-}
-
-function onSignals(flag: StopFlag): () => void {
-  const handler = (signal: NodeJS.Signals): void => {
-    // A second signal means "now": the last checkpoint on disk is complete (writes are atomic).
-    if (flag.signal !== null || flag.immediate) process.exit(signal === 'SIGINT' ? 130 : 143);
-    flag.signal = signal;
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
-}
-
 /** Exit code of a run stopped by a signal (128 + its number), or 0. */
-export type ImamlExit = 0 | 130 | 143;
+export type ImamlExit = JobExit;
 
 /** Runs `metagrad imaml`; `explicit` holds the settings given on the command line. */
 export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>): Promise<ImamlExit> {
@@ -144,7 +125,7 @@ async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files
         checkpoint();
         progress.stop();
         progress.note(`interrupted by ${flag.signal} at iteration ${st.iteration}; checkpoint saved to ${files.checkpoint} (continue with --resume)`);
-        return flag.signal === 'SIGINT' ? 130 : 143;
+        return exitCodeOf(flag.signal);
       }
     }
     progress.stop();

@@ -10,7 +10,8 @@ import { type GradientTransformation, adam, schedule } from '../../optim/index';
 import { decodeGeneratorState, encodeGeneratorState, loadSafetensors, restoreTree, saveSafetensors, storeTree, storedOf, tensorOf } from '../checkpoint';
 import { CliError } from '../errors';
 import type { StoredTensor } from '../../io/safetensors';
-import { type ImamlConfig, RESUMABLE, RUN_DEFINING, type RunDefining, layerSizes, runDefining } from './config';
+import { resumePoint, settingsMetadata } from '../resume';
+import { type ImamlConfig, RESUMABLE, RUN_DEFINING, layerSizes } from './config';
 import { mlpParamSpecs } from './model';
 
 /** Identifies the file layout, so an unrelated safetensors file is refused with a clear message. */
@@ -48,15 +49,10 @@ export function saveTrainState(file: string, cfg: ImamlConfig, s: TrainState): v
     format: CHECKPOINT_FORMAT,
     iteration: String(s.iteration),
     seconds: String(s.seconds),
-    config: JSON.stringify(runDefining(cfg)),
-    settings: JSON.stringify(Object.fromEntries(RESUMABLE.map((k) => [k, cfg[k]]))),
+    ...settingsMetadata(cfg, RUN_DEFINING, RESUMABLE),
     optimizer: opt.spec,
     taskGenerator: encodeGeneratorState(s.taskGen),
   });
-}
-
-function sameSetting(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**
@@ -69,40 +65,8 @@ export function loadTrainState(file: string, cfg: ImamlConfig, explicit: Readonl
   const content = loadSafetensors(file);
   const meta = content.metadata;
   if (meta.format !== CHECKPOINT_FORMAT) throw new CliError(`${file}: not a metagrad imaml checkpoint (format ${JSON.stringify(meta.format ?? null)}, expected ${CHECKPOINT_FORMAT})`);
-  let saved: RunDefining;
-  try {
-    saved = JSON.parse(meta.config ?? '') as RunDefining;
-  } catch {
-    throw new CliError(`${file}: the config metadata is not JSON`);
-  }
-  const merged: ImamlConfig = { ...cfg };
-  // Checkpoints from before --batching ran their tasks one by one.
-  if (saved.batching === undefined) saved.batching = 'loop';
-  // ... and from before --jit computed eagerly.
-  if (saved.jit === undefined) saved.jit = false;
-  for (const k of RUN_DEFINING) {
-    if (saved[k] === undefined) throw new CliError(`${file}: the config metadata lacks '${k}'`);
-    if (explicit.has(k) && !sameSetting(saved[k], cfg[k])) {
-      throw new CliError(`--resume: the checkpoint was made with ${k} = ${JSON.stringify(saved[k])}, but ${JSON.stringify(cfg[k])} was given; drop the flag or start a new run in another --out directory`);
-    }
-    (merged as unknown as Record<string, unknown>)[k] = saved[k];
-  }
-  let settings: Partial<Record<(typeof RESUMABLE)[number], number>> = {};
-  try {
-    settings = JSON.parse(meta.settings ?? '{}') as typeof settings;
-  } catch {
-    throw new CliError(`${file}: the settings metadata is not JSON`);
-  }
-  for (const k of RESUMABLE) {
-    const v = settings[k];
-    if (!explicit.has(k) && typeof v === 'number' && Number.isInteger(v) && v >= (k === 'iterations' ? 0 : 1)) merged[k] = v;
-  }
-  const iteration = Number(meta.iteration);
-  const seconds = Number(meta.seconds);
-  if (!Number.isInteger(iteration) || iteration < 0 || !Number.isFinite(seconds)) throw new CliError(`${file}: invalid iteration or time metadata`);
-  if (merged.iterations < iteration) {
-    throw new CliError(`--resume: the checkpoint is at iteration ${iteration}, past --iterations ${merged.iterations}; give --iterations ${iteration} or more`);
-  }
+  // Checkpoints from before --batching ran their tasks one by one, and from before --jit computed eagerly.
+  const { config: merged, iteration, seconds } = resumePoint(file, meta, cfg, explicit, RUN_DEFINING, RESUMABLE, { batching: 'loop', jit: false });
   const specs = mlpParamSpecs(layerSizes(merged));
   const theta = specs.map((s) => tensorOf(file, s.name, content.tensors.get(s.name), s.shape));
   const optState = restoreTree(file, content, 'optimizer.', meta.optimizer, metaOptimizer(merged).init(theta));

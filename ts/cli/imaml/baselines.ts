@@ -8,16 +8,12 @@ import { type SinusoidTask, sampleSinusoidTasks } from '../tasks';
 import type { ImamlConfig } from './config';
 import type { Executor } from './executor';
 import { column } from './inner';
-import type { AdaptResult, FlatParams } from './jobs';
+import type { AdaptResult } from './jobs';
+import { flatParams } from '../params';
 import { mlpForward } from './model';
 import { metaOptimizer } from './state';
 import { STREAMS, streamGenerator } from './streams';
 import { nn } from '../../index';
-
-/** Parameters as plain arrays (for jobs and checkpoints). */
-export function flatParams(params: readonly Tensor[]): FlatParams {
-  return { values: params.map((p) => Float32Array.from(p.data)), shapes: params.map((p) => [...p.shape]) };
-}
 
 /** Mean and standard error of the mean. */
 export interface Score {

@@ -9,6 +9,7 @@
  */
 import { type Tensor, autograd, diff, enableGrad, expand, func, jit, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from '../../index';
 import type { SinusoidTask } from '../tasks';
+import { thetaLeaves } from '../params';
 import { MAX_HALVINGS, type SupportLoss, adaptProximal, proximalGradient } from '../proximal';
 import { mlpForward } from './model';
 
@@ -100,11 +101,6 @@ function implicitSolver(cfg: InnerConfig): ImplicitSolver {
   };
   solvers.set(key, entry);
   return entry;
-}
-
-/** θ as leaf tensors that require grad, from flat arrays and shapes. */
-export function thetaLeaves(values: readonly Float32Array[], shapes: readonly number[][]): Tensor[] {
-  return values.map((v, i) => tensor(v, { shape: shapes[i], requiresGrad: true }));
 }
 
 /** Adapts θ to the task's support set and returns the query loss and its implicit meta-gradient. */

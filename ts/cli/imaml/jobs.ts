@@ -5,16 +5,9 @@
  */
 import { type Tensor, nn, noGrad } from '../../index';
 import type { SinusoidTask } from '../tasks';
-import { type InnerConfig, adapt, adaptAllBatched, column, taskMetaGradient, taskMetaGradientsBatched, thetaLeaves } from './inner';
+import { type InnerConfig, adapt, adaptAllBatched, column, taskMetaGradient, taskMetaGradientsBatched } from './inner';
+import { type FlatParams, thetaLeaves } from '../params';
 import { mlpForward } from './model';
-
-/** Parameters as plain arrays with their shapes. */
-export interface FlatParams {
-  /** Values, one array per parameter. */
-  values: Float32Array[];
-  /** Shapes. */
-  shapes: number[][];
-}
 
 /** Meta-gradients of a slice of a meta-batch. */
 export interface MetaJob {

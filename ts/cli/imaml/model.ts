@@ -4,14 +4,8 @@
  * `nn.Sequential(Linear, ReLU, Linear, ReLU, Linear)` state dict, so a checkpoint loads there.
  */
 import { type Generator, type Tensor, nn, zeros } from '../../index';
+import type { ParamSpec } from '../params';
 
-/** Name and shape of one parameter. */
-export interface ParamSpec {
-  /** PyTorch state-dict key, e.g. `2.weight`. */
-  name: string;
-  /** Shape. */
-  shape: number[];
-}
 
 /** The parameters of an MLP with layer widths `sizes` (input first), in PyTorch's order. */
 export function mlpParamSpecs(sizes: readonly number[]): ParamSpec[] {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `metagrad` executable: `imaml` (meta-learning with implicit gradients), `deq` (a deep
- * equilibrium layer) and `hyperopt` (learned L2 weights). Input errors end with a one-line message
+ * The `metagrad` executable: `imaml` (meta-learning with implicit gradients), `fewshot` (iMAML on
+ * few-shot digits), `deq` (a deep equilibrium layer) and `hyperopt` (learned L2 weights). Input errors end with a one-line message
  * and a non-zero exit code, never a stack trace.
  */
 import * as fs from 'node:fs';
@@ -11,6 +11,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { intArg, intListArg, positiveArg } from './args';
 import { CliError } from './errors';
 import { DEQ_BACKWARDS, DEQ_DEFAULTS, DEQ_MNIST_DEFAULTS, DEQ_SOLVERS, type DeqConfig, runDeq } from './deq';
+import { FEWSHOT_DEFAULTS, type FewshotConfig } from './fewshot/config';
+import { runFewshot } from './fewshot/run';
 import { HYPEROPT_DEFAULTS, type HyperoptConfig, runHyperopt } from './hyperopt';
 import { IMAML_DEFAULTS, type ImamlConfig } from './imaml/config';
 import { runImaml } from './imaml/run';
@@ -71,6 +73,38 @@ function imamlCommand(onExit: (code: number) => void): Command {
   return cmd;
 }
 
+function fewshotCommand(onExit: (code: number) => void): Command {
+  const c = FEWSHOT_DEFAULTS;
+  return new Command('fewshot')
+    .description('iMAML on N-way K-shot MNIST digits (the mnist package): meta-trained on digits 0-4, tested on 5-9 against a pretrained net, scratch and prototypes')
+    .option('--iterations <n>', 'meta-training iterations', intArg(0), c.iterations)
+    .option('--meta-batch <n>', 'episodes per meta-batch', intArg(1), c.metaBatch)
+    .option('--ways <n>', 'classes per episode (N, at most 5)', intArg(2), c.ways)
+    .option('--shots <n>', 'support images per class (K)', intArg(1), c.shots)
+    .option('--queries <n>', 'query images per class', intArg(1), c.queries)
+    .option('--inner-steps <n>', 'gradient steps of the inner problem', intArg(1), c.innerSteps)
+    .option('--inner-lr <x>', 'initial step size of the inner steps (halved when a step does not decrease the objective)', positiveArg(), c.innerLr)
+    .option('--lambda <x>', 'proximal strength λ of the inner problem', positiveArg(), c.lambda)
+    .option('--solve-iterations <n>', 'GMRES steps (Hessian-vector products) of the implicit backward', intArg(1), c.solveIterations)
+    .option('--meta-lr <x>', 'Adam learning rate on the meta-parameters', positiveArg(), c.metaLr)
+    .option('--channels <n>', 'channels of each of the four conv blocks', intArg(1), c.channels)
+    .option('--seed <n>', 'seed of every random draw', intArg(0), c.seed)
+    .option('--test-episodes <n>', 'test episodes of the final evaluation', intArg(1), c.testEpisodes)
+    .option('--curve-episodes <n>', 'held-out episodes of the evaluations during training (curve.svg)', intArg(1), c.curveEpisodes)
+    .option('--eval-every <n>', 'a held-out evaluation every n iterations', intArg(1), c.evalEvery)
+    .option('--log-every <n>', 'a JSON progress line every n iterations', intArg(1), c.logEvery)
+    .option('--checkpoint-every <n>', 'write DIR/checkpoint.safetensors every n iterations', intArg(1), c.checkpointEvery)
+    .option('--out <dir>', 'output directory', c.out)
+    .option('--resume', 'continue from DIR/checkpoint.safetensors', false)
+    .option('--force', 'start a fresh run even if DIR holds an earlier one (its files are replaced)', false)
+    .addOption(new Option('--workers <n>', 'worker threads for the episodes (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'))
+    .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
+    .action(async (opts: FewshotConfig, self: Command) => {
+      const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));
+      onExit(await runFewshot({ ...opts }, explicit));
+    });
+}
+
 function deqCommand(onExit: (code: number) => void): Command {
   const c = DEQ_DEFAULTS;
   return new Command('deq')
@@ -120,7 +154,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .configureHelp({ showGlobalOptions: true });
   // Errors throw (exitOverride) instead of exiting, on every command, so main() decides the exit.
   program.exitOverride();
-  for (const c of [imamlCommand(onExit), deqCommand(onExit), hyperoptCommand(onExit)]) {
+  for (const c of [imamlCommand(onExit), fewshotCommand(onExit), deqCommand(onExit), hyperoptCommand(onExit)]) {
     c.showHelpAfterError('(add --help for usage)').exitOverride();
     program.addCommand(c);
   }

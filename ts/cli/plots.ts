@@ -42,8 +42,8 @@ export interface ReferenceLine {
   value: number;
 }
 
-/** Curves against iterations on a log-scale y axis, with dashed reference lines. */
-export function curveSpec(title: string, yTitle: string, points: CurvePoint[], references: ReferenceLine[], palette: Palette): TopLevelSpec {
+/** Curves against iterations on a log-scale (or linear) y axis, with dashed reference lines. */
+export function curveSpec(title: string, yTitle: string, points: CurvePoint[], references: ReferenceLine[], palette: Palette, yScale: 'log' | 'linear' = 'log'): TopLevelSpec {
   const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(palette), legend: { orient: 'bottom', columns: 2, labelLimit: 0 } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -57,7 +57,7 @@ export function curveSpec(title: string, yTitle: string, points: CurvePoint[], r
         mark: { type: 'line', point: false, strokeWidth: 1.5 },
         encoding: {
           x: { field: 'iteration', type: 'quantitative', title: 'iteration' },
-          y: { field: 'value', type: 'quantitative', title: yTitle, scale: { type: 'log' } },
+          y: { field: 'value', type: 'quantitative', title: yTitle, scale: yScale === 'log' ? { type: 'log' } : { zero: false } },
           color,
           detail: { field: 'faint', type: 'nominal' },
           opacity: { condition: { test: 'datum.faint', value: 0.3 }, value: 1 },
@@ -113,6 +113,41 @@ export function fitSpec(title: string, points: FitPoint[], pointsSeries: string,
           mark: { type: 'point', filled: true, size: 45 },
           encoding: { x, y, color },
         },
+      ],
+    },
+  };
+}
+
+/** One estimate with its interval. */
+export interface IntervalPoint {
+  /** Category (a bar). */
+  label: string;
+  /** Panel (e.g. a setting). */
+  panel: string;
+  /** Estimate. */
+  value: number;
+  /** Lower end of the interval. */
+  lo: number;
+  /** Upper end of the interval. */
+  hi: number;
+}
+
+/** Bars with interval whiskers, one panel per `panel`, coloured by label. */
+export function intervalSpec(title: string, yTitle: string, points: IntervalPoint[], palette: Palette): TopLevelSpec {
+  const x = { field: 'label', type: 'nominal', title: null, sort: palette.map(([s]) => s), axis: { labelAngle: -20, labelLimit: 0 } } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    data: { values: points },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: null },
+    spec: {
+      width: 320,
+      height: 260,
+      layer: [
+        { mark: { type: 'bar' }, encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } }, color: { field: 'label', type: 'nominal', legend: null, scale: colorScale(palette) } } },
+        { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+        { mark: { type: 'text', dy: -8, baseline: 'bottom' }, encoding: { x, y: { field: 'hi', type: 'quantitative' }, text: { field: 'value', type: 'quantitative', format: '.1%' } } },
       ],
     },
   };

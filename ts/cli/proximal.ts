@@ -14,6 +14,12 @@ export interface ProximalSteps {
   lr: number;
   /** Strength λ of the proximal term (λ/2)‖φ − θ‖². */
   lambda: number;
+  /**
+   * Armijo's constant c: a step must decrease the objective by c·η‖g‖² (default ½, which suits
+   * smooth regression; sharper losses such as a batch-normalised classifier's need the textbook
+   * 1e-4, or every step is cut down to a crawl).
+   */
+  sufficientDecrease?: number;
 }
 
 /** A support loss of the parameters. */
@@ -45,7 +51,7 @@ function axpy(a: Tensor, alpha: number, b: Float32Array | Float64Array): Tensor 
 
 /**
  * `cfg.steps` gradient steps on L(φ) + (λ/2)‖φ − θ‖² from φ = θ, with backtracking: a step that
- * does not decrease the objective enough (Armijo, f(φ − ηg) ≤ f(φ) − ½η‖g‖²) is retried with half
+ * does not decrease the objective enough (Armijo, f(φ − ηg) ≤ f(φ) − cη‖g‖²) is retried with half
  * the step size, which is kept for the following steps. Meta-learning sharpens the
  * initialisation, and a fixed step size that suits the first iterations can later diverge on
  * some tasks; backtracking never increases the objective. Returns detached tensors.
@@ -56,6 +62,7 @@ export function adaptProximal(theta: readonly Tensor[], loss: SupportLoss, cfg: 
   let phi = anchor.map((t) => t.clone());
   let f = objective(phi);
   let lr = cfg.lr;
+  const c = cfg.sufficientDecrease ?? 0.5;
   for (let s = 0; s < cfg.steps; s++) {
     const leaves = phi.map((t) => t.detach().requiresGrad_(true));
     const gLoss = enableGrad(() => autograd.grad(loss(leaves), leaves));
@@ -71,7 +78,7 @@ export function adaptProximal(theta: readonly Tensor[], loss: SupportLoss, cfg: 
     for (let h = 0; h <= MAX_HALVINGS && !accepted; h++) {
       const trial = phi.map((t, i) => axpy(t, -lr, g[i]));
       const ft = objective(trial);
-      if (ft <= f - 0.5 * lr * g2) {
+      if (ft <= f - c * lr * g2) {
         [phi, f, accepted] = [trial, ft, true];
       } else {
         lr /= 2;

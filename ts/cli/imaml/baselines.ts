@@ -12,7 +12,7 @@ import type { AdaptResult } from './jobs';
 import { flatParams } from '../params';
 import { mlpForward } from './model';
 import { metaOptimizer } from './state';
-import { STREAMS, streamGenerator } from './streams';
+import { STREAMS, streamGenerator } from '../streams';
 import { nn } from '../../index';
 
 /** Mean and standard error of the mean. */

@@ -20,7 +20,7 @@ import { type HistoryRecord, readHistory } from './history';
 import { initMlp } from './model';
 import { type ImamlMetrics, printTable, writeReport } from './report';
 import { type TrainState, loadTrainState, metaOptimizer, namedTheta, saveTrainState } from './state';
-import { STREAMS, streamGenerator } from './streams';
+import { STREAMS, streamGenerator } from '../streams';
 
 /** Paths of the run's files. */
 export function runFiles(out: string) {

@@ -2,7 +2,7 @@
  * Independent random streams derived from the one seed: each purpose gets its own generator, so
  * e.g. changing how often the held-out set is evaluated cannot shift the training tasks.
  */
-import { Generator } from '../../index';
+import { Generator } from '../index';
 
 /** The purposes that draw random numbers. */
 export const STREAMS = {
@@ -14,6 +14,8 @@ export const STREAMS = {
   eval: 3,
   /** Training tasks of the pretrained baseline. */
   pretrain: 4,
+  /** The fixed held-out tasks of the learning curve (few-shot). */
+  curve: 5,
 } as const;
 
 /** A generator for `stream`, seeded from `seed` and the stream number. */

@@ -19,11 +19,13 @@ import { convFeatures, convLogits } from './model';
 export interface InnerConfig extends ProximalSteps {
   /** GMRES steps (Hessian-vector products) of the implicit backward solve. */
   solveIterations: number;
+  /** Arithmetic of the model (default float32; the tests check the meta-gradient in float64). */
+  dtype?: 'float32' | 'float64';
 }
 
 /** Images [n, 784] as a tensor. */
-export function images(x: Float32Array): Tensor {
-  return tensor(x, { shape: [x.length / PIXELS, PIXELS] });
+export function images(x: Float32Array, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+  return tensor(dtype === 'float64' ? Float64Array.from(x) : x, { shape: [x.length / PIXELS, PIXELS] });
 }
 
 /** The cross-entropy of the network on (x, y) as a function of its parameters. */
@@ -57,7 +59,7 @@ interface ImplicitSolver {
 const solvers = new Map<string, ImplicitSolver>();
 
 function implicitSolver(cfg: InnerConfig): ImplicitSolver {
-  const key = `${cfg.steps}/${cfg.lr}/${cfg.lambda}/${cfg.solveIterations}`;
+  const key = JSON.stringify(cfg);
   const known = solvers.get(key);
   if (known !== undefined) return known;
   // A fixed budget of Krylov steps with no tolerance, as iMAML's (and TorchOpt's example) backward.
@@ -84,8 +86,8 @@ export interface MetaResult {
   queryLoss: number;
   /** Query accuracy after adaptation. */
   queryAccuracy: number;
-  /** d L_query / d θ, one array per parameter. */
-  grads: Float32Array[];
+  /** d L_query / d θ, one array per parameter (in the model's dtype). */
+  grads: (Float32Array | Float64Array)[];
   /** Residual norm of the backward linear solve. */
   residual: number;
   /** ‖F(φ, θ)‖ at the adapted parameters. */
@@ -94,16 +96,17 @@ export interface MetaResult {
 
 /** Adapts θ to the episode's support set; returns the query loss, accuracy and implicit meta-gradient. */
 export function episodeMetaGradient(theta: FlatParams, ep: Episode, cfg: InnerConfig): MetaResult {
-  const params = thetaLeaves(theta.values, theta.shapes);
+  const dtype = cfg.dtype ?? 'float32';
+  const params = dtype === 'float32' ? thetaLeaves(theta.values, theta.shapes) : theta.values.map((v, i) => tensor(Float64Array.from(v), { shape: theta.shapes[i], requiresGrad: true }));
   const entry = implicitSolver(cfg);
-  const phi = entry.solver(params, params, images(ep.xSupport), tensor(ep.ySupport), cfg.lambda);
-  const logits = convLogits(phi, images(ep.xQuery));
+  const phi = entry.solver(params, params, images(ep.xSupport, dtype), tensor(ep.ySupport), cfg.lambda);
+  const logits = convLogits(phi, images(ep.xQuery, dtype));
   const loss = nn.functional.crossEntropy(logits, tensor(ep.yQuery));
   const grads = autograd.grad(loss, params);
   return {
     queryLoss: loss.item(),
     queryAccuracy: noGrad(() => accuracyOf(logits, ep.yQuery)),
-    grads: grads.map((g) => Float32Array.from(g.data)),
+    grads: grads.map((g) => g.data.slice()),
     residual: entry.residual,
     rootResidual: entry.rootResidual,
   };

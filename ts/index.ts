@@ -44,6 +44,7 @@ export * as linearSolve from './linear-solve/index';
 export * as diff from './diff/index';
 export * as solvers from './solvers/index';
 export * as data from './data/index';
+export * as distributed from './distributed/index';
 export * as prox from './solvers/prox';
 export * as projection from './solvers/projection';
 export * as nn from './nn-namespace';

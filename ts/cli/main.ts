@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `metagrad` executable: `imaml` (meta-learning with implicit gradients), `fewshot` (iMAML on
- * few-shot digits), `deq` (a deep equilibrium layer) and `hyperopt` (learned L2 weights). Input errors end with a one-line message
+ * few-shot digits), `deq` (a deep equilibrium layer), `hyperopt` (learned L2 weights) and `worker`
+ * (runs queued jobs of `imaml --queue`). Input errors end with a one-line message
  * and a non-zero exit code, never a stack trace.
  */
 import * as fs from 'node:fs';
@@ -16,6 +17,7 @@ import { runFewshot } from './fewshot/run';
 import { HYPEROPT_DEFAULTS, type HyperoptConfig, runHyperopt } from './hyperopt';
 import { IMAML_DEFAULTS, type ImamlConfig } from './imaml/config';
 import { runImaml } from './imaml/run';
+import { runWorker } from './queue';
 
 /** The package's version (package.json sits two levels up from both ts/cli and dist/cli). */
 function packageVersion(): string {
@@ -61,6 +63,9 @@ function imamlCommand(onExit: (code: number) => void): Command {
     .addOption(new Option('--batching <mode>', "the tasks of a meta-batch in one vmapped pass ('vmap') or one after the other ('loop')").choices(['vmap', 'loop']).default(d.batching))
     .addOption(new Option('--jit', "with --batching vmap, replay each meta-batch's meta-gradient from its mg.jit recording (the adaptation stays eager)").default(d.jit))
     .option('--no-jit', 'compute each meta-gradient eagerly')
+    .option('--queue <url>', 'send the meta-batches to `metagrad worker` processes through a BullMQ queue on this Redis (redis://[:password@]host:port/db, or rediss:// for TLS)')
+    .option('--queue-name <name>', 'the queue (one per run, the same for the workers)', d.queueName)
+    .option('--chunk-size <n>', 'tasks per queue job (one vmapped pass on a worker)', intArg(1), d.chunkSize)
     .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
     .action(async (opts: ImamlConfig, self: Command) => {
       const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));
@@ -71,6 +76,18 @@ function imamlCommand(onExit: (code: number) => void): Command {
       onExit(await runImaml({ ...opts }, explicit));
     });
   return cmd;
+}
+
+function workerCommand(onExit: (code: number) => void): Command {
+  return new Command('worker')
+    .description('run the jobs of `metagrad imaml --queue` from a BullMQ queue on Redis until SIGINT/SIGTERM (any number of workers, on any machine)')
+    .requiredOption('--queue <url>', 'the Redis URL (redis://[:password@]host:port/db, or rediss:// for TLS)')
+    .option('--queue-name <name>', 'the queue (as given to the coordinator)', d.queueName)
+    .option('--concurrency <n>', 'jobs at once in this process', intArg(1), 1)
+    .option('--json', 'JSON lines', false)
+    .action(async (opts: { queue: string; queueName: string; concurrency: number; json: boolean }) => {
+      onExit(await runWorker(opts));
+    });
 }
 
 function fewshotCommand(onExit: (code: number) => void): Command {
@@ -154,7 +171,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .configureHelp({ showGlobalOptions: true });
   // Errors throw (exitOverride) instead of exiting, on every command, so main() decides the exit.
   program.exitOverride();
-  for (const c of [imamlCommand(onExit), fewshotCommand(onExit), deqCommand(onExit), hyperoptCommand(onExit)]) {
+  for (const c of [imamlCommand(onExit), fewshotCommand(onExit), deqCommand(onExit), hyperoptCommand(onExit), workerCommand(onExit)]) {
     c.showHelpAfterError('(add --help for usage)').exitOverride();
     program.addCommand(c);
   }

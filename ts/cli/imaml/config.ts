@@ -48,6 +48,12 @@ export interface ImamlConfig {
   jit: boolean;
   /** JSON lines instead of a progress bar and a table. */
   json: boolean;
+  /** A Redis URL: the meta-batches go to `metagrad worker` processes on this queue instead of local threads. */
+  queue?: string;
+  /** The queue's name (one per run). */
+  queueName: string;
+  /** Tasks per queue job (one vmapped pass on a worker). */
+  chunkSize: number;
 }
 
 /** The defaults: the benchmark's settings, sized to finish in a few minutes on two cores. */
@@ -74,6 +80,8 @@ export const IMAML_DEFAULTS: Omit<ImamlConfig, 'workers'> = {
   json: false,
   batching: 'vmap',
   jit: true,
+  queueName: 'metagrad',
+  chunkSize: 5,
 };
 
 /**

@@ -1,5 +1,5 @@
 /** The iMAML job's worker pool (see ../pool.ts): meta-gradient and adaptation jobs. */
-import { createPool, workerModule } from '../pool';
+import { type Pool, createPool, workerModule } from '../pool';
 import { type AdaptResult, type Job, type MetaResult, runJob } from './jobs';
 
 /** Where jobs run. */
@@ -14,8 +14,12 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+/** The executor of a pool (local threads, or a queue: ../queue.ts). */
+export function executorOf(pool: Pool<Job, MetaResult | AdaptResult>): Executor {
+  return { workers: pool.workers, run: pool.run as Executor['run'], close: () => pool.close() };
+}
+
 /** An executor with `workers` threads (0 runs everything on the calling thread). */
 export function createExecutor(workers: number): Executor {
-  const pool = createPool<Job, MetaResult | AdaptResult>(workers, workerModule(__filename, 'worker'), runJob);
-  return { workers, run: pool.run as Executor['run'], close: () => pool.close() };
+  return executorOf(createPool<Job, MetaResult | AdaptResult>(workers, workerModule(__filename, 'worker'), runJob));
 }

@@ -13,7 +13,8 @@ import { sampleSinusoidTasks } from '../tasks';
 import { flatParams } from '../params';
 import { adaptAll, pretrain, score } from './baselines';
 import { type ImamlConfig, layerSizes } from './config';
-import { createExecutor } from './executor';
+import { createQueuePool } from '../queue';
+import { createExecutor, executorOf } from './executor';
 import { appendHistory, writeHistory } from '../history';
 import { type JobExit, type StopFlag, exitCodeOf, onSignals } from '../signals';
 import { type HistoryRecord, readHistory } from './history';
@@ -69,7 +70,7 @@ async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files
   const opt = metaOptimizer(cfg);
   const inner = { steps: cfg.innerSteps, lr: cfg.innerLr, lambda: cfg.lambda, cgIterations: cfg.cgIterations };
   const evalTasks = sampleSinusoidTasks(streamGenerator(cfg.seed, STREAMS.eval), cfg.evalTasks, { support: cfg.shots, query: cfg.queries });
-  const exec = createExecutor(cfg.workers);
+  const exec = cfg0.queue === undefined ? createExecutor(cfg.workers) : executorOf(await createQueuePool('imaml', { queue: cfg0.queue, queueName: cfg0.queueName }, cfg0.chunkSize));
   const progress = createProgress({ label: 'imaml', lossName: 'metaLoss', json: cfg.json });
   const flag: StopFlag = { signal: null, immediate: false };
   const offSignals = onSignals(flag);

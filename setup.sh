@@ -12,6 +12,8 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v python3 >/dev/null 2>&1 || need+=(python3)   # node-gyp (check:gyp, check:package)
 [ -f /usr/share/eigen3/cmake/Eigen3Config.cmake ] || [ -f /usr/lib/cmake/eigen3/Eigen3Config.cmake ] || need+=(libeigen3-dev)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)   # the distributed tests start their own
+command -v openssl >/dev/null 2>&1 || need+=(openssl)             # a certificate for the TLS test
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   sudo=()

@@ -224,6 +224,9 @@ export async function createCoordinator(opts: CoordinatorOptions): Promise<Coord
   const events = new QueueEvents(opts.queue, { connection: eventsConnection, prefix: PREFIX });
   queue.on('error', () => {});
   events.on('error', () => {});
+  // BullMQ's waitUntilFinished adds a listener per job of a batch (removed when it finishes).
+  queue.setMaxListeners(0);
+  events.setMaxListeners(0);
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
   await queue.drain(true);
   const session = randomUUID();

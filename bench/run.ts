@@ -3,7 +3,7 @@
  * (progress goes to stderr).
  *
  *   npm run bench                               # everything (a few minutes)
- *   npm run bench -- --only mlp,meta            # some groups: peers, batching, solvers, overhead, matmul, mlp, meta, unrolled, dispatch, steady
+ *   npm run bench -- --only mlp,meta            # some groups: peers, batching, solvers, distributed, overhead, matmul, mlp, meta, unrolled, dispatch, steady
  *   npm run bench -- --repeats 15               # more repeats per median (default 7)
  *   npm run bench -- --write-readme             # also replace README.md's "## Benchmarks" section
  */
@@ -23,9 +23,10 @@ import { sideBySide } from './side-by-side';
 import { unrolledGroup } from './unrolled';
 import { batching } from './batching';
 import { solversGroup } from './solvers';
+import { distributedGroup } from './distributed';
 import { renderTable } from './table';
 
-const GROUPS: Record<string, BenchGroup> = { peers: sideBySide, batching, solvers: solversGroup, overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady };
+const GROUPS: Record<string, BenchGroup> = { peers: sideBySide, batching, solvers: solversGroup, distributed: distributedGroup, overhead, matmul, mlp, meta, unrolled: unrolledGroup, dispatch, steady };
 
 interface Args {
   only: string[];
@@ -80,7 +81,7 @@ function header(args: Args): string {
 
 /** Fixed text above the generated tables in README.md. */
 const README_PREFACE = `\`npm run bench\` builds \`dist/\` and prints the tables below as markdown (progress goes to
-stderr); \`--only peers,batching,solvers,overhead,matmul,mlp,meta,unrolled,dispatch,steady\` runs some groups,
+stderr); \`--only peers,batching,solvers,distributed,overhead,matmul,mlp,meta,unrolled,dispatch,steady\` runs some groups,
 \`--repeats N\` sets the repeats per median and \`--write-readme\` replaces this section with the
 run's tables. It times the compiled library, as users run it (the TypeScript sources through tsx
 are about twice as slow per op; \`METAGRAD_BENCH_SOURCE=1\` times them instead).

@@ -199,7 +199,7 @@ describe('mg.distributed on a real Redis with worker processes', function () {
   });
 });
 
-describe('metagrad imaml --queue with metagrad worker processes', function () {
+describe('metagrad imaml/fewshot --queue with metagrad worker processes', function () {
   this.timeout(300_000);
   let redis: TestRedis;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metagrad-queue-'));
@@ -246,6 +246,18 @@ describe('metagrad imaml --queue with metagrad worker processes', function () {
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.ok(fs.readFileSync(path.join(local, 'model.safetensors')).equals(fs.readFileSync(path.join(killed, 'model.safetensors'))), 'resumed run: identical meta-parameters');
     await Promise.all(workers.map((w) => kill(w)));
+  });
+
+  it('fewshot --queue: the numbers of the local run', async () => {
+    const w = await cliWorker('fs');
+    const few = (out: string, ...extra: string[]): string[] => [CLI, 'fewshot', '--iterations', '2', '--meta-batch', '2', '--ways', '2', '--queries', '2', '--inner-steps', '2', '--channels', '2', '--test-episodes', '3', '--curve-episodes', '1', '--eval-every', '1', '--json', '--out', out, ...extra];
+    const [local, dist] = [path.join(tmp, 'fs-local'), path.join(tmp, 'fs-dist')];
+    assert.equal(run([...few(local), '--workers', '0']).status, 0);
+    const r = run([...few(dist), '--queue', redis.url, '--queue-name', 'fs']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(fs.readFileSync(path.join(local, 'model.safetensors')).equals(fs.readFileSync(path.join(dist, 'model.safetensors'))), 'identical meta-parameters');
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dist, 'metrics.json'), 'utf8')).accuracy, JSON.parse(fs.readFileSync(path.join(local, 'metrics.json'), 'utf8')).accuracy);
+    await kill(w);
   });
 
   it('no Redis: the coordinator and the worker end with a one-line error, not a hang', async () => {

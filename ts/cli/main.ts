@@ -115,6 +115,9 @@ function fewshotCommand(onExit: (code: number) => void): Command {
     .option('--resume', 'continue from DIR/checkpoint.safetensors', false)
     .option('--force', 'start a fresh run even if DIR holds an earlier one (its files are replaced)', false)
     .addOption(new Option('--workers <n>', 'worker threads for the episodes (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'))
+    .option('--queue <url>', 'send the episodes to `metagrad worker` processes through a BullMQ queue on this Redis (redis://[:password@]host:port/db, or rediss://)')
+    .option('--queue-name <name>', 'the queue (one per run, the same for the workers)', c.queueName)
+    .option('--chunk-size <n>', 'episodes per queue job', intArg(1), c.chunkSize)
     .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
     .action(async (opts: FewshotConfig, self: Command) => {
       const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));

@@ -46,6 +46,12 @@ export interface FewshotConfig {
   workers: number;
   /** JSON lines instead of a progress bar and a table. */
   json: boolean;
+  /** A Redis URL: the episodes go to `metagrad worker` processes on this queue instead of local threads. */
+  queue?: string;
+  /** The queue's name (one per run). */
+  queueName: string;
+  /** Episodes per queue job. */
+  chunkSize: number;
 }
 
 /** The defaults: 5-way 1-shot, sized to finish in a few minutes on two cores. */
@@ -71,6 +77,8 @@ export const FEWSHOT_DEFAULTS: Omit<FewshotConfig, 'workers'> = {
   resume: false,
   force: false,
   json: false,
+  queueName: 'metagrad',
+  chunkSize: 1,
 };
 
 /** Settings that determine the numbers a run produces; a resumed run must use the checkpoint's. */

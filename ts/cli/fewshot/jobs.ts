@@ -4,7 +4,7 @@
  * `runJob` is what both the main thread and a worker execute.
  */
 import { type FlatParams, thetaLeaves } from '../params';
-import { createPool, workerModule } from '../pool';
+import { type Pool, createPool, workerModule } from '../pool';
 import type { Episode } from './episodes';
 import { type EpisodeScore, type InnerConfig, type MetaResult, adaptedScore, episodeMetaGradient, prototypeScore } from './inner';
 
@@ -63,7 +63,12 @@ export interface Executor {
 
 /** An executor with `workers` threads (0 runs everything on the calling thread). */
 export function createExecutor(workers: number): Executor {
-  const pool = createPool<Job, MetaResult | EpisodeScore>(workers, workerModule(__filename, 'worker'), runJob);
+  return executorOf(createPool<Job, MetaResult | EpisodeScore>(workers, workerModule(__filename, 'worker'), runJob));
+}
+
+/** The executor of a pool (local threads, or a queue: ../queue.ts). */
+export function executorOf(pool: Pool<Job, MetaResult | EpisodeScore>): Executor {
+  const workers = pool.workers;
   return {
     workers,
     meta: async (job) => (await pool.run({ kind: 'meta', ...job })) as MetaResult[],

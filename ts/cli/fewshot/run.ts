@@ -18,7 +18,8 @@ import { type Interval, interval, pretrain } from './baselines';
 import { type FewshotConfig, RUN_DEFINING, TEST_CLASSES, TRAIN_CLASSES } from './config';
 import { type DigitPools, type Episode, loadDigitPools, sampleEpisodes } from './episodes';
 import type { InnerConfig } from './inner';
-import { type Executor, createExecutor } from './jobs';
+import { createQueuePool } from '../queue';
+import { type Executor, createExecutor, executorOf } from './jobs';
 import { initConvNet } from './model';
 import { type FewshotMetrics, type HistoryRecord, METHODS, type MethodName, printTable, writeReport } from './report';
 import { MODEL_FORMAT, type TrainState, loadTrainState, metaOptimizer, namedParams, saveTrainState } from './state';
@@ -95,7 +96,7 @@ async function runLocked(cfg0: FewshotConfig, explicit: ReadonlySet<string>, fil
   const curveEpisodes = sampleEpisodes(pools, TEST_CLASSES, shape, streamGenerator(cfg.seed, STREAMS.curve), cfg.curveEpisodes);
   const opt = metaOptimizer(cfg);
   const inner = innerOf(cfg);
-  const exec = createExecutor(cfg.workers);
+  const exec = cfg.queue === undefined ? createExecutor(cfg.workers) : executorOf(await createQueuePool('fewshot', { queue: cfg.queue, queueName: cfg.queueName }, cfg.chunkSize));
   const progress = createProgress({ label: 'fewshot', lossName: 'metaLoss', json: cfg.json });
   const flag: StopFlag = { signal: null, immediate: false };
   const offSignals = onSignals(flag);

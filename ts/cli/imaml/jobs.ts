@@ -70,6 +70,7 @@ export interface MetaResult {
 /** Runs a job; results are aligned with `job.tasks`. */
 export function runJob(job: Job): MetaResult[] | AdaptResult[] {
   if (job.kind === 'meta') {
+    if (job.tasks.length === 0) return [];
     if (job.batching === 'vmap') return taskMetaGradientsBatched(job.theta.values, job.theta.shapes, job.tasks, job.inner, job.jit);
     return job.tasks.map((t) => taskMetaGradient(job.theta.values, job.theta.shapes, t, job.inner));
   }

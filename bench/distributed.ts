@@ -7,6 +7,7 @@
  * payloads, and a round trip of empty jobs through Redis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as mg from '../ts/index';
 import { createExecutor, executorOf } from '../ts/cli/imaml/executor';
@@ -66,9 +67,11 @@ export async function distributedGroup(ctx: BenchContext): Promise<Table[]> {
   try {
     const reference = await local.run(job);
     const rows: string[][] = [];
+    // Kernel threads set explicitly per row (other groups change them), restored at the end.
     const threadsBefore = mg.backendInfo().threads;
-    const oneThread = async (): Promise<MetaResult[]> => {
-      mg.setNumThreads(1);
+    const cores = availableParallelism();
+    const onThreads = (n: number) => async (): Promise<MetaResult[]> => {
+      mg.setNumThreads(n);
       try {
         return await local.run(job);
       } finally {
@@ -76,8 +79,8 @@ export async function distributedGroup(ctx: BenchContext): Promise<Table[]> {
       }
     };
     const setups: { label: string; run: () => Promise<MetaResult[]> }[] = [
-      { label: `one process, no queue, kernels on ${threadsBefore} threads (the default)`, run: () => local.run(job) },
-      { label: 'one process, no queue, kernels on 1 thread', run: oneThread },
+      { label: `one process, no queue, kernels on ${cores} threads (one per core, the default)`, run: onThreads(cores) },
+      { label: 'one process, no queue, kernels on 1 thread', run: onThreads(1) },
     ];
     for (const n of [1, 2, 4]) {
       const queue = `bench-${n}`;

@@ -6,6 +6,7 @@
  * default thread count.
  */
 import * as mg from '../ts/index';
+import { convLogits, initConvNet } from '../ts/cli/fewshot/model';
 import type { BenchContext } from './context';
 import { clone, type FModel, innerSolver, NORMAL_CG_5, tutorialProblem } from './meta';
 import { BATCH, type DT, HIDDEN, IN, metagradImpl, problem, relErr, SHAPES } from './mlp';
@@ -141,44 +142,31 @@ function imamlWorkloadOf(dtype: DT): Workload {
   return { label: `iMAML task 1→40→40→1, 10 inner steps, 5 normal CG, ${dtype}`, kind: 'imaml', dtype, tensors: peerTensors({ xs, ys, xq, yq, ...params }), run, result: run, tol: dtype === 'float32' ? 0.3 : 1e-6, jit: jitted(metaGrad, meta) };
 }
 
-/** A few-shot conv net (2 × conv3x3(16) → batch norm → ReLU → max pool, linear head) on a 5-way 5-shot batch of 28×28 images. */
+/** The few-shot net of `metagrad fewshot` (4 × conv3x3(16) → batch norm → ReLU → max pool, linear head) on a 5-way 5-shot batch of 28×28 images. */
 function convWorkloads(): Workload[] {
-  mg.manualSeed(4);
-  const net = new mg.nn.Sequential(
-    new mg.nn.Conv2d(1, 16, 3, { padding: 1 }), new mg.nn.BatchNorm2d(16, { trackRunningStats: false }),
-    new mg.nn.Conv2d(16, 16, 3, { padding: 1 }), new mg.nn.BatchNorm2d(16, { trackRunningStats: false }),
-    new mg.nn.Linear(16 * 7 * 7, 5),
-  );
-  const ps = net.parameters().map((p) => p.detach());
-  const F = mg.nn.functional;
-  const forward = (p: mg.Tensor[], x: mg.Tensor): mg.Tensor => {
-    let h = x;
-    for (const k of [0, 4]) {
-      h = F.conv2d(h, p[k], p[k + 1], { padding: 1 });
-      h = F.batchNorm(h, null, null, { weight: p[k + 2], bias: p[k + 3], training: true });
-      h = F.maxPool2d(F.relu(h), 2);
-    }
-    return F.linear(h.flatten(1), p[8], p[9]);
-  };
+  const blocks = 4;
+  const ps = initConvNet(16, 5, new mg.Generator().manualSeed(4));
   const labels = mg.tensor(Array.from({ length: 25 }, (_, i) => i % 5));
-  const x = mg.randn([25, 1, 28, 28]);
-  const xq = mg.randn([25, 1, 28, 28]);
+  const gen = new mg.Generator().manualSeed(5);
+  const x = mg.randn([25, 1, 28, 28], { generator: gen });
+  const xq = mg.randn([25, 1, 28, 28], { generator: gen });
+  const F = mg.nn.functional;
   const lead = ps.map((p) => p.clone().requiresGrad_(true));
   const grad = (): number[] => {
-    const loss = F.crossEntropy(forward(lead, x), labels);
+    const loss = F.crossEntropy(convLogits(lead, x), labels);
     return [loss.item(), ...flat(mg.autograd.grad(loss, lead) as mg.Tensor[])];
   };
   const maml = (): number[] => {
-    const g = mg.autograd.grad(F.crossEntropy(forward(lead, x), labels), lead, { createGraph: true }) as mg.Tensor[];
+    const g = mg.autograd.grad(F.crossEntropy(convLogits(lead, x), labels), lead, { createGraph: true }) as mg.Tensor[];
     const adapted = lead.map((p, i) => p.sub(g[i].mul(0.1)));
-    return flat(mg.autograd.grad(F.crossEntropy(forward(adapted, xq), labels), lead) as mg.Tensor[]);
+    return flat(mg.autograd.grad(F.crossEntropy(convLogits(adapted, xq), labels), lead) as mg.Tensor[]);
   };
-  const names = ['W1', 'b1', 'g1', 'h1', 'W2', 'b2', 'g2', 'h2', 'Wf', 'bf'];
+  const names = [...Array.from({ length: blocks }, (_, b) => ['W', 'b', 'g', 'h'].map((p) => `${p}${b + 1}`)).flat(), 'Wf', 'bf'];
   const tensors = peerTensors({ x, xq, y: labels, yq: labels, ...Object.fromEntries(ps.map((p, i) => [names[i], p])) });
-  const base = 'conv net 2×(conv3x3(16), BN, ReLU, maxpool) + linear, 5-way 5-shot 28×28, float32';
+  const base = 'few-shot conv net of `metagrad fewshot`, 4×(conv3x3(16), BN, ReLU, maxpool) + linear, 5-way 5-shot 28×28, float32';
   return [
-    { label: `${base}: loss + gradient`, kind: 'conv_grad', dtype: 'float32', tensors, run: grad, result: grad, tol: 1e-3, slow: true },
-    { label: `${base}: MAML meta-gradient (second order)`, kind: 'conv_maml', dtype: 'float32', tensors, config: { lr: 0.1 }, run: maml, result: maml, tol: 1e-3, slow: true },
+    { label: `${base}: loss + gradient`, kind: 'conv_grad', dtype: 'float32', tensors, config: { blocks }, run: grad, result: grad, tol: 1e-3, slow: true },
+    { label: `${base}: MAML meta-gradient (second order)`, kind: 'conv_maml', dtype: 'float32', tensors, config: { blocks, lr: 0.1 }, run: maml, result: maml, tol: 1e-3, slow: true },
   ];
 }
 

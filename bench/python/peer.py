@@ -191,18 +191,19 @@ def torch_workloads():
         g = torch.func.vmap(torch.func.grad(lambda p, x, y: mlp_loss(p, x[None], y[None])), in_dims=(None, 0, 0))
         return lambda: g(ps, t["x"], t["y"])
 
-    CONV_NAMES = ("W1", "b1", "g1", "h1", "W2", "b2", "g2", "h2", "Wf", "bf")
+    def conv_names(cfg):
+        return [f"{p}{b}" for b in range(1, cfg["blocks"] + 1) for p in ("W", "b", "g", "h")] + ["Wf", "bf"]
 
     def conv_net(ps, x):
-        # Two blocks conv3x3 → batch norm (batch statistics) → ReLU → 2×2 max pool, then a linear head.
-        for k in (0, 4):
+        # Blocks of conv3x3 → batch norm (batch statistics) → ReLU → 2×2 max pool, then a linear head.
+        for k in range(0, len(ps) - 2, 4):
             x = F.conv2d(x, ps[k], ps[k + 1], padding=1)
             x = F.batch_norm(x, None, None, ps[k + 2], ps[k + 3], training=True)
             x = F.max_pool2d(torch.relu(x), 2)
-        return F.linear(x.flatten(1), ps[8], ps[9])
+        return F.linear(x.flatten(1), ps[-2], ps[-1])
 
     def conv_grad(t, cfg):
-        ps = [t[k].requires_grad_() for k in CONV_NAMES]
+        ps = [t[k].requires_grad_() for k in conv_names(cfg)]
         y = t["y"].long()
 
         def run():
@@ -212,7 +213,7 @@ def torch_workloads():
         return run
 
     def conv_maml(t, cfg):
-        ps = [t[k].requires_grad_() for k in CONV_NAMES]
+        ps = [t[k].requires_grad_() for k in conv_names(cfg)]
         y, yq = t["y"].long(), t["yq"].long()
 
         def run():
@@ -346,27 +347,28 @@ def jax_workloads():
         f = jax.jit(jax.vmap(jax.grad(lambda p, x, y: mlp_loss(p, x[None], y[None])), in_axes=(None, 0, 0)))
         return lambda: f(ps, t["x"], t["y"])
 
-    CONV_NAMES = ("W1", "b1", "g1", "h1", "W2", "b2", "g2", "h2", "Wf", "bf")
+    def conv_names(cfg):
+        return [f"{p}{b}" for b in range(1, cfg["blocks"] + 1) for p in ("W", "b", "g", "h")] + ["Wf", "bf"]
 
     def conv_net(ps, x):
-        for k in (0, 4):
+        for k in range(0, len(ps) - 2, 4):
             x = jax.lax.conv_general_dilated(x, ps[k], (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NCHW", "OIHW", "NCHW")) + ps[k + 1][None, :, None, None]
             m = x.mean((0, 2, 3), keepdims=True)
             v = ((x - m) ** 2).mean((0, 2, 3), keepdims=True)
             x = (x - m) / jnp.sqrt(v + 1e-5) * ps[k + 2][None, :, None, None] + ps[k + 3][None, :, None, None]
             x = jax.lax.reduce_window(jax.nn.relu(x), -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
-        return x.reshape(x.shape[0], -1) @ ps[8].T + ps[9]
+        return x.reshape(x.shape[0], -1) @ ps[-2].T + ps[-1]
 
     def xent(logits, y):
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits, 1), y[:, None].astype(jnp.int32), 1))
 
     def conv_grad(t, cfg):
-        ps = tuple(t[k] for k in CONV_NAMES)
+        ps = tuple(t[k] for k in conv_names(cfg))
         f = jax.jit(jax.value_and_grad(lambda p, x, y: xent(conv_net(p, x), y)))
         return lambda: f(ps, t["x"], t["y"])
 
     def conv_maml(t, cfg):
-        ps = tuple(t[k] for k in CONV_NAMES)
+        ps = tuple(t[k] for k in conv_names(cfg))
         lr = cfg["lr"]
 
         def meta(p):

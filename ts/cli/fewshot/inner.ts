@@ -9,9 +9,9 @@
  * adapted the same way, and of nearest class means (prototypes) on a network's features. Shared
  * by the main thread and the worker threads, so both produce identical numbers.
  */
-import { type Tensor, argmax, autograd, diff, linearSolve, nn, noGrad, tensor } from '../../index';
+import { type Tensor, argmax, autograd, linearSolve, nn, noGrad, tensor } from '../../index';
 import { type FlatParams, thetaLeaves } from '../params';
-import { type ProximalSteps, type SupportLoss, adaptProximal, proximalGradient } from '../proximal';
+import { type ImplicitProximal, type ProximalSteps, type SupportLoss, adaptProximal, implicitProximal } from '../proximal';
 import { type Episode, PIXELS } from './episodes';
 import { convFeatures, convLogits } from './model';
 
@@ -41,42 +41,18 @@ export function accuracyOf(logits: Tensor, labels: Float32Array): number {
   return ok / pred.length;
 }
 
-/** The optimality condition of customRoot: ∇_φ [L_support(φ) + (λ/2)‖φ − θ‖²]. */
-function optimality(phi: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number): Tensor[] {
-  return proximalGradient(phi, theta, crossEntropyOn(x, y), lambda, true);
-}
-
-type Solver = (phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => Tensor[];
-
-/** A customRoot-wrapped inner solver and the residuals of its latest backward solve. */
-interface ImplicitSolver {
-  solver: Solver;
-  residual: number;
-  rootResidual: number;
-}
-
 // One wrapper per configuration: customRoot's diagnostics are per wrapper.
-const solvers = new Map<string, ImplicitSolver>();
+const solvers = new Map<string, ImplicitProximal>();
 
-function implicitSolver(cfg: InnerConfig): ImplicitSolver {
+function implicitSolver(cfg: InnerConfig): ImplicitProximal {
   const key = JSON.stringify(cfg);
-  const known = solvers.get(key);
-  if (known !== undefined) return known;
-  // A fixed budget of Krylov steps with no tolerance, as iMAML's (and TorchOpt's example) backward.
-  const solve = linearSolve.solveGmres({ restart: cfg.solveIterations, maxiter: 1, rtol: 0, atol: 0 });
-  const onSolve = (info: { residualNorm: number; rootResidual?: number }): void => {
-    entry.residual = info.residualNorm;
-    entry.rootResidual = info.rootResidual ?? Number.NaN;
-  };
-  // The fixed budget of inner steps leaves φ off the root of the proximal objective; the job
-  // records that residual (history.jsonl) instead of refusing it.
-  const wrap = diff.implicit.customRoot(optimality, { argnums: 1, solve, onSolve, warnNotConverged: false, checkRoot: false });
-  const entry: ImplicitSolver = {
-    solver: wrap((_phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor) => adaptProximal(theta, crossEntropyOn(x, y), cfg)),
-    residual: Number.NaN,
-    rootResidual: Number.NaN,
-  };
-  solvers.set(key, entry);
+  let entry = solvers.get(key);
+  if (entry === undefined) {
+    // A fixed budget of Krylov steps with no tolerance, as iMAML's (and TorchOpt's example) backward.
+    const solve = linearSolve.solveGmres({ restart: cfg.solveIterations, maxiter: 1, rtol: 0, atol: 0 });
+    entry = implicitProximal(crossEntropyOn, solve, (theta, x, y) => adaptProximal(theta, crossEntropyOn(x, y), cfg));
+    solvers.set(key, entry);
+  }
   return entry;
 }
 

@@ -4,7 +4,7 @@
  * (metrics.json, history.jsonl, curve.svg, accuracy.svg, checkpoint.safetensors, model.safetensors).
  */
 import * as path from 'node:path';
-import { type Tensor, noGrad, tensor } from '../../index';
+import { type Tensor, noGrad } from '../../index';
 import { applyUpdates } from '../../optim/index';
 import { saveSafetensors } from '../checkpoint';
 import { CliError } from '../errors';
@@ -12,7 +12,8 @@ import { appendHistory, readHistory, writeHistory } from '../history';
 import { flatParams } from '../params';
 import { createProgress } from '../progress';
 import { ensureDir, lockDir, refuseOverwrite } from '../run-dir';
-import { type JobExit, type StopFlag, exitCodeOf, onSignals } from '../signals';
+import { type JobExit, type StopFlag, onSignals } from '../signals';
+import { endIteration, meanGradients } from '../train-loop';
 import { STREAMS, streamGenerator } from '../streams';
 import { type Interval, interval, pretrain } from './baselines';
 import { type FewshotConfig, RUN_DEFINING, TEST_CLASSES, TRAIN_CLASSES } from './config';
@@ -113,10 +114,7 @@ async function runLocked(cfg0: FewshotConfig, explicit: ReadonlySet<string>, fil
     while (st.iteration < cfg.iterations) {
       const episodes = sampleEpisodes(pools, TRAIN_CLASSES, shape, st.episodeGen, cfg.metaBatch);
       const results = await exec.meta({ theta: flatParams(st.theta), tasks: episodes, inner });
-      // Summed in episode order in float64, so the mean does not depend on how work was split.
-      const sums = st.theta.map((p) => new Float64Array(p.numel));
-      for (const r of results) r.grads.forEach((g, i) => g.forEach((v, j) => (sums[i][j] += v)));
-      const grads = sums.map((s, i) => tensor(Float32Array.from(s, (v) => v / results.length), { shape: [...st.theta[i].shape] }));
+      const grads = meanGradients(st.theta, results.map((r) => r.grads));
       let updates: unknown;
       [updates, st.optState] = opt.update(grads, st.optState, { params: st.theta });
       noGrad(() => applyUpdates(st.theta, updates));
@@ -143,15 +141,8 @@ async function runLocked(cfg0: FewshotConfig, explicit: ReadonlySet<string>, fil
         lossSum = 0;
         lossCount = 0;
       }
-      if (st.iteration % cfg.checkpointEvery === 0 || st.iteration === cfg.iterations) checkpoint();
-      // Lets signal handlers run even when all work is on this thread.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (flag.signal !== null) {
-        checkpoint();
-        progress.stop();
-        progress.note(`interrupted by ${flag.signal} at iteration ${st.iteration}; checkpoint saved to ${files.checkpoint} (continue with --resume)`);
-        return exitCodeOf(flag.signal);
-      }
+      const stop = await endIteration({ iteration: st.iteration, iterations: cfg.iterations, checkpointEvery: cfg.checkpointEvery, checkpoint, file: files.checkpoint, flag, progress });
+      if (stop !== null) return stop;
     }
     progress.stop();
     if (history.length === 0 || history[history.length - 1].iteration !== cfg.iterations) checkpoint();

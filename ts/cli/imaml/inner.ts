@@ -10,7 +10,7 @@
 import { type Tensor, autograd, diff, enableGrad, expand, func, jit, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from '../../index';
 import type { SinusoidTask } from '../tasks';
 import { thetaLeaves } from '../params';
-import { MAX_HALVINGS, type SupportLoss, adaptProximal, proximalGradient } from '../proximal';
+import { type ImplicitProximal, MAX_HALVINGS, type SupportLoss, adaptProximal, implicitProximal, proximalGradient } from '../proximal';
 import { mlpForward } from './model';
 
 /** How a task is adapted and how its meta-gradient is formed. */
@@ -64,42 +64,24 @@ export function adapt(theta: readonly Tensor[], x: Tensor, y: Tensor, cfg: Inner
   return adaptProximal(theta, supportMse(x, y), cfg);
 }
 
-/** The optimality function of customRoot. */
+/** The optimality function of customRoot (the batched job's wrapper below). */
 function optimality(phi: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number): Tensor[] {
   return innerGradient(phi, theta, x, y, lambda, true);
 }
 
-type Solver = (phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => Tensor[];
-
-/** A customRoot-wrapped inner solver and the residuals of its latest backward solve. */
-interface ImplicitSolver {
-  solver: Solver;
-  residual: number;
-  rootResidual: number;
-}
+type Solver = ImplicitProximal['solver'];
 
 // One wrapper per configuration: customRoot's diagnostics are per wrapper.
-const solvers = new Map<string, ImplicitSolver>();
+const solvers = new Map<string, ImplicitProximal>();
 
-function implicitSolver(cfg: InnerConfig): ImplicitSolver {
+function implicitSolver(cfg: InnerConfig): ImplicitProximal {
   const key = `${cfg.steps}/${cfg.lr}/${cfg.cgIterations}`;
-  const known = solvers.get(key);
-  if (known !== undefined) return known;
-  // atol 0 with a fixed iteration budget, as TorchOpt's iMAML example (solve_normal_cg(maxiter=5, atol=0)).
-  const solve = linearSolve.solveNormalCg({ maxiter: cfg.cgIterations, atol: 0 });
-  const onSolve = (info: { residualNorm: number; rootResidual?: number }): void => {
-    entry.residual = info.residualNorm;
-    entry.rootResidual = info.rootResidual ?? Number.NaN;
-  };
-  // iMAML adapts with a fixed budget of inner steps, which leaves φ visibly off the root of the
-  // proximal objective; the job records that residual (history.jsonl) instead of refusing it.
-  const wrap = diff.implicit.customRoot(optimality, { argnums: 1, solve, onSolve, warnNotConverged: false, checkRoot: false });
-  const entry: ImplicitSolver = {
-    solver: wrap((_phi0: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number) => adapt(theta, x, y, { ...cfg, lambda })),
-    residual: Number.NaN,
-    rootResidual: Number.NaN,
-  };
-  solvers.set(key, entry);
+  let entry = solvers.get(key);
+  if (entry === undefined) {
+    // atol 0 with a fixed iteration budget, as TorchOpt's iMAML example (solve_normal_cg(maxiter=5, atol=0)).
+    entry = implicitProximal(supportMse, linearSolve.solveNormalCg({ maxiter: cfg.cgIterations, atol: 0 }), (theta, x, y) => adapt(theta, x, y, cfg));
+    solvers.set(key, entry);
+  }
   return entry;
 }
 

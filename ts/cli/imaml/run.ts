@@ -4,7 +4,7 @@
  * (metrics.json, history.jsonl, curve.svg, fit.svg, checkpoint.safetensors, model.safetensors).
  */
 import * as path from 'node:path';
-import { type Tensor, noGrad, tensor } from '../../index';
+import { type Tensor, noGrad } from '../../index';
 import { applyUpdates } from '../../optim/index';
 import { saveSafetensors } from '../checkpoint';
 import { ensureDir, lockDir, refuseOverwrite } from '../run-dir';
@@ -16,7 +16,8 @@ import { type ImamlConfig, layerSizes } from './config';
 import { createQueuePool } from '../queue';
 import { createExecutor, executorOf } from './executor';
 import { appendHistory, writeHistory } from '../history';
-import { type JobExit, type StopFlag, exitCodeOf, onSignals } from '../signals';
+import { type JobExit, type StopFlag, onSignals } from '../signals';
+import { endIteration, meanGradients } from '../train-loop';
 import { type HistoryRecord, readHistory } from './history';
 import { initMlp } from './model';
 import { type ImamlMetrics, printTable, writeReport } from './report';
@@ -86,27 +87,14 @@ async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files
     while (st.iteration < cfg.iterations) {
       const tasks = sampleSinusoidTasks(st.taskGen, cfg.metaBatch, { support: cfg.shots, query: cfg.queries });
       const results = await exec.run({ kind: 'meta', theta: flatParams(st.theta), tasks, inner, batching: cfg.batching, jit: cfg.jit });
-      // Summed in task order in float64, so the mean does not depend on how work was split.
-      const sums = st.theta.map((p) => new Float64Array(p.numel));
-      let loss = 0;
-      let residual = 0;
-      let rootResidual = 0;
-      for (const r of results) {
-        loss += r.queryLoss;
-        residual += r.residual;
-        rootResidual += r.rootResidual;
-        r.grads.forEach((g, i) => {
-          const s = sums[i];
-          for (let j = 0; j < g.length; j++) s[j] += g[j];
-        });
-      }
-      const grads = sums.map((s, i) => tensor(Float32Array.from(s, (v) => v / results.length), { shape: [...st.theta[i].shape] }));
+      const grads = meanGradients(st.theta, results.map((r) => r.grads));
+      const meanOf = (f: (r: (typeof results)[number]) => number): number => results.reduce((a, r) => a + f(r), 0) / results.length;
       let updates: unknown;
       [updates, st.optState] = opt.update(grads, st.optState, { params: st.theta });
       noGrad(() => applyUpdates(st.theta, updates));
       st.iteration += 1;
 
-      const rec: HistoryRecord = { iteration: st.iteration, metaLoss: loss / results.length, backwardResidual: residual / results.length, rootResidual: rootResidual / results.length, seconds: Number(secondsNow().toFixed(3)) };
+      const rec: HistoryRecord = { iteration: st.iteration, metaLoss: meanOf((r) => r.queryLoss), backwardResidual: meanOf((r) => r.residual), rootResidual: meanOf((r) => r.rootResidual), seconds: Number(secondsNow().toFixed(3)) };
       if (st.iteration % cfg.evalEvery === 0 || st.iteration === cfg.iterations) {
         rec.heldOutMse = score(await adaptAll(exec, st.theta, evalTasks, cfg)).mean;
       }
@@ -120,15 +108,8 @@ async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files
         lossSum = 0;
         lossCount = 0;
       }
-      if (st.iteration % cfg.checkpointEvery === 0 || st.iteration === cfg.iterations) checkpoint();
-      // Lets signal handlers run even when all work is on this thread.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (flag.signal !== null) {
-        checkpoint();
-        progress.stop();
-        progress.note(`interrupted by ${flag.signal} at iteration ${st.iteration}; checkpoint saved to ${files.checkpoint} (continue with --resume)`);
-        return exitCodeOf(flag.signal);
-      }
+      const stop = await endIteration({ iteration: st.iteration, iterations: cfg.iterations, checkpointEvery: cfg.checkpointEvery, checkpoint, file: files.checkpoint, flag, progress });
+      if (stop !== null) return stop;
     }
     progress.stop();
     if (history.length === 0 || history[history.length - 1].iteration !== cfg.iterations) checkpoint();

@@ -37,11 +37,20 @@ export interface QueueConnection {
   connectTimeoutMs?: number;
 }
 
-// BullMQ and ioredis load on first use, so `require('metagrad')` does not pay for them.
+// BullMQ and ioredis are optional peer dependencies, loaded on first use: `npm install metagrad`
+// does not bring them (nor their install scripts), and `require('metagrad')` does not pay for them.
 type BullMQ = typeof import('bullmq');
 type IORedis = typeof import('ioredis').default;
-const bullmq = (): BullMQ => require('bullmq') as BullMQ;
-const Redis = (): IORedis => (require('ioredis') as typeof import('ioredis')).default;
+function optionalPeer<T>(name: string): T {
+  try {
+    return require(name) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+    throw new DistributedError(`mg.distributed needs the packages bullmq and ioredis, and '${name}' is not installed: npm install bullmq ioredis`);
+  }
+}
+const bullmq = (): BullMQ => optionalPeer<BullMQ>('bullmq');
+const Redis = (): IORedis => optionalPeer<typeof import('ioredis')>('ioredis').default;
 
 /** Prefix of every Redis key (BullMQ's `prefix`). */
 const PREFIX = 'metagrad';

@@ -31,8 +31,11 @@ export interface QueueConnection {
   url: string;
   /** The queue's name: one per run, so two runs on one Redis do not mix. */
   queue: string;
-  /** Extra ioredis options (TLS certificates, timeouts). */
-  redis?: RedisOptions;
+  /**
+   * Extra ioredis options, e.g. `{ tls: { ca } }` for a certificate to trust (typed loosely so
+   * that the declarations do not require ioredis, an optional peer dependency).
+   */
+  redis?: Readonly<Record<string, unknown>>;
   /** How long to wait for Redis at start (default 5000 ms). */
   connectTimeoutMs?: number;
 }
@@ -66,7 +69,7 @@ function redisOptions(fn: string, c: QueueConnection): { url: string; options: R
   if (typeof c.url !== 'string' || !/^rediss?:\/\//.test(c.url)) throw new TypeError(`${fn}: url must be a redis:// or rediss:// URL, got ${JSON.stringify(c.url)}`);
   if (typeof c.queue !== 'string' || !/^[A-Za-z0-9._-]{1,100}$/.test(c.queue)) throw new TypeError(`${fn}: queue must be a name of 1-100 letters, digits, '.', '_' or '-', got ${JSON.stringify(c.queue)}`);
   // BullMQ's workers need maxRetriesPerRequest: null (commands wait for a reconnect instead of failing).
-  return { url: c.url, options: { maxRetriesPerRequest: null, connectTimeout: c.connectTimeoutMs ?? 5000, ...c.redis, lazyConnect: true } };
+  return { url: c.url, options: { maxRetriesPerRequest: null, connectTimeout: c.connectTimeoutMs ?? 5000, ...(c.redis as RedisOptions | undefined), lazyConnect: true } };
 }
 
 /** Connects once to check that Redis answers; the error says where and why not. */

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../ts/cli/main';
+import { type Ran, inProcess } from './helpers/cli';
 import { decodeSafetensors, encodeSafetensors } from '../ts/io/safetensors';
 
 const root = path.resolve(__dirname, '..');
@@ -21,32 +21,10 @@ function tiny(out: string, ...extra: string[]): string[] {
   return ['imaml', '--iterations', '4', '--meta-batch', '3', '--inner-steps', '2', '--eval-tasks', '4', '--eval-every', '2', '--log-every', '1', '--checkpoint-every', '2', '--workers', '0', '--json', '--out', out, ...extra];
 }
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real executable (a child process). */
 function cli(args: string[]): Ran {
   const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs the CLI's main() in this process, capturing what it prints (faster than a child process). */
-async function inProcess(args: string[]): Promise<Ran> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [w1, w2] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string | Uint8Array) => out.push(String(s)) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => err.push(String(s)) > 0) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'metagrad', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
 }
 
 function readJson<T>(file: string): T {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as mg from '../ts/index';
-import { main } from '../ts/cli/main';
+import { inProcess as run } from './helpers/cli';
 import { TEST_CLASSES, TRAIN_CLASSES } from '../ts/cli/fewshot/config';
 import { PIXELS, loadDigitPools, sampleEpisodes } from '../ts/cli/fewshot/episodes';
 import { episodeMetaGradient, images, prototypeScore } from '../ts/cli/fewshot/inner';
@@ -132,22 +132,6 @@ describe('fewshot: the implicit meta-gradient', () => {
     assert.ok(r.residual < 1e-8 * Math.sqrt(gq.reduce((s, t) => s + t.square().sum().item(), 0)), `GMRES residual ${r.residual}`);
   });
 });
-
-/** Runs the CLI's main() in this process, capturing what it prints. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [w1, w2] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string | Uint8Array) => out.push(String(s)) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => err.push(String(s)) > 0) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'metagrad', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
 
 describe('metagrad fewshot', function () {
   this.timeout(120_000);

@@ -16,6 +16,7 @@ import { FEWSHOT_DEFAULTS, type FewshotConfig } from './fewshot/config';
 import { runFewshot } from './fewshot/run';
 import { HYPEROPT_DEFAULTS, type HyperoptConfig, runHyperopt } from './hyperopt';
 import { IMAML_DEFAULTS, type ImamlConfig } from './imaml/config';
+import type { JobSettings } from './job-settings';
 import { runImaml } from './imaml/run';
 import { runWorker } from './queue';
 
@@ -35,6 +36,25 @@ export function defaultWorkers(): number {
 
 const d = IMAML_DEFAULTS;
 
+/**
+ * The flags every training job has (see job-settings.ts): intervals, output directory, resume,
+ * worker threads, the queue and JSON output. `what` names the job's unit of work in the help.
+ */
+function jobOptions(cmd: Command, j: Omit<JobSettings, 'workers'>, what: string): Command {
+  return cmd
+    .option('--log-every <n>', 'a JSON progress line every n iterations', intArg(1), j.logEvery)
+    .option('--checkpoint-every <n>', 'write DIR/checkpoint.safetensors every n iterations', intArg(1), j.checkpointEvery)
+    .option('--out <dir>', 'output directory', j.out)
+    .option('--resume', 'continue from DIR/checkpoint.safetensors', false)
+    .option('--force', 'start a fresh run even if DIR holds an earlier one (its files are replaced)', false)
+    .addOption(new Option('--workers <n>', `worker threads for the ${what} (0: main thread only)`).argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'))
+    .option('--queue <url>', `send the ${what} to \`metagrad worker\` processes through a BullMQ queue on this Redis (redis://[:password@]host:port/db, or rediss:// for TLS)`)
+    .option('--queue-name <name>', 'the queue (one per run, the same for the workers)', j.queueName)
+    .option('--chunk-size <n>', `${what} per queue job`, intArg(1), j.chunkSize)
+    .option('--json', 'one JSON object per line instead of a progress bar and a table', false);
+}
+
+
 function imamlCommand(onExit: (code: number) => void): Command {
   const cmd = new Command('imaml')
     .description('iMAML (Rajeswaran et al. 2019) on few-shot sinusoid regression (Finn et al. 2017), with implicit meta-gradients')
@@ -52,21 +72,10 @@ function imamlCommand(onExit: (code: number) => void): Command {
     .option('--seed <n>', 'seed of every random draw', intArg(0), d.seed)
     .option('--eval-tasks <n>', 'held-out tasks for evaluation', intArg(1), d.evalTasks)
     .option('--eval-every <n>', 'held-out evaluation every n iterations (for curve.svg)', intArg(1), d.evalEvery)
-    .option('--log-every <n>', 'a JSON progress line every n iterations', intArg(1), d.logEvery)
-    .option('--checkpoint-every <n>', 'write DIR/checkpoint.safetensors every n iterations', intArg(1), d.checkpointEvery)
-    .option('--out <dir>', 'output directory', d.out)
-    .option('--resume', 'continue from DIR/checkpoint.safetensors', false)
-    .option('--force', 'start a fresh run even if DIR holds an earlier one (its files are replaced)', false)
-    .addOption(
-      new Option('--workers <n>', 'worker threads for the tasks of a meta-batch (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'),
-    )
     .addOption(new Option('--batching <mode>', "the tasks of a meta-batch in one vmapped pass ('vmap') or one after the other ('loop')").choices(['vmap', 'loop']).default(d.batching))
     .addOption(new Option('--jit', "with --batching vmap, replay each meta-batch's meta-gradient from its mg.jit recording (the adaptation stays eager)").default(d.jit))
-    .option('--no-jit', 'compute each meta-gradient eagerly')
-    .option('--queue <url>', 'send the meta-batches to `metagrad worker` processes through a BullMQ queue on this Redis (redis://[:password@]host:port/db, or rediss:// for TLS)')
-    .option('--queue-name <name>', 'the queue (one per run, the same for the workers)', d.queueName)
-    .option('--chunk-size <n>', 'tasks per queue job (one vmapped pass on a worker)', intArg(1), d.chunkSize)
-    .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
+    .option('--no-jit', 'compute each meta-gradient eagerly');
+  return jobOptions(cmd, d, 'tasks of a meta-batch')
     .action(async (opts: ImamlConfig, self: Command) => {
       const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));
       const cores = os.availableParallelism();
@@ -75,7 +84,6 @@ function imamlCommand(onExit: (code: number) => void): Command {
       }
       onExit(await runImaml({ ...opts }, explicit));
     });
-  return cmd;
 }
 
 function workerCommand(onExit: (code: number) => void): Command {
@@ -92,7 +100,7 @@ function workerCommand(onExit: (code: number) => void): Command {
 
 function fewshotCommand(onExit: (code: number) => void): Command {
   const c = FEWSHOT_DEFAULTS;
-  return new Command('fewshot')
+  const cmd = new Command('fewshot')
     .description('iMAML on N-way K-shot MNIST digits (the mnist package): meta-trained on digits 0-4, tested on 5-9 against a pretrained net, scratch and prototypes')
     .option('--iterations <n>', 'meta-training iterations', intArg(0), c.iterations)
     .option('--meta-batch <n>', 'episodes per meta-batch', intArg(1), c.metaBatch)
@@ -108,17 +116,8 @@ function fewshotCommand(onExit: (code: number) => void): Command {
     .option('--seed <n>', 'seed of every random draw', intArg(0), c.seed)
     .option('--test-episodes <n>', 'test episodes of the final evaluation', intArg(1), c.testEpisodes)
     .option('--curve-episodes <n>', 'held-out episodes of the evaluations during training (curve.svg)', intArg(1), c.curveEpisodes)
-    .option('--eval-every <n>', 'a held-out evaluation every n iterations', intArg(1), c.evalEvery)
-    .option('--log-every <n>', 'a JSON progress line every n iterations', intArg(1), c.logEvery)
-    .option('--checkpoint-every <n>', 'write DIR/checkpoint.safetensors every n iterations', intArg(1), c.checkpointEvery)
-    .option('--out <dir>', 'output directory', c.out)
-    .option('--resume', 'continue from DIR/checkpoint.safetensors', false)
-    .option('--force', 'start a fresh run even if DIR holds an earlier one (its files are replaced)', false)
-    .addOption(new Option('--workers <n>', 'worker threads for the episodes (0: main thread only)').argParser(intArg(0)).default(defaultWorkers(), 'one per core, at most 8'))
-    .option('--queue <url>', 'send the episodes to `metagrad worker` processes through a BullMQ queue on this Redis (redis://[:password@]host:port/db, or rediss://)')
-    .option('--queue-name <name>', 'the queue (one per run, the same for the workers)', c.queueName)
-    .option('--chunk-size <n>', 'episodes per queue job', intArg(1), c.chunkSize)
-    .option('--json', 'one JSON object per line instead of a progress bar and a table', false)
+    .option('--eval-every <n>', 'a held-out evaluation every n iterations', intArg(1), c.evalEvery);
+  return jobOptions(cmd, c, 'episodes')
     .action(async (opts: FewshotConfig, self: Command) => {
       const explicit = new Set(Object.keys(opts).filter((k) => self.getOptionValueSource(k) === 'cli'));
       onExit(await runFewshot({ ...opts }, explicit));

@@ -95,6 +95,21 @@ export function lockDir(dir: string): () => void {
 }
 
 /**
+ * Runs `body` with `out` created and locked for this process: a fresh run (not `resume`) refuses
+ * the files of an earlier one unless `force` (see {@link refuseOverwrite}).
+ */
+export async function inRunDir<T>(run: { out: string; resume: boolean; force: boolean }, files: readonly string[], body: () => Promise<T>): Promise<T> {
+  ensureDir(run.out);
+  const unlock = lockDir(run.out);
+  try {
+    if (!run.resume) refuseOverwrite(run.out, files, run.force);
+    return await body();
+  } finally {
+    unlock();
+  }
+}
+
+/**
  * Refuses to start a fresh run over the files of an earlier one: its checkpoint, history and
  * metrics would be silently replaced. `files` are the run's output files.
  */

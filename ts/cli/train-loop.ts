@@ -50,3 +50,26 @@ export async function endIteration(e: IterationEnd): Promise<JobExit | null> {
   e.progress.note(`interrupted by ${e.flag.signal} at iteration ${e.iteration}; checkpoint saved to ${e.file} (continue with --resume)`);
   return exitCodeOf(e.flag.signal);
 }
+
+/**
+ * The progress lines of a training loop: the mean loss since the last line, a line every
+ * `logEvery` iterations, at evaluations and at the last iteration.
+ */
+export class LossLog {
+  private sum = 0;
+  private count = 0;
+  constructor(
+    private readonly progress: Progress,
+    private readonly logEvery: number,
+    private readonly iterations: number,
+  ) {}
+
+  /** Adds an iteration's loss; `evaluated` marks an iteration with a held-out score in `extra`. */
+  add(iteration: number, loss: number, extra: Record<string, number> | undefined, evaluated: boolean): void {
+    this.sum += loss;
+    this.count += 1;
+    const log = iteration % this.logEvery === 0 || evaluated || iteration === this.iterations;
+    this.progress.update({ iteration, loss: this.sum / this.count, extra }, log);
+    if (log) [this.sum, this.count] = [0, 0];
+  }
+}

@@ -1,9 +1,8 @@
 /** Settings of `metagrad fewshot`, their defaults, and which of them a resumed run must keep. */
+import type { JobSettings } from '../job-settings';
 
 /** Everything that defines a few-shot run. */
-export interface FewshotConfig {
-  /** Meta-training iterations (outer Adam steps). */
-  iterations: number;
+export interface FewshotConfig extends JobSettings {
   /** Episodes (tasks) per meta-batch. */
   metaBatch: number;
   /** Classes per episode (N of N-way; at most 5, the size of each class split). */
@@ -30,28 +29,6 @@ export interface FewshotConfig {
   testEpisodes: number;
   /** Episodes of the evaluations during training (for the curve; held-out classes, a fixed set). */
   curveEpisodes: number;
-  /** A curve evaluation every this many iterations. */
-  evalEvery: number;
-  /** A progress line every this many iterations. */
-  logEvery: number;
-  /** A checkpoint every this many iterations. */
-  checkpointEvery: number;
-  /** Output directory. */
-  out: string;
-  /** Continue from `out/checkpoint.safetensors`. */
-  resume: boolean;
-  /** Start a fresh run even if `out` holds an earlier one (replacing its files). */
-  force: boolean;
-  /** Worker threads (0: run on the main thread). */
-  workers: number;
-  /** JSON lines instead of a progress bar and a table. */
-  json: boolean;
-  /** A Redis URL: the episodes go to `metagrad worker` processes on this queue instead of local threads. */
-  queue?: string;
-  /** The queue's name (one per run). */
-  queueName: string;
-  /** Episodes per queue job. */
-  chunkSize: number;
 }
 
 /** The defaults: 5-way 1-shot, sized to finish in a few minutes on two cores. */

@@ -11,9 +11,9 @@ import { CliError } from '../errors';
 import { appendHistory, readHistory, writeHistory } from '../history';
 import { flatParams } from '../params';
 import { createProgress } from '../progress';
-import { ensureDir, lockDir, refuseOverwrite } from '../run-dir';
+import { inRunDir } from '../run-dir';
 import { type JobExit, type StopFlag, onSignals } from '../signals';
-import { endIteration, meanGradients } from '../train-loop';
+import { LossLog, endIteration, meanGradients } from '../train-loop';
 import { STREAMS, streamGenerator } from '../streams';
 import { type Interval, interval, pretrain } from './baselines';
 import { type FewshotConfig, RUN_DEFINING, TEST_CLASSES, TRAIN_CLASSES } from './config';
@@ -54,14 +54,7 @@ function checkConfig(cfg: FewshotConfig): void {
 export async function runFewshot(cfg0: FewshotConfig, explicit: ReadonlySet<string>): Promise<JobExit> {
   checkConfig(cfg0);
   const files = runFiles(cfg0.out);
-  ensureDir(cfg0.out);
-  const unlock = lockDir(cfg0.out);
-  try {
-    if (!cfg0.resume) refuseOverwrite(cfg0.out, [files.checkpoint, files.history, files.metrics, files.model], cfg0.force);
-    return await runLocked(cfg0, explicit, files);
-  } finally {
-    unlock();
-  }
+  return inRunDir(cfg0, [files.checkpoint, files.history, files.metrics, files.model], () => runLocked(cfg0, explicit, files));
 }
 
 /** Scores of every method on the episodes, per episode. */
@@ -109,8 +102,7 @@ async function runLocked(cfg0: FewshotConfig, explicit: ReadonlySet<string>, fil
   try {
     if (cfg0.resume) progress.note(`resuming from ${files.checkpoint} at iteration ${st.iteration}`);
     progress.start(cfg.iterations, st.iteration);
-    let lossSum = 0;
-    let lossCount = 0;
+    const losses = new LossLog(progress, cfg.logEvery, cfg.iterations);
     while (st.iteration < cfg.iterations) {
       const episodes = sampleEpisodes(pools, TRAIN_CLASSES, shape, st.episodeGen, cfg.metaBatch);
       const results = await exec.meta({ theta: flatParams(st.theta), tasks: episodes, inner });
@@ -133,14 +125,7 @@ async function runLocked(cfg0: FewshotConfig, explicit: ReadonlySet<string>, fil
       }
       history.push(rec);
       appendHistory(files.history, rec);
-      lossSum += rec.metaLoss;
-      lossCount += 1;
-      const log = st.iteration % cfg.logEvery === 0 || rec.curveAccuracy !== undefined || st.iteration === cfg.iterations;
-      progress.update({ iteration: st.iteration, loss: lossSum / lossCount, extra: { metaAccuracy: rec.metaAccuracy, ...(rec.curveAccuracy === undefined ? {} : { heldOutAccuracy: rec.curveAccuracy }) } }, log);
-      if (log) {
-        lossSum = 0;
-        lossCount = 0;
-      }
+      losses.add(st.iteration, rec.metaLoss, { metaAccuracy: rec.metaAccuracy, ...(rec.curveAccuracy === undefined ? {} : { heldOutAccuracy: rec.curveAccuracy }) }, rec.curveAccuracy !== undefined);
       const stop = await endIteration({ iteration: st.iteration, iterations: cfg.iterations, checkpointEvery: cfg.checkpointEvery, checkpoint, file: files.checkpoint, flag, progress });
       if (stop !== null) return stop;
     }

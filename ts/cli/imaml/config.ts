@@ -1,9 +1,8 @@
 /** Settings of `metagrad imaml`, their defaults, and which of them a resumed run must keep. */
+import type { JobSettings } from '../job-settings';
 
 /** Everything that defines an iMAML run. */
-export interface ImamlConfig {
-  /** Meta-training iterations (outer Adam steps). */
-  iterations: number;
+export interface ImamlConfig extends JobSettings {
   /** Tasks per meta-batch. */
   metaBatch: number;
   /** Gradient steps of the inner problem. */
@@ -28,32 +27,10 @@ export interface ImamlConfig {
   seed: number;
   /** Held-out tasks for evaluation. */
   evalTasks: number;
-  /** Held-out evaluation every this many iterations (for the curve). */
-  evalEvery: number;
-  /** A progress line every this many iterations. */
-  logEvery: number;
-  /** A checkpoint every this many iterations. */
-  checkpointEvery: number;
-  /** Output directory. */
-  out: string;
-  /** Continue from `out/checkpoint.safetensors`. */
-  resume: boolean;
-  /** Start a fresh run even if `out` holds an earlier one (replacing its files). */
-  force: boolean;
-  /** Worker threads (0: run on the main thread). */
-  workers: number;
   /** The tasks of a meta-batch (and of an evaluation) in one vmapped pass, or one after the other. */
   batching: 'vmap' | 'loop';
   /** With `batching: 'vmap'`, the meta-gradient of a meta-batch through `mg.jit` (recorded once per chunk shape, replayed natively). */
   jit: boolean;
-  /** JSON lines instead of a progress bar and a table. */
-  json: boolean;
-  /** A Redis URL: the meta-batches go to `metagrad worker` processes on this queue instead of local threads. */
-  queue?: string;
-  /** The queue's name (one per run). */
-  queueName: string;
-  /** Tasks per queue job (one vmapped pass on a worker). */
-  chunkSize: number;
 }
 
 /** The defaults: the benchmark's settings, sized to finish in a few minutes on two cores. */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { type Tensor, noGrad } from '../../index';
 import { applyUpdates } from '../../optim/index';
 import { saveSafetensors } from '../checkpoint';
-import { ensureDir, lockDir, refuseOverwrite } from '../run-dir';
+import { inRunDir } from '../run-dir';
 import { createProgress } from '../progress';
 import { sampleSinusoidTasks } from '../tasks';
 import { flatParams } from '../params';
@@ -17,7 +17,7 @@ import { createQueuePool } from '../queue';
 import { createExecutor, executorOf } from './executor';
 import { appendHistory, writeHistory } from '../history';
 import { type JobExit, type StopFlag, onSignals } from '../signals';
-import { endIteration, meanGradients } from '../train-loop';
+import { LossLog, endIteration, meanGradients } from '../train-loop';
 import { type HistoryRecord, readHistory } from './history';
 import { initMlp } from './model';
 import { type ImamlMetrics, printTable, writeReport } from './report';
@@ -42,14 +42,7 @@ export type ImamlExit = JobExit;
 /** Runs `metagrad imaml`; `explicit` holds the settings given on the command line. */
 export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>): Promise<ImamlExit> {
   const files = runFiles(cfg0.out);
-  ensureDir(cfg0.out);
-  const unlock = lockDir(cfg0.out);
-  try {
-    if (!cfg0.resume) refuseOverwrite(cfg0.out, [files.checkpoint, files.history, files.metrics, files.model], cfg0.force);
-    return await runLocked(cfg0, explicit, files);
-  } finally {
-    unlock();
-  }
+  return inRunDir(cfg0, [files.checkpoint, files.history, files.metrics, files.model], () => runLocked(cfg0, explicit, files));
 }
 
 async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files: ReturnType<typeof runFiles>): Promise<ImamlExit> {
@@ -82,8 +75,7 @@ async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files
   try {
     if (cfg0.resume) progress.note(`resuming from ${files.checkpoint} at iteration ${st.iteration}`);
     progress.start(cfg.iterations, st.iteration);
-    let lossSum = 0;
-    let lossCount = 0;
+    const losses = new LossLog(progress, cfg.logEvery, cfg.iterations);
     while (st.iteration < cfg.iterations) {
       const tasks = sampleSinusoidTasks(st.taskGen, cfg.metaBatch, { support: cfg.shots, query: cfg.queries });
       const results = await exec.run({ kind: 'meta', theta: flatParams(st.theta), tasks, inner, batching: cfg.batching, jit: cfg.jit });
@@ -100,14 +92,7 @@ async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files
       }
       history.push(rec);
       appendHistory(files.history, rec);
-      lossSum += rec.metaLoss;
-      lossCount += 1;
-      const log = st.iteration % cfg.logEvery === 0 || rec.heldOutMse !== undefined || st.iteration === cfg.iterations;
-      progress.update({ iteration: st.iteration, loss: lossSum / lossCount, extra: rec.heldOutMse === undefined ? undefined : { heldOutMse: rec.heldOutMse } }, log);
-      if (log) {
-        lossSum = 0;
-        lossCount = 0;
-      }
+      losses.add(st.iteration, rec.metaLoss, rec.heldOutMse === undefined ? undefined : { heldOutMse: rec.heldOutMse }, rec.heldOutMse !== undefined);
       const stop = await endIteration({ iteration: st.iteration, iterations: cfg.iterations, checkpointEvery: cfg.checkpointEvery, checkpoint, file: files.checkpoint, flag, progress });
       if (stop !== null) return stop;
     }

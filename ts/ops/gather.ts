@@ -2,12 +2,15 @@
  * `gather`, `scatterAdd` and `topk` (PyTorch's semantics along one dim). gather's backward is a
  * scatter-add of the gradient at the same indices and scatter-add's backward is a gather, so
  * derivatives of any order are exact. Indices are tensors of integer values (metagrad's tensors are
- * floating point) or nested arrays; they are read on the host and checked.
+ * floating point) or nested arrays; they are read on the host and checked. Inside vmap the
+ * members' operands (indices too) are stacked on leading dims and one call along the shifted dim
+ * gives each member its own result: gather, scatter-add and topk act per leading index.
  */
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
 import { allocate } from '../tensor/dtype';
-import { isBatched } from '../tensor/batched';
+import { batchOf, batchedOf, isBatched } from '../tensor/batched';
+import { materializeBatched } from './broadcast';
 import { fmtShape, normalizeDim, numelOf, stridesOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { hostRead } from '../tensor/trace';
@@ -19,7 +22,6 @@ import { reshape } from './shape';
 /** Integer indices with their shape, checked against the size of `dim`. */
 function indexArray(fn: string, index: Tensor | number[] | number[][], size: number): { values: Int32Array; shape: number[] } {
   const t = isTensor(index) ? index : tensor(index as number[], { dtype: 'float64' });
-  if (isBatched(t)) throw new TypeError(`${fn}: an index batched by vmap is not supported yet`);
   const raw = hostRead(fn, t.data);
   const values = new Int32Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
@@ -68,12 +70,32 @@ function scatterAddRaw(base: Tensor | null, shape: readonly number[], d: number,
   return base === null ? scattered : add(base, scattered);
 }
 
+/**
+ * vmap's rule for the ops here: every operand materialised with the batch dims of the union of
+ * their levels in front, `op` applied to the physical tensors along `dim` + (number of batch
+ * dims), the result batched again. `ranks` are the operands' logical ranks.
+ */
+function perMember(operands: readonly Tensor[], op: (physical: Tensor[], batchDims: number) => Tensor): Tensor {
+  const { levels, sizes } = batchOf(operands);
+  const physical = operands.map((x) => materializeBatched(x, levels, sizes, x.ndim));
+  return batchedOf(op(physical, levels.length), levels);
+}
+
+/** An index argument as a tensor (arrays become float64 tensors of their values). */
+function indexTensor(index: Tensor | number[] | number[][]): Tensor {
+  return isTensor(index) ? index : tensor(index as number[], { dtype: 'float64' });
+}
+
 /** out[…, i, …] = input[…, index[…, i, …], …] along `dim` (PyTorch's `gather`); shape of `index`. */
 export function gather(input: Tensor, dim: number, index: Tensor | number[] | number[][]): Tensor {
   const fn = 'gather';
   checkTensor(fn, 'input', input);
-  if (isBatched(input)) throw new TypeError(`${fn}: a batched input inside vmap is not supported yet`);
   const d = normalizeDim(fn, dim, input.ndim);
+  if (isBatched(input) || isBatched(index)) {
+    const idx = indexTensor(index);
+    checkShapes(fn, input.shape, idx.shape, d);
+    return perMember([input, idx], ([x, i], b) => gather(x, d + b, i));
+  }
   const { values, shape } = indexArray(fn, index, input.shape[d]);
   checkShapes(fn, input.shape, shape, d);
   return gatherRaw(input, d, values, shape, offsets(shape, input.shape, d, values));
@@ -84,8 +106,12 @@ export function scatterAdd(input: Tensor, dim: number, index: Tensor | number[] 
   const fn = 'scatterAdd';
   checkTensor(fn, 'input', input);
   checkTensor(fn, 'src', src);
-  if (isBatched(input) || isBatched(src)) throw new TypeError(`${fn}: batched tensors inside vmap are not supported yet`);
   const d = normalizeDim(fn, dim, input.ndim);
+  if (isBatched(input) || isBatched(src) || isBatched(index)) {
+    const idx = indexTensor(index);
+    checkShapes(fn, input.shape, idx.shape, d);
+    return perMember([input, idx, src], ([x, i, y], b) => scatterAdd(x, d + b, i, y));
+  }
   const { values, shape } = indexArray(fn, index, input.shape[d]);
   checkShapes(fn, input.shape, shape, d);
   if (src.ndim !== shape.length || src.shape.some((s, k) => s < shape[k])) throw new RangeError(`${fn}: src of shape ${fmtShape(src.shape)} must cover the index's shape ${fmtShape(shape)}`);
@@ -125,8 +151,14 @@ export interface TopK {
 export function topk(input: Tensor, k: number, dim = -1, opts: { largest?: boolean } = {}): TopK {
   const fn = 'topk';
   checkTensor(fn, 'input', input);
-  if (isBatched(input)) throw new TypeError(`${fn}: a batched input inside vmap is not supported yet`);
   const d = normalizeDim(fn, dim, Math.max(1, input.ndim));
+  if (isBatched(input)) {
+    // A 0-d member is treated as [1], as below.
+    const x = input.ndim === 0 ? reshape(input, [1]) : input;
+    const { levels, sizes } = batchOf([x]);
+    const r = topk(materializeBatched(x, levels, sizes, x.ndim), k, d + levels.length, opts);
+    return { values: batchedOf(r.values, levels), indices: batchedOf(r.indices, levels) };
+  }
   const shape = input.ndim === 0 ? [1] : input.shape;
   const len = shape[d];
   if (!Number.isInteger(k) || k < 0 || k > len) throw typeError(fn, 'k', `an integer in [0, ${len}]`, k);

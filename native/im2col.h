@@ -58,61 +58,57 @@ inline void im2colValidRange(int64_t ow, int64_t width, int64_t sw, int64_t offs
   *hi = std::max(*lo, std::min(ow, ceilDiv(width - offset, sw)));
 }
 
+// The walk both kernels share: for each column row (its start o in cols, ow entries long),
+// whether it reads the image at all (inside), the offset of tap x = 0 in the image (row: relative
+// to the image's start, possibly before its image row's start) and the valid taps [lo, hi).
+template <class F>
+void im2colRows(const Im2colGeometry& g, F visit) {
+  size_t o = 0;
+  const size_t ow = size_t(g.ow);
+  for (int64_t bc = 0; bc < g.batch * g.channels; ++bc) {
+    const int64_t base = bc * g.height * g.width;
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t offset = j * g.dilationW - g.padLeft;
+        int64_t lo, hi;
+        im2colValidRange(g.ow, g.width, g.strideW, offset, &lo, &hi);
+        for (int64_t y = 0; y < g.oh; ++y, o += ow) {
+          const int64_t iy = y * g.strideH - g.padTop + i * g.dilationH;
+          visit(o, iy >= 0 && iy < g.height, base + iy * g.width + offset, lo, hi);
+        }
+      }
+  }
+}
+
 // cols[b, (c·kh + i)·kw + j, y·ow + x] = img[b, c, y·sh − pt + i·dh, x·sw − pl + j·dw], padded
 // positions reading padValue.
 template <class T>
 void im2col(const T* img, T* cols, const Im2colGeometry& g, T padValue) {
-  size_t o = 0;
   const size_t ow = size_t(g.ow);
-  for (int64_t b = 0; b < g.batch; ++b)
-    for (int64_t c = 0; c < g.channels; ++c) {
-      const T* base = img + size_t(b * g.channels + c) * size_t(g.height * g.width);
-      for (int64_t i = 0; i < g.kh; ++i)
-        for (int64_t j = 0; j < g.kw; ++j) {
-          const int64_t offset = j * g.dilationW - g.padLeft;
-          int64_t lo, hi;
-          im2colValidRange(g.ow, g.width, g.strideW, offset, &lo, &hi);
-          for (int64_t y = 0; y < g.oh; ++y, o += ow) {
-            T* dst = cols + o;
-            const int64_t iy = y * g.strideH - g.padTop + i * g.dilationH;
-            if (iy < 0 || iy >= g.height) {
-              std::fill(dst, dst + ow, padValue);
-              continue;
-            }
-            std::fill(dst, dst + lo, padValue);
-            std::fill(dst + hi, dst + ow, padValue);
-            const int64_t row = iy * g.width + offset;  // may be < 0; row + lo·sw is not
-            if (g.strideW == 1)
-              std::copy(base + row + lo, base + row + hi, dst + lo);
-            else
-              for (int64_t x = lo; x < hi; ++x) dst[x] = base[row + x * g.strideW];
-          }
-        }
+  im2colRows(g, [&](size_t o, bool inside, int64_t row, int64_t lo, int64_t hi) {
+    T* dst = cols + o;
+    if (!inside) {
+      std::fill(dst, dst + ow, padValue);
+      return;
     }
+    std::fill(dst, dst + lo, padValue);
+    std::fill(dst + hi, dst + ow, padValue);
+    // row may be < 0 (left padding); row + lo·sw is not.
+    if (g.strideW == 1)
+      std::copy(img + (row + lo), img + (row + hi), dst + lo);
+    else
+      for (int64_t x = lo; x < hi; ++x) dst[x] = img[row + x * g.strideW];
+  });
 }
 
 // The adjoint of im2col: img += the columns at their positions (padded positions dropped).
 template <class T>
 void col2im(const T* cols, T* img, const Im2colGeometry& g) {
-  size_t o = 0;
-  const size_t ow = size_t(g.ow);
-  for (int64_t b = 0; b < g.batch; ++b)
-    for (int64_t c = 0; c < g.channels; ++c) {
-      T* base = img + size_t(b * g.channels + c) * size_t(g.height * g.width);
-      for (int64_t i = 0; i < g.kh; ++i)
-        for (int64_t j = 0; j < g.kw; ++j) {
-          const int64_t offset = j * g.dilationW - g.padLeft;
-          int64_t lo, hi;
-          im2colValidRange(g.ow, g.width, g.strideW, offset, &lo, &hi);
-          for (int64_t y = 0; y < g.oh; ++y, o += ow) {
-            const int64_t iy = y * g.strideH - g.padTop + i * g.dilationH;
-            if (iy < 0 || iy >= g.height) continue;
-            const T* src = cols + o;
-            const int64_t row = iy * g.width + offset;
-            for (int64_t x = lo; x < hi; ++x) base[row + x * g.strideW] += src[x];
-          }
-        }
-    }
+  im2colRows(g, [&](size_t o, bool inside, int64_t row, int64_t lo, int64_t hi) {
+    if (!inside) return;
+    const T* src = cols + o;
+    for (int64_t x = lo; x < hi; ++x) img[row + x * g.strideW] += src[x];
+  });
 }
 
 }  // namespace mg

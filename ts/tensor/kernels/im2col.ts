@@ -43,43 +43,50 @@ function geometryWords(g: Im2colGeometry): Int32Array {
   return Int32Array.of(g.batch, g.channels, g.height, g.width, g.kh, g.kw, g.pad[0], g.pad[2], g.stride[0], g.stride[1], g.dilation[0], g.dilation[1], g.oh, g.ow);
 }
 
+/**
+ * The walk both kernels share: for each column row (its start `o` in cols, ow entries long),
+ * whether it reads the image at all (`inside`: false when the whole row is padding), the image
+ * element of tap x = 0 (`row`, possibly before the image row's start) and the valid taps [lo, hi).
+ */
+function forEachRow(g: Im2colGeometry, visit: (o: number, inside: boolean, row: number, lo: number, hi: number) => void): void {
+  const { batch, channels, height, width, kh, kw, oh, ow } = g;
+  const [pt, , pl] = g.pad;
+  const [sh, sw] = g.stride;
+  const [dh, dw] = g.dilation;
+  let o = 0;
+  for (let bc = 0; bc < batch * channels; bc++) {
+    const base = bc * height * width;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const offset = j * dw - pl;
+        const [lo, hi] = validRange(ow, width, sw, offset);
+        for (let y = 0; y < oh; y++, o += ow) {
+          const iy = y * sh - pt + i * dh;
+          visit(o, iy >= 0 && iy < height, base + iy * width + offset, lo, hi);
+        }
+      }
+    }
+  }
+}
+
 /** cols[b, (c·kh + i)·kw + j, y·ow + x] = img[b, c, y·sh − pt + i·dh, x·sw − pl + j·dw]. @internal */
 export function im2colInto(img: FloatArray, cols: FloatArray, g: Im2colGeometry, padValue: number): void {
   if (useNative('im2col', cols.length)) {
     native.im2col(img, cols, geometryWords(g), padValue);
     return;
   }
-  const { batch, channels, height, width, kh, kw, oh, ow } = g;
-  const [pt, , pl] = g.pad;
-  const [sh, sw] = g.stride;
-  const [dh, dw] = g.dilation;
-  let o = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < channels; c++) {
-      const base = (b * channels + c) * height * width;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const offset = j * dw - pl;
-          const [lo, hi] = validRange(ow, width, sw, offset);
-          for (let y = 0; y < oh; y++, o += ow) {
-            const iy = y * sh - pt + i * dh;
-            if (iy < 0 || iy >= height) {
-              cols.fill(padValue, o, o + ow);
-              continue;
-            }
-            if (lo > 0) cols.fill(padValue, o, o + lo);
-            if (hi < ow) cols.fill(padValue, o + hi, o + ow);
-            const row = base + iy * width + offset;
-            if (sw === 1) {
-              cols.set(img.subarray(row + lo, row + hi), o + lo);
-            } else {
-              for (let x = lo; x < hi; x++) cols[o + x] = img[row + x * sw];
-            }
-          }
-        }
-      }
+  const { ow } = g;
+  const sw = g.stride[1];
+  forEachRow(g, (o, inside, row, lo, hi) => {
+    if (!inside) {
+      cols.fill(padValue, o, o + ow);
+      return;
     }
-  }
+    if (lo > 0) cols.fill(padValue, o, o + lo);
+    if (hi < ow) cols.fill(padValue, o + hi, o + ow);
+    if (sw === 1) cols.set(img.subarray(row + lo, row + hi), o + lo);
+    else for (let x = lo; x < hi; x++) cols[o + x] = img[row + x * sw];
+  });
 }
 
 /** The adjoint of {@link im2colInto}: img (zeroed by the caller) += the columns at their positions. @internal */
@@ -88,26 +95,9 @@ export function col2imInto(cols: FloatArray, img: FloatArray, g: Im2colGeometry)
     native.col2im(cols, img, geometryWords(g));
     return;
   }
-  const { batch, channels, height, width, kh, kw, oh, ow } = g;
-  const [pt, , pl] = g.pad;
-  const [sh, sw] = g.stride;
-  const [dh, dw] = g.dilation;
-  let o = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < channels; c++) {
-      const base = (b * channels + c) * height * width;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const offset = j * dw - pl;
-          const [lo, hi] = validRange(ow, width, sw, offset);
-          for (let y = 0; y < oh; y++, o += ow) {
-            const iy = y * sh - pt + i * dh;
-            if (iy < 0 || iy >= height) continue;
-            const row = base + iy * width + offset;
-            for (let x = lo; x < hi; x++) img[row + x * sw] += cols[o + x];
-          }
-        }
-      }
-    }
-  }
+  const sw = g.stride[1];
+  forEachRow(g, (o, inside, row, lo, hi) => {
+    if (!inside) return;
+    for (let x = lo; x < hi; x++) img[row + x * sw] += cols[o + x];
+  });
 }

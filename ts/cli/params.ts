@@ -22,7 +22,7 @@ export function flatParams(params: readonly Tensor[]): FlatParams {
   return { values: params.map((p) => Float32Array.from(p.data)), shapes: params.map((p) => [...p.shape]) };
 }
 
-/** Leaf tensors that require grad, from flat arrays and shapes. */
-export function thetaLeaves(values: readonly Float32Array[], shapes: readonly number[][]): Tensor[] {
-  return values.map((v, i) => tensor(v, { shape: shapes[i], requiresGrad: true }));
+/** Leaf tensors that require grad, from flat arrays and shapes (float32 as given, or copied to float64). */
+export function thetaLeaves(values: readonly Float32Array[], shapes: readonly number[][], dtype: 'float32' | 'float64' = 'float32'): Tensor[] {
+  return values.map((v, i) => tensor(dtype === 'float64' ? Float64Array.from(v) : v, { shape: shapes[i], requiresGrad: true }));
 }

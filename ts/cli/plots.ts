@@ -84,6 +84,19 @@ export interface FitPoint {
   y: number;
 }
 
+/** A chart of one panel per distinct `panel` field of `points` (`columns` panels per row), each drawn by `spec`. */
+function faceted(title: string, points: readonly object[], columns: number | undefined, spec: Extract<TopLevelSpec, { facet: unknown }>['spec']): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    background: 'white',
+    data: { values: points as object[] },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: null },
+    ...(columns === undefined ? {} : { columns }),
+    spec,
+  };
+}
+
 /**
  * One panel per task: lines for every series except `pointsSeries`, which is drawn as dots
  * (the support points a model was adapted to).
@@ -92,30 +105,22 @@ export function fitSpec(title: string, points: FitPoint[], pointsSeries: string,
   const color = { field: 'series', type: 'nominal', title: null, scale: colorScale(palette), legend: { orient: 'bottom', columns: 3, labelLimit: 0 } } as const;
   const x = { field: 'x', type: 'quantitative', title: 'x' } as const;
   const y = { field: 'y', type: 'quantitative', title: 'y' } as const;
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title,
-    background: 'white',
-    data: { values: points },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: null },
-    columns,
-    spec: {
-      width: 260,
-      height: 200,
-      layer: [
-        {
-          transform: [{ filter: { not: { field: 'series', equal: pointsSeries } } }],
-          mark: { type: 'line', strokeWidth: 1.5 },
-          encoding: { x, y, color },
-        },
-        {
-          transform: [{ filter: { field: 'series', equal: pointsSeries } }],
-          mark: { type: 'point', filled: true, size: 45 },
-          encoding: { x, y, color },
-        },
-      ],
-    },
-  };
+  return faceted(title, points, columns, {
+    width: 260,
+    height: 200,
+    layer: [
+      {
+        transform: [{ filter: { not: { field: 'series', equal: pointsSeries } } }],
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: { x, y, color },
+      },
+      {
+        transform: [{ filter: { field: 'series', equal: pointsSeries } }],
+        mark: { type: 'point', filled: true, size: 45 },
+        encoding: { x, y, color },
+      },
+    ],
+  });
 }
 
 /** One estimate with its interval. */
@@ -135,20 +140,13 @@ export interface IntervalPoint {
 /** Bars with interval whiskers, one panel per `panel`, coloured by label. */
 export function intervalSpec(title: string, yTitle: string, points: IntervalPoint[], palette: Palette): TopLevelSpec {
   const x = { field: 'label', type: 'nominal', title: null, sort: palette.map(([s]) => s), axis: { labelAngle: -20, labelLimit: 0 } } as const;
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title,
-    background: 'white',
-    data: { values: points },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: null },
-    spec: {
-      width: 320,
-      height: 260,
-      layer: [
-        { mark: { type: 'bar' }, encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } }, color: { field: 'label', type: 'nominal', legend: null, scale: colorScale(palette) } } },
-        { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-        { mark: { type: 'text', dy: -8, baseline: 'bottom' }, encoding: { x, y: { field: 'hi', type: 'quantitative' }, text: { field: 'value', type: 'quantitative', format: '.1%' } } },
-      ],
-    },
-  };
+  return faceted(title, points, undefined, {
+    width: 320,
+    height: 260,
+    layer: [
+      { mark: { type: 'bar' }, encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, scale: { domain: [0, 1] } }, color: { field: 'label', type: 'nominal', legend: null, scale: colorScale(palette) } } },
+      { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+      { mark: { type: 'text', dy: -8, baseline: 'bottom' }, encoding: { x, y: { field: 'hi', type: 'quantitative' }, text: { field: 'value', type: 'quantitative', format: '.1%' } } },
+    ],
+  });
 }

@@ -73,7 +73,7 @@ export interface MetaResult {
 /** Adapts θ to the episode's support set; returns the query loss, accuracy and implicit meta-gradient. */
 export function episodeMetaGradient(theta: FlatParams, ep: Episode, cfg: InnerConfig): MetaResult {
   const dtype = cfg.dtype ?? 'float32';
-  const params = dtype === 'float32' ? thetaLeaves(theta.values, theta.shapes) : theta.values.map((v, i) => tensor(Float64Array.from(v), { shape: theta.shapes[i], requiresGrad: true }));
+  const params = thetaLeaves(theta.values, theta.shapes, dtype);
   const entry = implicitSolver(cfg);
   const phi = entry.solver(params, params, images(ep.xSupport, dtype), tensor(ep.ySupport), cfg.lambda);
   const logits = convLogits(phi, images(ep.xQuery, dtype));

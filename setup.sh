@@ -14,17 +14,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)   # node-gyp (check:gyp, c
 [ -f /usr/share/eigen3/cmake/Eigen3Config.cmake ] || [ -f /usr/lib/cmake/eigen3/Eigen3Config.cmake ] || need+=(libeigen3-dev)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)   # the distributed tests start their own
 command -v openssl >/dev/null 2>&1 || need+=(openssl)             # a certificate for the TLS test
-if [ ${#need[@]} -gt 0 ]; then
-  echo "setup: installing ${need[*]}"
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "setup: need root or sudo to install ${need[*]}" >&2; exit 1; }
-    sudo=(sudo)
-  fi
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
-fi
+scripts/apt-need.sh ${need[@]+"${need[@]}"}
 
-command -v node >/dev/null 2>&1 || { echo "setup: Node.js >= 18.17 with npm is required (https://nodejs.org)" >&2; exit 1; }
+command -v node >/dev/null 2>&1 || { echo "setup: Node.js >= 20 with npm is required (https://nodejs.org)" >&2; exit 1; }
 node --version
 npm ci --no-audit --no-fund

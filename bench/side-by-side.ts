@@ -6,7 +6,7 @@
  * default thread count.
  */
 import * as mg from '../ts/index';
-import { convLogits, initConvNet } from '../ts/cli/fewshot/model';
+import { convLogits, initConvNet } from '../cli/ts/fewshot/model';
 import type { BenchContext } from './context';
 import { clone, type FModel, innerSolver, NORMAL_CG_5, tutorialProblem } from './meta';
 import { BATCH, type DT, HIDDEN, IN, metagradImpl, problem, relErr, SHAPES } from './mlp';

@@ -5,7 +5,7 @@
  *
  *   npx tsx examples/deq-module.ts
  */
-import * as mg from '../ts/index';
+import * as mg from 'metagrad';
 
 /** Inner module: its parameter x is driven to the fixed point of the meta network. */
 export class FixedPoint extends mg.diff.implicit.ImplicitMetaGradientModule {

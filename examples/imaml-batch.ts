@@ -5,7 +5,7 @@
  *
  *   npx tsx examples/imaml-batch.ts
  */
-import * as mg from '../ts/index';
+import * as mg from 'metagrad';
 
 type Params = mg.Tensor[];
 

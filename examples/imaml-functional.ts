@@ -5,7 +5,7 @@
  *
  *   npx tsx examples/imaml-functional.ts
  */
-import * as mg from '../ts/index';
+import * as mg from 'metagrad';
 
 /** Params of the inner problem: [weight [1, 4], bias [1]] of nn.Linear(4, 1). */
 type Params = mg.Tensor[];

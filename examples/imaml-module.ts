@@ -4,7 +4,7 @@
  *
  *   npx tsx examples/imaml-module.ts
  */
-import * as mg from '../ts/index';
+import * as mg from 'metagrad';
 import { tutorialSetup } from './imaml-functional';
 
 /** Inner network: its parameters are adapted to (x, y), regularised towards the meta network's. */

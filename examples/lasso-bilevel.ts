@@ -5,7 +5,7 @@
  *
  *   npx tsx examples/lasso-bilevel.ts
  */
-import * as mg from '../ts/index';
+import * as mg from 'metagrad';
 
 type T = mg.Tensor;
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `npm run check:package`: packs the npm tarball (prepack makes the prebuild and vendors Eigen),
-# checks what is in it, lints it (publint, arethetypeswrong), installs it into an empty project
-# with no compiler, no CMake, no make on PATH (CC=false CXX=false) and no network (npm --offline;
-# runtime dependencies come from the npm cache that `npm ci` filled), runs a smoke program through
-# import and through require and type-checks a TypeScript consumer there; then builds the addon
-# from the tarball's sources with the vendored Eigen and runs the smoke programs and the native
-# tests on that build. Everything happens in a temporary folder; the checkout is left as it was.
+# `npm run check:package`: packs the two npm tarballs, the library (prepack makes the prebuild and
+# vendors Eigen) and the command line (cli/, which depends on the library), checks what is in
+# them, lints the library's (publint, arethetypeswrong), installs the library alone into an empty
+# project with no compiler, no CMake, no make on PATH (CC=false CXX=false) and no network (npm
+# --offline; runtime dependencies come from the npm cache that `npm ci` filled) and counts what it
+# brought, runs a smoke program through import and through require and type-checks a TypeScript
+# consumer there; installs the CLI package the same way into a second project and runs a short
+# job with its `metagrad` executable; then builds the addon from the library tarball's sources
+# with the vendored Eigen and runs the smoke programs and the native tests on that build.
+# Everything happens in a temporary folder; the checkout is left as it was.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 smoke="$root/scripts/package-smoke"
@@ -26,7 +29,7 @@ fail() { echo "check:package: FAILED: $*" >&2; exit 1; }
 
 # --- 1. Pack ---------------------------------------------------------------------------------
 npm pack --pack-destination "$work" >"$work/pack.log" 2>&1 || { cat "$work/pack.log"; fail 'npm pack'; }
-tgz="$(ls "$work"/metagrad-*.tgz)"
+tgz="$(ls "$work"/metagrad-[0-9]*.tgz)"
 tag="$(node -p 'process.platform + "-" + process.arch')"
 for d in native/vendor native/gyp "prebuilds/$tag"; do
   [ ! -e "$root/$d" ] || fail "postpack left $d in the checkout"
@@ -66,6 +69,27 @@ printf 'check:package: tarball %s: %d bytes (%.0f KiB), %d files, %.1f MiB unpac
   "$(calc "$unpacked / 1048576")" "${prebuild#package/}" "$(calc "$(stat -c %s "$work/$prebuild") / 1024")"
 phase 'tarball contents'
 
+npm pack --workspace cli --pack-destination "$work" >"$work/pack-cli.log" 2>&1 || { cat "$work/pack-cli.log"; fail 'npm pack --workspace cli'; }
+cli_tgz="$(ls "$work"/metagrad-cli-*.tgz)"
+[ ! -e "$root/cli/package.json.orig" ] && [ ! -e "$root/cli/LICENSE" ] || fail 'postpack left cli/package.json.orig or cli/LICENSE in the checkout'
+tar -tzf "$cli_tgz" | sort >"$work/cli-files.txt"
+for f in package/package.json package/LICENSE package/README.md package/dist/main.js package/dist/imaml/worker.js; do
+  grep -qxF "$f" "$work/cli-files.txt" || fail "the CLI tarball lacks $f"
+done
+bad="$(grep -vE '^package/(package\.json|LICENSE|README\.md|dist/.*\.js(\.map)?)$' "$work/cli-files.txt" || true)"
+[ -z "$bad" ] || fail "the CLI tarball holds files it should not: $bad"
+mkdir -p "$work/cli-pkg"
+tar -xzf "$cli_tgz" -C "$work/cli-pkg" package/package.json
+node -e '
+  const [p, lib] = [require(process.argv[1]), require(process.argv[2])];
+  const s = p.scripts || {};
+  for (const k of ["preinstall", "install", "postinstall", "prepare"]) if (s[k]) throw new Error(`install script ${k}: ${s[k]}`);
+  if (p.dependencies.metagrad !== `^${lib.version}`) throw new Error(`depends on metagrad ${p.dependencies.metagrad}, not ^${lib.version}`);
+  if (p.bin?.metagrad !== "./dist/main.js") throw new Error("no metagrad executable");
+' "$work/cli-pkg/package/package.json" "$work/package/package.json" || fail 'the packed CLI package.json'
+printf 'check:package: tarball %s: %.0f KiB, %d files\n' "$(basename "$cli_tgz")" "$(calc "$(stat -c %s "$cli_tgz") / 1024")" "$(wc -l <"$work/cli-files.txt")"
+phase 'npm pack --workspace cli + contents'
+
 # --- 2. Lint ---------------------------------------------------------------------------------
 npx --no-install publint run "$tgz" --strict
 npx --no-install attw "$tgz" --no-definitely-typed --format table-flipped
@@ -73,7 +97,7 @@ phase 'publint + arethetypeswrong'
 
 # --- 3. Install into an empty project: no compilers, no network -----------------------------
 consumer="$work/consumer"
-node scripts/consumer-lock.cjs "$tgz" "$consumer"
+node scripts/consumer-lock.cjs "$consumer" "$tgz"
 cp "$smoke"/* "$consumer/"
 sandbox="$work/bin"   # the only folder on PATH: node and a shell, nothing to compile with
 mkdir -p "$sandbox"
@@ -93,8 +117,19 @@ t0=$(date +%s.%N)
 cat "$work/install.log"
 ! grep -q 'install-scripts' "$work/install.log" || fail 'npm reports install scripts'
 install_s=$(calc "$(date +%s.%N) - $t0")
-printf 'check:package: npm install --offline of the tarball: %.1f s (%s packages in node_modules)\n' \
-  "$install_s" "$(find "$consumer/node_modules" -name package.json -path '*node_modules/*/package.json' -not -path '*/node_modules/*/node_modules/*/*' | wc -l)"
+# What an install brought: the packages in node_modules (each folder with a package.json whose
+# parent is a node_modules folder, scoped ones included) and their size on disk.
+installed_packages() { find "$1/node_modules" -name package.json | grep -E '/node_modules/(@[^/]+/)?[^/@]+/package\.json$' | sed -E 's#.*/node_modules/((@[^/]+/)?[^/]+)/package\.json$#\1#' | sort -u; }
+report_install() { # <consumer> <what> <seconds>; names the packages when they are few
+  local n; n=$(installed_packages "$1" | wc -l)
+  printf 'check:package: npm install --offline of %s: %.1f s, %d packages, %s in node_modules%s\n' "$2" "$3" "$n" \
+    "$(du -sh "$1/node_modules" | cut -f1)" "$( [ "$n" -gt 10 ] || echo " ($(installed_packages "$1" | tr '\n' ' ' | sed 's/ $//'))")"
+}
+report_install "$consumer" 'the library' "$install_s"
+# The library brings only what it needs at run time: the job dependencies belong to metagrad-cli,
+# BullMQ and ioredis are optional peers (installed by those who use mg.distributed).
+extra="$(installed_packages "$consumer" | grep -vxE 'metagrad|node-addon-api' || true)"
+[ -z "$extra" ] || fail "npm install metagrad brought more than the library needs: $(echo $extra)"
 installed="$consumer/node_modules/metagrad"
 [ ! -e "$installed/build" ] || fail 'installing compiled something (node_modules/metagrad/build exists)'
 phase 'npm install --offline (sandboxed)'
@@ -112,6 +147,25 @@ phase 'shipped example'
 node "$root/node_modules/typescript/bin/tsc" -p "$consumer/tsconfig.json"
 echo 'check:package: the TypeScript consumer type-checks against the shipped declarations'
 phase 'type-check consumer (nodenext, ESM + CJS)'
+
+# --- 3b. The command line: metagrad-cli with the library tarball, the same way ----------------
+cli_consumer="$work/cli-consumer"
+node scripts/consumer-lock.cjs "$cli_consumer" "$tgz" "$cli_tgz"
+t0=$(date +%s.%N)
+(cd "$cli_consumer" && run_sandboxed node "$npm_cli" install --offline --cache="$cache" --no-audit --no-fund) \
+  >"$work/cli-install.log" 2>&1 || { cat "$work/cli-install.log"; fail 'npm install --offline of the CLI tarball failed'; }
+cat "$work/cli-install.log"
+# bullmq's msgpackr brings msgpackr-extract, an optional native speed-up with an install script
+# that npm lists (and does not run unapproved); msgpackr works without it. Ours must list none.
+! grep -qE 'install-scripts +metagrad(-cli)?@' "$work/cli-install.log" || fail 'npm reports install scripts of metagrad or metagrad-cli'
+cli_install_s=$(calc "$(date +%s.%N) - $t0")
+report_install "$cli_consumer" 'metagrad-cli + the library' "$cli_install_s"
+[ ! -e "$cli_consumer/node_modules/metagrad-cli/node_modules/metagrad" ] || fail 'metagrad-cli got its own copy of metagrad'
+(cd "$cli_consumer" && run_sandboxed node_modules/.bin/metagrad imaml --iterations 2 --meta-batch 2 --inner-steps 2 --eval-tasks 2 --eval-every 2 \
+  --workers 1 --json --out run) >"$work/cli-run.log" 2>&1 || { cat "$work/cli-run.log"; fail 'the installed metagrad executable'; }
+[ -s "$cli_consumer/run/model.safetensors" ] || { cat "$work/cli-run.log"; fail 'metagrad imaml wrote no run/model.safetensors'; }
+echo "check:package: node_modules/.bin/metagrad imaml (2 iterations, 1 worker thread) ran from the install: $(ls "$cli_consumer/run" | tr '\n' ' ')"
+phase 'metagrad-cli: install + a short job'
 
 # --- 4. From source, with the vendored Eigen only -------------------------------------------
 mv "$installed/prebuilds" "$work/prebuilds.aside"

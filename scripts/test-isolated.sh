@@ -14,6 +14,7 @@ if [ -s "$tmp/changes.patch" ]; then (cd "$tmp/metagrad" && git apply "$tmp/chan
 git ls-files --others --exclude-standard -z | xargs -0 -r cp --parents -t "$tmp/metagrad"
 cp -al node_modules "$tmp/metagrad/node_modules"
 cp -a build dist "$tmp/metagrad/"
+cp -a cli/dist "$tmp/metagrad/cli/"
 if [ -e "$tmp/shared" ]; then echo "test-isolated: $tmp/shared exists" >&2; exit 1; fi
 cd "$tmp/metagrad"
 echo "test-isolated: running npm test in $tmp/metagrad"

@@ -13,7 +13,7 @@ import { type Ran, inProcess } from './helpers/cli';
 import { decodeSafetensors, encodeSafetensors } from '../ts/io/safetensors';
 
 const root = path.resolve(__dirname, '..');
-const CLI = ['--import', 'tsx', path.join(root, 'ts', 'cli', 'main.ts')];
+const CLI = ['--import', 'tsx', path.join(root, 'cli', 'ts', 'main.ts')];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'metagrad-cli-'));
 
 /** A tiny iMAML run: 4 iterations of 3 tasks, 2 inner steps, 4 held-out tasks. */

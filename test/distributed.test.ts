@@ -14,7 +14,7 @@ import { type TestRedis, freePort, startRedis } from './helpers/redis';
 
 const root = path.resolve(__dirname, '..');
 const WORKER = path.join(__dirname, 'fixtures', 'distributed-worker.ts');
-const CLI = path.join(root, 'ts', 'cli', 'main.ts');
+const CLI = path.join(root, 'cli', 'ts', 'main.ts');
 const children = new Set<ChildProcess>();
 
 /** Starts a process and resolves once it prints `ready` (or a line matching `ready`), within 30 s. */

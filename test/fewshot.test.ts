@@ -10,12 +10,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as mg from '../ts/index';
 import { inProcess as run } from './helpers/cli';
-import { TEST_CLASSES, TRAIN_CLASSES } from '../ts/cli/fewshot/config';
-import { PIXELS, loadDigitPools, sampleEpisodes } from '../ts/cli/fewshot/episodes';
-import { episodeMetaGradient, images, prototypeScore } from '../ts/cli/fewshot/inner';
-import { convLogits, convNetSpecs, initConvNet } from '../ts/cli/fewshot/model';
-import { flatParams } from '../ts/cli/params';
-import { adaptProximal } from '../ts/cli/proximal';
+import { TEST_CLASSES, TRAIN_CLASSES } from '../cli/ts/fewshot/config';
+import { PIXELS, loadDigitPools, sampleEpisodes } from '../cli/ts/fewshot/episodes';
+import { episodeMetaGradient, images, prototypeScore } from '../cli/ts/fewshot/inner';
+import { convLogits, convNetSpecs, initConvNet } from '../cli/ts/fewshot/model';
+import { flatParams } from '../cli/ts/params';
+import { adaptProximal } from '../cli/ts/proximal';
 
 const pools = loadDigitPools();
 

@@ -141,4 +141,12 @@ describe('safetensors', () => {
     assert.throws(() => encodeSafetensors([['__metadata__', { dtype: 'F32', shape: [0], data: new Float32Array(0) }]]), /cannot name a tensor/);
     assert.throws(() => encodeSafetensors([['x', tensors[0][1]], ['x', tensors[0][1]]]), /duplicate/);
   });
+
+  it('names what is wrong with an entry that is no [name, StoredTensor] pair (the functions are public: mg.encodeSafetensors)', () => {
+    const bad = (entries: unknown) => () => encodeSafetensors(entries as Iterable<[string, StoredTensor]>);
+    assert.throws(bad([[3, tensors[0][1]]]), /^TypeError: encodeSafetensors: .*entry 0 has no string name/);
+    assert.throws(bad([['w', null]]), /encodeSafetensors: tensor 'w' must be \{ dtype: F64 \| F32 .*got null/);
+    assert.throws(bad([['w', { dtype: 'F16', shape: [1], data: new Uint8Array(2) }]]), /tensor 'w' must be .*got dtype "F16"/);
+    assert.throws(bad([['w', { dtype: 'F32', data: new Float32Array(1) }]]), /tensor 'w' must be/);
+  });
 });

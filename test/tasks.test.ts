@@ -1,7 +1,7 @@
 /** The sinusoid task sampler of the iMAML benchmark (Finn et al. 2017): ranges, targets, distribution and reproducibility. */
 import * as assert from 'node:assert/strict';
 import { Generator } from '../ts/index';
-import { SINUSOID, type SinusoidTask, sampleSinusoidTasks, sinusoid } from '../ts/cli/tasks';
+import { SINUSOID, type SinusoidTask, sampleSinusoidTasks, sinusoid } from '../cli/ts/tasks';
 
 const shape = { support: 10, query: 10 };
 

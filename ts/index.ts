@@ -49,7 +49,7 @@ export * as prox from './solvers/prox';
 export * as projection from './solvers/projection';
 export * as nn from './nn-namespace';
 export { save, load, type SaveOptions, type LoadOptions, type Loaded, type Saveable } from './io/save-load';
-export { SafetensorsError } from './io/safetensors';
+export { SafetensorsError, encodeSafetensors, decodeSafetensors, type SafetensorsArray, type SafetensorsContent, type SafetensorsDtype, type StoredTensor } from './io/safetensors';
 export { moduleClone, type ModuleCloneOptions } from './nn/clone';
 export { extractStateDict, recoverStateDict, ModuleState, type CopyMode, type ExtractStateDictOptions, type VisualEntry } from './nn/state-dict';
 export { stopGradient } from './nn/stop-gradient';

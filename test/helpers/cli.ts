@@ -1,5 +1,5 @@
 /** The command line's main() run in the test process, capturing what it prints (faster than a child process). */
-import { main } from '../../ts/cli/main';
+import { main } from '../../cli/ts/main';
 
 /** What a run printed and returned. */
 export interface Ran {

@@ -10,7 +10,8 @@
 /** The element types written and read here (the format's names). */
 export type SafetensorsDtype = 'F64' | 'F32' | 'I64' | 'I32' | 'U32' | 'U8';
 
-type SafetensorsArray = Float64Array | Float32Array | BigInt64Array | Int32Array | Uint32Array | Uint8Array;
+/** The typed arrays that hold a stored tensor's values, one per {@link SafetensorsDtype}. */
+export type SafetensorsArray = Float64Array | Float32Array | BigInt64Array | Int32Array | Uint32Array | Uint8Array;
 
 const ARRAYS = {
   F64: Float64Array,
@@ -62,7 +63,15 @@ function numel(shape: readonly number[]): number {
  */
 export function encodeSafetensors(tensors: Iterable<[string, StoredTensor]>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
-  const entries = [...tensors].sort((a, b) => ARRAYS[b[1].dtype].BYTES_PER_ELEMENT - ARRAYS[a[1].dtype].BYTES_PER_ELEMENT);
+  const given = [...tensors];
+  for (const [i, e] of given.entries()) {
+    const [name, t] = Array.isArray(e) ? e : [];
+    if (typeof name !== 'string') throw new TypeError(`encodeSafetensors: tensors must be [name, StoredTensor] pairs; entry ${i} has no string name`);
+    if (typeof t !== 'object' || t === null || !Object.hasOwn(ARRAYS, t.dtype) || !Array.isArray(t.shape)) {
+      throw new TypeError(`encodeSafetensors: tensor '${name}' must be { dtype: ${Object.keys(ARRAYS).join(' | ')}, shape: number[], data }, got ${t === null ? 'null' : typeof t === 'object' ? `dtype ${JSON.stringify(t.dtype)}` : typeof t}`);
+    }
+  }
+  const entries = given.sort((a, b) => ARRAYS[b[1].dtype].BYTES_PER_ELEMENT - ARRAYS[a[1].dtype].BYTES_PER_ELEMENT);
   if (Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new TypeError(`safetensors: metadata '${k}' must be a string, got ${typeof v}`);

@@ -4,8 +4,7 @@
  *   φ*(θ) = argmin_φ  L(φ) + (λ/2)‖φ − θ‖²,
  * approximated by a few gradient steps with backtracking. Shared by the jobs (`imaml`, `fewshot`).
  */
-import { type Tensor, autograd, diff, enableGrad, noGrad, tensor } from '../index';
-import type { LinearSolver } from '../linear-solve/index';
+import { type Tensor, autograd, diff, enableGrad, type linearSolve, noGrad, tensor } from 'metagrad';
 
 /** The adaptation steps. */
 export interface ProximalSteps {
@@ -115,7 +114,7 @@ export interface ImplicitProximal {
  * θ), with the linear solver `solve`. The fixed budget of inner steps leaves φ off the root of
  * the proximal objective; the jobs record that residual (history.jsonl) instead of refusing it.
  */
-export function implicitProximal(loss: (x: Tensor, y: Tensor) => SupportLoss, solve: LinearSolver<unknown>, adapt: (theta: Tensor[], x: Tensor, y: Tensor) => Tensor[]): ImplicitProximal {
+export function implicitProximal(loss: (x: Tensor, y: Tensor) => SupportLoss, solve: linearSolve.LinearSolver<unknown>, adapt: (theta: Tensor[], x: Tensor, y: Tensor) => Tensor[]): ImplicitProximal {
   const optimality = (phi: Tensor[], theta: Tensor[], x: Tensor, y: Tensor, lambda: number): Tensor[] => proximalGradient(phi, theta, loss(x, y), lambda, true);
   const onSolve = (info: { residualNorm: number; rootResidual?: number }): void => {
     entry.residual = info.residualNorm;

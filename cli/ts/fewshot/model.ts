@@ -6,7 +6,7 @@
  * ordered like PyTorch's `nn.Sequential(Conv2d, BatchNorm2d(track_running_stats=False), ReLU,
  * MaxPool2d, …, Flatten, Linear)` state dict, so a saved model loads there.
  */
-import { type Generator, type Tensor, nn, ones, zeros } from '../../index';
+import { type Generator, type Tensor, nn, ones, zeros } from 'metagrad';
 import type { ParamSpec } from '../params';
 
 /** Conv blocks. */

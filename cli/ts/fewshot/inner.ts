@@ -9,7 +9,7 @@
  * adapted the same way, and of nearest class means (prototypes) on a network's features. Shared
  * by the main thread and the worker threads, so both produce identical numbers.
  */
-import { type Tensor, argmax, autograd, linearSolve, nn, noGrad, tensor } from '../../index';
+import { type Tensor, argmax, autograd, linearSolve, nn, noGrad, tensor } from 'metagrad';
 import { type FlatParams, thetaLeaves } from '../params';
 import { type ImplicitProximal, type ProximalSteps, type SupportLoss, adaptProximal, implicitProximal } from '../proximal';
 import { type Episode, PIXELS } from './episodes';

@@ -3,7 +3,7 @@
  * order, K support and Q query images per class drawn without replacement. Images are
  * standardised by the meta-training classes' pixel mean and standard deviation.
  */
-import { type Generator, randperm } from '../../index';
+import { type Generator, randperm } from 'metagrad';
 import { mnistByClass } from '../mnist';
 import { TRAIN_CLASSES } from './config';
 

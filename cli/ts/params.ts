@@ -1,5 +1,5 @@
 /** A model's parameters as the jobs move them around: named specs, and plain arrays for worker threads. */
-import { type Tensor, tensor } from '../index';
+import { type Tensor, tensor } from 'metagrad';
 
 /** Name and shape of one parameter. */
 export interface ParamSpec {

@@ -3,7 +3,7 @@
  * clone): per-task meta-gradients, and adaptation to held-out tasks. `runJob` is what both the
  * main thread and a worker execute, so the numbers do not depend on where a job ran.
  */
-import { type Tensor, nn, noGrad } from '../../index';
+import { type Tensor, nn, noGrad } from 'metagrad';
 import type { SinusoidTask } from '../tasks';
 import { type InnerConfig, adapt, adaptAllBatched, column, taskMetaGradient, taskMetaGradientsBatched } from './inner';
 import { type FlatParams, thetaLeaves } from '../params';

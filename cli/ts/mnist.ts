@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Generator, type Tensor, randperm, tensor } from '../index';
+import { Generator, type Tensor, randperm, tensor } from 'metagrad';
 import { CliError } from './errors';
 
 /** Images [n, 784] and labels [n] (float class indices). */

@@ -3,7 +3,7 @@
  * A ~ U[0.1, 5], φ ~ U[0, π], and its inputs x ~ U[−5, 5]. Every draw comes from the given
  * generator, so a generator state fixes the tasks exactly (what resuming a run relies on).
  */
-import { type Generator, rand } from '../index';
+import { type Generator, rand } from 'metagrad';
 
 /** The benchmark's ranges (Finn et al. 2017, section 5.1). */
 export const SINUSOID = { amplitude: [0.1, 5], phase: [0, Math.PI], x: [-5, 5] } as const;

@@ -7,9 +7,8 @@
  * after each step): tanh is 1-Lipschitz, so the map stays a contraction and the fixed point exists
  * and is unique. `--compare` trains once per solver and per gradient mode and prints a table.
  */
-import { Generator, type Tensor, argmax, autograd, data, linearSolve, nn, noGrad, rand, randn, zeros } from '../index';
+import { Generator, type Tensor, adam, adamw, applyUpdates, argmax, autograd, data, linearSolve, nn, noGrad, rand, randn, schedule, zeros } from 'metagrad';
 import { loadMnist } from './mnist';
-import { adam, adamw, applyUpdates, schedule } from '../optim/index';
 
 /** Forward solvers of the job. */
 export const DEQ_SOLVERS = ['fixed-point', 'anderson', 'broyden'] as const;

@@ -4,7 +4,7 @@
  * A chunk is what a local worker thread would get (one vmapped pass), so the results, and the
  * run's numbers, are those of the single-process run.
  */
-import { distributed } from '../index';
+import { distributed } from 'metagrad';
 import { CliError } from './errors';
 import { runJob as runFewshotJob } from './fewshot/jobs';
 import type { Job as FewshotJob } from './fewshot/jobs';

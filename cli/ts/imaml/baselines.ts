@@ -2,8 +2,7 @@
  * What iMAML is compared with, and how any initialisation is scored: adapt it to each held-out
  * task's support points with the same inner procedure, then measure the query MSE.
  */
-import { type Tensor, autograd, noGrad } from '../../index';
-import { applyUpdates } from '../../optim/index';
+import { type Tensor, applyUpdates, autograd, nn, noGrad } from 'metagrad';
 import { type SinusoidTask, sampleSinusoidTasks } from '../tasks';
 import type { ImamlConfig } from './config';
 import type { Executor } from './executor';
@@ -13,7 +12,6 @@ import { flatParams } from '../params';
 import { mlpForward } from './model';
 import { metaOptimizer } from './state';
 import { STREAMS, streamGenerator } from '../streams';
-import { nn } from '../../index';
 
 /** Mean and standard error of the mean. */
 export interface Score {

@@ -4,9 +4,7 @@
  * them), Adam's moments as extra tensors `optimizer.<i>`, and as string metadata the iteration,
  * the elapsed time, the episode generator's state and the settings that must not change.
  */
-import type { Generator, Tensor } from '../../index';
-import type { StoredTensor } from '../../io/safetensors';
-import { type GradientTransformation, adam } from '../../optim/index';
+import { type Generator, type GradientTransformation, type StoredTensor, type Tensor, adam } from 'metagrad';
 import { decodeGeneratorState, encodeGeneratorState, loadSafetensors, restoreTree, saveSafetensors, storeTree, storedOf, tensorOf } from '../checkpoint';
 import { CliError } from '../errors';
 import { resumePoint, settingsMetadata } from '../resume';

@@ -3,7 +3,7 @@
  * ReLU between layers (1 → 40 → 40 → 1 by default). Parameters are named and ordered like PyTorch's
  * `nn.Sequential(Linear, ReLU, Linear, ReLU, Linear)` state dict, so a checkpoint loads there.
  */
-import { type Generator, type Tensor, nn, zeros } from '../../index';
+import { type Generator, type Tensor, nn, zeros } from 'metagrad';
 import type { ParamSpec } from '../params';
 
 

@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Generator, type Tensor, tensor, tree } from '../index';
-import { type SafetensorsContent, type StoredTensor, decodeSafetensors, encodeSafetensors } from '../io/safetensors';
+import { Generator, type SafetensorsContent, type StoredTensor, type Tensor, decodeSafetensors, encodeSafetensors, tensor, tree } from 'metagrad';
 import { CliError } from './errors';
 
 /** Writes `data` to `file` atomically. */

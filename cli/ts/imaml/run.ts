@@ -4,8 +4,7 @@
  * (metrics.json, history.jsonl, curve.svg, fit.svg, checkpoint.safetensors, model.safetensors).
  */
 import * as path from 'node:path';
-import { type Tensor, noGrad } from '../../index';
-import { applyUpdates } from '../../optim/index';
+import { type Tensor, applyUpdates, noGrad } from 'metagrad';
 import { saveSafetensors } from '../checkpoint';
 import { inRunDir } from '../run-dir';
 import { createProgress } from '../progress';

@@ -20,10 +20,10 @@ import type { JobSettings } from './job-settings';
 import { runImaml } from './imaml/run';
 import { runWorker } from './queue';
 
-/** The package's version (package.json sits two levels up from both ts/cli and dist/cli). */
+/** The CLI package's version (its package.json is one level up from both cli/ts and cli/dist). */
 function packageVersion(): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

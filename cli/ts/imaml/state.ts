@@ -5,11 +5,9 @@
  * extra tensors `optimizer.<i>`; the iteration, the elapsed time, the training-task generator's
  * state and the settings that must not change are string metadata.
  */
-import type { Generator, Tensor } from '../../index';
-import { type GradientTransformation, adam, schedule } from '../../optim/index';
+import { type Generator, type GradientTransformation, type StoredTensor, type Tensor, adam, schedule } from 'metagrad';
 import { decodeGeneratorState, encodeGeneratorState, loadSafetensors, restoreTree, saveSafetensors, storeTree, storedOf, tensorOf } from '../checkpoint';
 import { CliError } from '../errors';
-import type { StoredTensor } from '../../io/safetensors';
 import { resumePoint, settingsMetadata } from '../resume';
 import { type ImamlConfig, RESUMABLE, RUN_DEFINING, layerSizes } from './config';
 import { mlpParamSpecs } from './model';

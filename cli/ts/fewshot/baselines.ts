@@ -4,8 +4,7 @@
  * way with a fresh head (its own head's classes mean nothing for new digits), and nearest class
  * means on that pretrained network's features (prototypes); and how any of them is scored.
  */
-import { type Tensor, autograd, nn, noGrad, rand, tensor, zeros } from '../../index';
-import { applyUpdates } from '../../optim/index';
+import { type Tensor, applyUpdates, autograd, nn, noGrad, rand, tensor, zeros } from 'metagrad';
 import { STREAMS, streamGenerator } from '../streams';
 import { type FewshotConfig, TRAIN_CLASSES } from './config';
 import { type DigitPools, PIXELS } from './episodes';

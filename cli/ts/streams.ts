@@ -2,7 +2,7 @@
  * Independent random streams derived from the one seed: each purpose gets its own generator, so
  * e.g. changing how often the held-out set is evaluated cannot shift the training tasks.
  */
-import { Generator } from '../index';
+import { Generator } from 'metagrad';
 
 /** The purposes that draw random numbers. */
 export const STREAMS = {

@@ -7,7 +7,7 @@
  * (customRoot), never from backpropagating through the steps. This module is shared by the main
  * thread and the worker threads, so both produce identical numbers.
  */
-import { type Tensor, autograd, diff, enableGrad, expand, func, jit, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from '../../index';
+import { type Tensor, autograd, diff, enableGrad, expand, func, jit, linearSolve, nn, noGrad, stack, tensor, unsqueeze } from 'metagrad';
 import type { SinusoidTask } from '../tasks';
 import { thetaLeaves } from '../params';
 import { type ImplicitProximal, MAX_HALVINGS, type SupportLoss, adaptProximal, implicitProximal, proximalGradient } from '../proximal';

@@ -46,6 +46,11 @@ required=(package/package.json package/LICENSE package/README.md
 for f in "${required[@]}"; do grep -qxF "$f" "$work/files.txt" || fail "the tarball lacks $f"; done
 prebuild="$(grep -E "^package/prebuilds/$tag/metagrad\.napi(\.[a-z]+)?\.node$" "$work/files.txt" || true)"
 [ -n "$prebuild" ] || fail "the tarball has no prebuilds/$tag/metagrad.napi*.node"
+# The cross-compiled linux-arm64 addon is packed when this machine can build and run it (see
+# scripts/arm64-root.sh); METAGRAD_REQUIRE_ARM64=1 (CI) insists on it.
+arm64_prebuild="$(grep -xF package/prebuilds/linux-arm64/metagrad.napi.glibc.node "$work/files.txt" || true)"
+[ -n "$arm64_prebuild" ] || [ "${METAGRAD_REQUIRE_ARM64:-}" != 1 ] || fail 'the tarball has no prebuilds/linux-arm64/metagrad.napi.glibc.node'
+echo "check:package: prebuilds: $(grep -oE '^package/prebuilds/[^/]+/' "$work/files.txt" | sort -u | sed 's#package/prebuilds/##; s#/$##' | tr '\n' ' ')"
 # No tests, benchmarks, build intermediates or repository tooling (examples/ is shipped: the README points at it).
 # No binding.gyp at the root either: npm would run `node-gyp rebuild` on lockfile installs.
 bad="$(grep -E '^package/binding\.gyp$|^package/(test|bench|build|docs|node_modules|\.ci|\.github)/|\.(o|obj|a|lib|tgz|log|tsbuildinfo)$|\.test\.[cm]?[jt]s$|CMakeFiles|CMakeCache|\.ninja|^package/tsconfig' "$work/files.txt" || true)
@@ -61,6 +66,11 @@ node -e '
 ' "$work/package/package.json" || fail 'the packed package.json would compile on install'
 if command -v readelf >/dev/null && [ "$(uname -s)" = Linux ]; then
   ! readelf -S "$work/$prebuild" | grep -q '\.symtab' || fail "$prebuild is not stripped"
+  if [ -n "$arm64_prebuild" ]; then
+    tar -xzf "$tgz" -C "$work" "$arm64_prebuild"
+    readelf -h "$work/$arm64_prebuild" | grep -q 'Machine: *AArch64' || fail "$arm64_prebuild is not an AArch64 binary"
+    ! readelf -S "$work/$arm64_prebuild" | grep -q '\.symtab' || fail "$arm64_prebuild is not stripped"
+  fi
 fi
 size=$(stat -c %s "$tgz")
 unpacked=$(tar -tvzf "$tgz" | awk '{s += $3} END {print s}')

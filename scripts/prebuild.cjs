@@ -8,7 +8,14 @@
 // dispatch; everything else targets the baseline ISA), and newer than every native source.
 // Otherwise it compiles afresh with cmake-js in a temporary folder, with CFLAGS/CXXFLAGS cleared.
 // Options: --from=<file.node> takes that binary as is (after the same load check);
-// --rebuild always compiles afresh; --clean removes this platform's prebuild (run by `postpack`).
+// --rebuild always compiles afresh; --clean removes the prebuilds it writes (run by `postpack`).
+//
+// --arch=arm64 on linux-x64 cross-compiles prebuilds/linux-arm64/metagrad.napi.glibc.node with
+// the aarch64-linux-gnu toolchain (scripts/toolchain-linux-arm64.cmake) and checks that it loads
+// and computes on an arm64 Node.js under qemu-user, the Debian root that scripts/arm64-root.sh
+// makes (METAGRAD_ARM64_ROOT, default ~/.cache/metagrad/arm64-root): a binary that could not be
+// run is not written. With --if-possible a machine without that toolchain or root skips it, saying
+// why, and exits 0 (`prepack`; CI has both and its package check insists on the arm64 binary).
 //
 // (Not named "prebuild": npm runs a "prebuild" script before every `npm run build`.)
 'use strict';
@@ -21,6 +28,10 @@ const root = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
 const fromArg = args.find((a) => a.startsWith('--from='));
 const rebuild = args.includes('--rebuild');
+const archArg = (args.find((a) => a.startsWith('--arch=')) || '').slice('--arch='.length);
+const cross = archArg !== '' && archArg !== process.arch;
+const target = { platform: process.platform, arch: archArg || process.arch };
+const arm64Root = process.env.METAGRAD_ARM64_ROOT || path.join(os.homedir(), '.cache', 'metagrad', 'arm64-root');
 
 function log(msg) {
   console.log(`build:prebuild: ${msg}`);
@@ -28,6 +39,35 @@ function log(msg) {
 function fail(msg) {
   process.stderr.write(`build:prebuild: ${msg}\n`);
   process.exit(1);
+}
+
+function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * How this machine builds and runs the target: the cmake-js arguments, the binutils prefix and
+ * the command that runs Node.js for it; or why it cannot.
+ */
+function toolchain() {
+  if (!cross) return { cmakeArgs: [], binutils: '', node: [process.execPath], env: {} };
+  if (!(target.arch === 'arm64' && process.platform === 'linux' && process.arch === 'x64')) {
+    return { why: `cross-compiling for ${target.arch} is supported on linux-x64 for arm64 only` };
+  }
+  if (!onPath('aarch64-linux-gnu-g++')) return { why: 'aarch64-linux-gnu-g++ is not installed (apt-get install g++-aarch64-linux-gnu)' };
+  const node = path.join(arm64Root, 'usr', 'bin', 'node');
+  if (!fs.existsSync(node)) return { why: `no arm64 Node.js at ${node} to test the binary with (bash scripts/arm64-root.sh makes it)` };
+  if (!onPath('qemu-aarch64-static')) return { why: 'qemu-aarch64-static is not installed (apt-get install qemu-user-static)' };
+  const eigen = spawnSync(process.execPath, [path.join(root, 'native', 'find-eigen.js')], { encoding: 'utf8' });
+  if (eigen.status !== 0) return { why: eigen.stderr.trim() };
+  return {
+    cmakeArgs: [`--CDCMAKE_TOOLCHAIN_FILE=${path.join(root, 'scripts', 'toolchain-linux-arm64.cmake')}`, `--CDEIGEN3_INCLUDE_DIR=${eigen.stdout.trim()}`],
+    binutils: 'aarch64-linux-gnu-',
+    // qemu-user with the root's dynamic loader and libraries (QEMU_LD_PREFIX), not a chroot: the
+    // emulated node sees this machine's files.
+    node: ['qemu-aarch64-static', node],
+    env: { QEMU_LD_PREFIX: arm64Root },
+  };
 }
 
 function libcTag() {
@@ -74,19 +114,23 @@ function unportable(buildDir) {
   return null;
 }
 
-function compileFresh() {
+/**
+ * Compiles with cmake-js in a temporary folder, or in `keep` (kept between runs, so that a cross
+ * build, which has no local build to reuse, recompiles only what changed).
+ */
+function compileFresh(tools, keep) {
   let cmakeJs;
   try {
     cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
   } catch {
     fail('cmake-js is not installed (npm ci installs it); or pass --from=<file.node>');
   }
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'metagrad-prebuild-'));
-  const cleanup = () => fs.rmSync(out, { recursive: true, force: true });
-  log(`compiling afresh with cmake-js in ${out}`);
+  const out = keep || fs.mkdtempSync(path.join(os.tmpdir(), 'metagrad-prebuild-'));
+  const cleanup = keep ? () => {} : () => fs.rmSync(out, { recursive: true, force: true });
+  log(keep ? `compiling with cmake-js in ${path.relative(root, out)} (what changed)` : `compiling afresh with cmake-js in ${out}`);
   const env = { ...process.env };
   for (const k of ['CFLAGS', 'CXXFLAGS', 'CPPFLAGS', 'LDFLAGS']) delete env[k];
-  const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', out, '--config', 'Release'],
+  const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', out, '--config', 'Release', ...tools.cmakeArgs],
     { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
   const why = r.status !== 0 ? 'cmake-js failed' : unportable(out);
   if (why) {
@@ -98,14 +142,25 @@ function compileFresh() {
 
 if (args.includes('--clean')) {
   // `postpack`: drop what `prepack` wrote, so a checkout keeps loading its own build/.
-  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  const dir = path.join(root, 'prebuilds', `${target.platform}-${target.arch}`);
   fs.rmSync(dir, { recursive: true, force: true });
   try { fs.rmdirSync(path.join(root, 'prebuilds')); } catch { /* other platforms' prebuilds stay */ }
   process.exit(0);
 }
 
+const tools = toolchain();
+if (tools.why) {
+  if (args.includes('--if-possible')) {
+    log(`no ${target.platform}-${target.arch} prebuild: ${tools.why}`);
+    process.exit(0);
+  }
+  fail(tools.why);
+}
+
 let source;
-if (fromArg) {
+if (cross && !fromArg) {
+  source = compileFresh(tools, path.join(root, 'build', `${target.platform}-${target.arch}`));
+} else if (fromArg) {
   source = { file: path.resolve(fromArg.slice('--from='.length)), cleanup() {} };
   if (!fs.existsSync(source.file)) fail(`${source.file} does not exist`);
 } else {
@@ -117,14 +172,14 @@ if (fromArg) {
   else why = unportable(path.join(root, 'build'));
   if (why) {
     log(`not reusing the local build: ${why}`);
-    source = compileFresh();
+    source = compileFresh(tools);
   } else {
     log('reusing build/Release/metagrad.node (Release, portable flags, current)');
     source = { file: built, cleanup() {} };
   }
 }
 
-const tag = `${process.platform}-${process.arch}`;
+const tag = `${target.platform}-${target.arch}`;
 const name = ['metagrad', 'napi', libcTag(), 'node'].filter(Boolean).join('.');
 const dir = path.join(root, 'prebuilds', tag);
 fs.rmSync(dir, { recursive: true, force: true });
@@ -134,7 +189,7 @@ const dest = path.join(dir, name);
 // Strip a copy: symbols and debug sections go; the dynamic symbols Node.js needs stay.
 const before = fs.statSync(source.file).size;
 if (process.platform === 'linux') {
-  execFileSync('strip', ['--strip-unneeded', '-o', dest, source.file]);
+  execFileSync(`${tools.binutils}strip`, ['--strip-unneeded', '-o', dest, source.file]);
 } else if (process.platform === 'darwin') {
   fs.copyFileSync(source.file, dest);
   execFileSync('strip', ['-x', dest]);
@@ -143,15 +198,23 @@ if (process.platform === 'linux') {
 }
 source.cleanup();
 
-// It must load and report its kernels; print what it needs from the C/C++ runtime.
-const check = spawnSync(process.execPath, ['-e',
-  `const a = require(${JSON.stringify(dest)}); console.log(JSON.stringify(a.backendInfo()));`],
-{ encoding: 'utf8', env: { ...process.env, METAGRAD_ADDON_PATH: '' } });
-if (check.status !== 0) fail(`${dest} does not load:\n${check.stderr}`);
+// It must load, report its kernels and compute (a product through the GEMM kernel checked by
+// hand); print what it needs from the C/C++ runtime.
+const program = `const a = require(${JSON.stringify(dest)});
+const x = new Float64Array([1, 2, 3, 4]), y = new Float64Array([5, 6, 7, 8]), out = new Float64Array(4);
+a.matmul(x, y, out, 1, 2, 2, 2, false, false, 4, 4);
+if (out.join() !== '19,22,43,50') throw new Error('[[1,2],[3,4]] @ [[5,6],[7,8]] gave ' + out.join());
+console.log(JSON.stringify(a.backendInfo()));`;
+const check = spawnSync(tools.node[0], [...tools.node.slice(1), '-e', program],
+  { encoding: 'utf8', env: { ...process.env, ...tools.env, METAGRAD_ADDON_PATH: '' } });
+if (check.status !== 0) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fail(`${dest} does not load and compute${cross ? ` on ${tools.node.join(' ')}` : ''}, so it is not kept:\n${check.stderr}`);
+}
 let needs = '';
 if (process.platform === 'linux') {
   try {
-    const syms = execFileSync('objdump', ['-T', dest], { encoding: 'utf8' });
+    const syms = execFileSync(`${tools.binutils}objdump`, ['-T', dest], { encoding: 'utf8' });
     const max = (prefix) => [...syms.matchAll(new RegExp(`\\(?${prefix}_([0-9.]+)\\)?`, 'g'))]
       .map((m) => m[1]).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
     needs = `; needs GLIBC ${max('GLIBC')}, GLIBCXX ${max('GLIBCXX')}`;

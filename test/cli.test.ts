@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Ran, inProcess } from './helpers/cli';
 import { decodeSafetensors, encodeSafetensors } from '../ts/io/safetensors';
+import { Generator, tensor } from '../ts/index';
+import { shiftDigits } from '../cli/ts/mnist';
 
 const root = path.resolve(__dirname, '..');
 const CLI = ['--import', 'tsx', path.join(root, 'cli', 'ts', 'main.ts')];
@@ -345,7 +347,8 @@ describe('metagrad CLI', function () {
     });
 
     it('deq --data mnist: the DEQ classifier and the explicit net of the same layers learn the digits (a short run)', async () => {
-      const r = await inProcess(['deq', '--data', 'mnist', '--epochs', '2', '--samples', '1500', '--width', '64', '--json']);
+      // --shift 0: translated digits (the default) are learned more slowly than two epochs show.
+      const r = await inProcess(['deq', '--data', 'mnist', '--epochs', '2', '--samples', '1500', '--width', '64', '--shift', '0', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { train?: number; test?: number; result?: Record<string, { accuracy: number; forwardIterations?: number }> });
       assert.equal(lines[0].train, 1500);
@@ -354,6 +357,29 @@ describe('metagrad CLI', function () {
       const res = lines.find((l) => l.result)?.result;
       assert.ok(res && res.DEQ.accuracy > 0.8 && res.explicit.accuracy > 0.8, JSON.stringify(res));
       assert.ok((res.DEQ.forwardIterations ?? 0) > 1);
+    });
+
+    it('deq --data mnist --shift: each digit is translated by its own offset within the bound, empty pixels shifted in', () => {
+      const n = 400;
+      const img = Float32Array.from({ length: n * 784 }, (_, i) => (i % 784) + 1 + 1000 * Math.floor(i / 784));
+      const out = shiftDigits(tensor(img).reshape(n, 784), 2, -7, new Generator().manualSeed(3)).data;
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        // The offset that explains the output: the pixel now at (r, c) came from (r − dy, c − dx).
+        const matches: string[] = [];
+        for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+          let ok = true;
+          for (let r = 0; r < 28 && ok; r++) for (let c = 0; c < 28 && ok; c++) {
+            const [sr, sc] = [r - dy, c - dx];
+            const want = sr >= 0 && sr < 28 && sc >= 0 && sc < 28 ? img[i * 784 + sr * 28 + sc] : -7;
+            ok = out[i * 784 + r * 28 + c] === want;
+          }
+          if (ok) matches.push(`${dy},${dx}`);
+        }
+        assert.equal(matches.length, 1, `digit ${i}: offsets ${matches}`);
+        seen.add(matches[0]);
+      }
+      assert.equal(seen.size, 25, 'every offset in {−2…2}² occurs among 400 digits');
     });
 
     it('hyperopt (the default 40 outer steps): every inner fit passes the root check, and the learned L2 weights penalise every noise column more than every real feature', async () => {

@@ -8,7 +8,7 @@
  * and is unique. `--compare` trains once per solver and per gradient mode and prints a table.
  */
 import { Generator, type Tensor, adam, adamw, applyUpdates, argmax, autograd, data, linearSolve, nn, noGrad, rand, randn, schedule, zeros } from 'metagrad';
-import { loadMnist } from './mnist';
+import { loadMnist, shiftDigits } from './mnist';
 
 /** Forward solvers of the job. */
 export const DEQ_SOLVERS = ['fixed-point', 'anderson', 'broyden'] as const;
@@ -39,15 +39,17 @@ export interface DeqConfig {
   data: 'synthetic' | 'mnist';
   /** Mini-batch size for mnist. */
   batchSize: number;
+  /** mnist: training digits translated by up to this many pixels, afresh each epoch (0: none). */
+  shift: number;
   /** JSON lines instead of text. */
   json: boolean;
 }
 
 /** Defaults: a few seconds of training. */
-export const DEQ_DEFAULTS: Omit<DeqConfig, 'json'> = { epochs: 150, width: 24, samples: 256, lr: 0.01, seed: 0, solver: 'anderson', backward: 'ift', jacReg: 0, compare: false, data: 'synthetic', batchSize: 100 };
+export const DEQ_DEFAULTS: Omit<DeqConfig, 'json'> = { epochs: 150, width: 24, samples: 256, lr: 0.01, seed: 0, solver: 'anderson', backward: 'ift', jacReg: 0, compare: false, data: 'synthetic', batchSize: 100, shift: 0 };
 
 /** What `--data mnist` uses where the options are not given. */
-export const DEQ_MNIST_DEFAULTS = { epochs: 15, width: 256, samples: 8000, lr: 1e-3, batchSize: 64 };
+export const DEQ_MNIST_DEFAULTS = { epochs: 15, width: 256, samples: 8000, lr: 1e-3, batchSize: 64, shift: 2 };
 
 /** Input dimension of the task. */
 const IN = 2;
@@ -179,7 +181,7 @@ function accuracy(logits: Tensor, y: Tensor): number {
 /** `metagrad deq --data mnist`: a DEQ digit classifier against an explicit net of the same size. */
 function runDeqMnist(cfg: DeqConfig, out: (o: Record<string, unknown>, text: string) => void): number {
   const t0 = performance.now();
-  const { train, test } = loadMnist(cfg.seed, cfg.samples);
+  const { train, test, blank } = loadMnist(cfg.seed, cfg.samples);
   const gen = new Generator().manualSeed(cfg.seed);
   const width = cfg.width;
   const U = new nn.Linear(784, width);
@@ -219,7 +221,10 @@ function runDeqMnist(cfg: DeqConfig, out: (o: Record<string, unknown>, text: str
   );
   const results: Record<string, { accuracy: number; seconds: number; forwardIterations?: number }> = {};
   for (const m of models) {
-    const loader = new data.DataLoader(new data.TensorDataset(train.x, train.y), { batchSize: cfg.batchSize, shuffle: true, generator: new Generator().manualSeed(cfg.seed + 1) });
+    const shuffle = new Generator().manualSeed(cfg.seed + 1);
+    const shifts = new Generator().manualSeed(cfg.seed + 2);
+    const loaderOf = (x: Tensor) => new data.DataLoader(new data.TensorDataset(x, train.y), { batchSize: cfg.batchSize, shuffle: true, generator: shuffle });
+    let loader = loaderOf(train.x);
     // AdamW with the learning rate decayed linearly to 0 over the run (the same for both models).
     const opt = adamw({ lr: schedule.linear({ initValue: cfg.lr, endValue: 0, transitionSteps: cfg.epochs * loader.length }), weightDecay: 1e-4 });
     let state = opt.init(m.params);
@@ -228,6 +233,7 @@ function runDeqMnist(cfg: DeqConfig, out: (o: Record<string, unknown>, text: str
     let batches = 0;
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       let lossSum = 0;
+      if (cfg.shift > 0) loader = loaderOf(shiftDigits(train.x, cfg.shift, blank, shifts));
       for (const [xb, yb] of loader) {
         const loss = nn.functional.crossEntropy(m.logits(xb), yb);
         const grads = autograd.grad(loss, m.params);

@@ -139,6 +139,7 @@ function deqCommand(onExit: (code: number) => void): Command {
     .option('--compare', 'train once per solver (IFT gradient) and per gradient mode (Anderson) and print forward iterations per epoch and the test MSE reached', false)
     .addOption(new Option('--data <name>', "'synthetic' (a 2-d regression) or 'mnist' (a digit classifier on the mnist package's 9,803 digits, 80 % train / 20 % test; defaults then 15 epochs, width 256, lr 0.001, batch size 64)").choices(['synthetic', 'mnist']).default(c.data))
     .option('--batch-size <n>', 'mini-batch size with --data mnist', intArg(1), c.batchSize)
+    .option('--shift <pixels>', 'with --data mnist: translate the training digits by up to this many pixels, afresh each epoch (default 2 there)', intArg(0), c.shift)
     .option('--json', 'one JSON object per line', false)
     .action((opts: DeqConfig, self: Command) => {
       const cfg = { ...opts };

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Generator, type Tensor, randperm, tensor } from 'metagrad';
+import { Generator, type Tensor, rand, randperm, tensor } from 'metagrad';
 import { CliError } from './errors';
 
 /** Images [n, 784] and labels [n] (float class indices). */
@@ -39,7 +39,7 @@ export function mnistByClass(): Float32Array[] {
 }
 
 /** Loads the digits: `maxTrain` caps the training samples (spread over the classes); the test split is always 20 % per class. */
-export function loadMnist(seed: number, maxTrain = Infinity): { train: Digits; test: Digits } {
+export function loadMnist(seed: number, maxTrain = Infinity): { train: Digits; test: Digits; blank: number } {
   const dir = mnistDir();
   const gen = new Generator().manualSeed(seed);
   const parts = { train: { x: [] as number[], y: [] as number[] }, test: { x: [] as number[], y: [] as number[] } };
@@ -67,5 +67,28 @@ export function loadMnist(seed: number, maxTrain = Infinity): { train: Digits; t
     x: tensor(Float32Array.from(s.x, (v) => (v - mean) / std)).reshape(s.y.length, 784),
     y: tensor(Float32Array.from(s.y)),
   });
-  return { train: make(parts.train), test: make(parts.test) };
+  return { train: make(parts.train), test: make(parts.test), blank: -mean / std };
+}
+
+/**
+ * Data augmentation: the digits [n, 784] translated by whole pixels, each by its own offset drawn
+ * uniformly from {−maxShift, …, maxShift}² (a digit moved by a pixel or two is the same digit);
+ * pixels shifted in take `blank`, an empty pixel's value.
+ */
+export function shiftDigits(x: Tensor, maxShift: number, blank: number, generator: Generator): Tensor {
+  const n = x.shape[0];
+  if (maxShift === 0) return x;
+  const src = x.data;
+  const offsets = rand([n, 2], { generator }).data;
+  const outData = new Float32Array(n * 784).fill(blank);
+  for (let i = 0; i < n; i++) {
+    const dy = Math.min(maxShift, Math.floor(offsets[2 * i] * (2 * maxShift + 1)) - maxShift);
+    const dx = Math.min(maxShift, Math.floor(offsets[2 * i + 1] * (2 * maxShift + 1)) - maxShift);
+    for (let r = Math.max(0, dy); r < Math.min(28, 28 + dy); r++) {
+      const from = i * 784 + (r - dy) * 28;
+      const to = i * 784 + r * 28;
+      for (let c = Math.max(0, dx); c < Math.min(28, 28 + dx); c++) outData[to + c] = src[from + c - dx];
+    }
+  }
+  return tensor(outData).reshape(n, 784);
 }

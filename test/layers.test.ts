@@ -16,6 +16,7 @@ const REF = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torch_l
   batchNorm2d: { weight: number[]; bias: number[]; train: Run; x2: number[]; stats: { runningMean: number[]; runningVar: number[]; numBatchesTracked: number }; eval: Run };
   batchNorm1dNoStats: Run;
   embedding: { seed: number; weight: number[]; indices: number[][]; y: number[] };
+  dropout: { seed: number; p: number; dtype: string; shape: number[]; x: number[]; y: number[]; y2: number[]; after: number[] }[];
 };
 const f64 = { dtype: 'float64' as const };
 type T = mg.Tensor;
@@ -107,6 +108,21 @@ describe('Embedding and Dropout', () => {
     // Row counts of the indices [[0, 5, 2], [2, 2, 1]]: 0 once, 1 once, 2 three times, 5 once.
     assertClose(g, [1, 1, 1, 1, 1, 1, 3, 3, 3, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
     assert.throws(() => emb.forward([0, 6]), /embedding: index 1 is 6; indices must be integers in \[0, 6\)/);
+  });
+
+  it("dropout's masks are PyTorch's draw for draw (float32 and float64, functional and module), and the generator ends where PyTorch's does", () => {
+    for (const c of REF.dropout) {
+      const dtype = c.dtype as mg.DType;
+      const x = mg.tensor(c.x, { dtype }).reshape(c.shape);
+      mg.manualSeed(c.seed);
+      const y = mg.nn.functional.dropout(x, c.p);
+      const y2 = new mg.nn.Dropout(c.p).forward(x);
+      assert.equal(y.dtype, dtype);
+      // Exact: the same elements dropped and the same rounding of the kept ones.
+      assert.deepEqual(Array.from(y.data), c.y, `F.dropout seed ${c.seed}`);
+      assert.deepEqual(Array.from(y2.data), c.y2, `nn.Dropout seed ${c.seed}`);
+      assert.deepEqual(Array.from(mg.rand([3], f64).data), c.after, `the draw after seed ${c.seed}`);
+    }
   });
 
   it('Dropout: in training, kept elements are scaled by 1/(1 − p) and about p are dropped; eval is the identity', () => {

@@ -1,7 +1,8 @@
 /** `nn.Embedding` (a lookup table) and `nn.Dropout`, with their functional forms. */
 import { checkInt, rangeError, typeError } from '../errors';
 import { rand, zeros } from '../ops/creation';
-import { div, ge, mul } from '../ops/elementwise';
+import { to } from '../ops/cast';
+import { lt, mul } from '../ops/elementwise';
 import { indexSelect } from '../ops/indexing';
 import { reshape } from '../ops/shape';
 import { checkTensor } from '../ops/util';
@@ -62,8 +63,11 @@ export class Embedding extends Module {
 
 /**
  * Zeroes each element with probability `p` and scales the rest by 1/(1 − p) when `training`;
- * the identity otherwise. The mask is drawn with `rand` from the PyTorch-compatible generator
- * (PyTorch's own CPU dropout draws differently, so masks are not PyTorch's draw for draw).
+ * the identity otherwise. The mask is PyTorch's CPU draw for draw (after the same seed, the same
+ * elements are dropped, and the generator ends in the same state): PyTorch fills a noise tensor
+ * with `bernoulli_(1 − p)`, one float64 uniform u per element in order, kept where u < 1 − p,
+ * divides it by 1 − p in the input's dtype and multiplies. (PyTorch builds with MKL take MKL's
+ * own generator instead on Intel CPUs; their masks differ from these and from other CPUs'.)
  */
 export function dropout(input: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   const fn = 'dropout';
@@ -71,8 +75,10 @@ export function dropout(input: Tensor, p = 0.5, training = true, generator?: Gen
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw rangeError(fn, 'p', 'a probability in [0, 1]', p);
   if (!training || p === 0) return input;
   if (p === 1) return mul(input, 0);
-  const keep = ge(rand(input.shape, { dtype: input.dtype, generator }), p);
-  return div(mul(input, keep), 1 - p);
+  const keep = lt(rand(input.shape, { dtype: 'float64', generator }), 1 - p);
+  // The kept value 1/(1 − p) as the input's dtype computes it (1 − p rounded to it first).
+  const scale = input.dtype === 'float32' ? Math.fround(1 / Math.fround(1 - p)) : 1 / (1 - p);
+  return mul(input, mul(to(keep, input.dtype), scale));
 }
 
 /** `nn.Dropout(p = 0.5)`: dropout in training mode, the identity in eval mode. */

@@ -40,7 +40,8 @@ echo "check:arm64: $("${node[@]}" -p 'process.version + " " + process.arch') und
   console.log(`check:arm64: ${addons[0].replace(process.cwd() + "/", "")}: ${JSON.stringify(mg.backendInfo())}`);
 '
 t0=$(date +%s)
-files=("$@")
-[ ${#files[@]} -gt 0 ] || files=('test/**/*.test.ts')
-"${node[@]}" node_modules/mocha/bin/mocha.js --timeout 600000 "${files[@]}"
-echo "check:arm64: ${files[*]} passed on linux-arm64 (emulated) in $(( $(date +%s) - t0 )) s"
+# Arguments go to mocha: test files, and options such as --reporter spec; no file: all of them.
+args=("$@")
+{ [ ${#args[@]} -gt 0 ] && printf '%s\n' "${args[@]}" | grep -qv '^-'; } || args+=('test/**/*.test.ts')
+"${node[@]}" node_modules/mocha/bin/mocha.js --require ./scripts/emulated-timeouts.cjs "${args[@]}"
+echo "check:arm64: ${args[*]} passed on linux-arm64 (emulated) in $(( $(date +%s) - t0 )) s"

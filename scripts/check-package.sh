@@ -121,12 +121,17 @@ npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
 cache="$(npm config get cache)"
 run_sandboxed() { env -i HOME="$HOME" PATH="$sandbox" CC=false CXX=false LANG=C.UTF-8 "$@"; }
 phase 'consumer project'
-t0=$(date +%s.%N)
-(cd "$consumer" && run_sandboxed node "$npm_cli" install --offline --cache="$cache" --no-audit --no-fund) \
-  >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail 'npm install --offline of the tarball failed (is the npm cache filled by npm ci?)'; }
-cat "$work/install.log"
+# npm install --offline in a consumer project, sandboxed; prints npm's output and sets install_s.
+sandboxed_install() { # <consumer> <log>
+  local t0; t0=$(date +%s.%N)
+  (cd "$1" && run_sandboxed node "$npm_cli" install --offline --cache="$cache" --no-audit --no-fund) \
+    >"$2" 2>&1 || { cat "$2"; fail "npm install --offline in $1 failed (is the npm cache filled by npm ci?)"; }
+  cat "$2"
+  install_s=$(calc "$(date +%s.%N) - $t0")
+}
+sandboxed_install "$consumer" "$work/install.log"
 ! grep -q 'install-scripts' "$work/install.log" || fail 'npm reports install scripts'
-install_s=$(calc "$(date +%s.%N) - $t0")
+lib_install_s=$install_s
 # What an install brought: the packages in node_modules (each folder with a package.json whose
 # parent is a node_modules folder, scoped ones included) and their size on disk.
 installed_packages() { find "$1/node_modules" -name package.json | grep -E '/node_modules/(@[^/]+/)?[^/@]+/package\.json$' | sed -E 's#.*/node_modules/((@[^/]+/)?[^/]+)/package\.json$#\1#' | sort -u; }
@@ -135,7 +140,7 @@ report_install() { # <consumer> <what> <seconds>; names the packages when they a
   printf 'check:package: npm install --offline of %s: %.1f s, %d packages, %s in node_modules%s\n' "$2" "$3" "$n" \
     "$(du -sh "$1/node_modules" | cut -f1)" "$( [ "$n" -gt 10 ] || echo " ($(installed_packages "$1" | tr '\n' ' ' | sed 's/ $//'))")"
 }
-report_install "$consumer" 'the library' "$install_s"
+report_install "$consumer" 'the library' "$lib_install_s"
 # The library brings only what it needs at run time: the job dependencies belong to metagrad-cli,
 # BullMQ and ioredis are optional peers (installed by those who use mg.distributed).
 extra="$(installed_packages "$consumer" | grep -vxE 'metagrad|node-addon-api' || true)"
@@ -161,15 +166,11 @@ phase 'type-check consumer (nodenext, ESM + CJS)'
 # --- 3b. The command line: metagrad-cli with the library tarball, the same way ----------------
 cli_consumer="$work/cli-consumer"
 node scripts/consumer-lock.cjs "$cli_consumer" "$tgz" "$cli_tgz"
-t0=$(date +%s.%N)
-(cd "$cli_consumer" && run_sandboxed node "$npm_cli" install --offline --cache="$cache" --no-audit --no-fund) \
-  >"$work/cli-install.log" 2>&1 || { cat "$work/cli-install.log"; fail 'npm install --offline of the CLI tarball failed'; }
-cat "$work/cli-install.log"
+sandboxed_install "$cli_consumer" "$work/cli-install.log"
 # bullmq's msgpackr brings msgpackr-extract, an optional native speed-up with an install script
 # that npm lists (and does not run unapproved); msgpackr works without it. Ours must list none.
 ! grep -qE 'install-scripts +metagrad(-cli)?@' "$work/cli-install.log" || fail 'npm reports install scripts of metagrad or metagrad-cli'
-cli_install_s=$(calc "$(date +%s.%N) - $t0")
-report_install "$cli_consumer" 'metagrad-cli + the library' "$cli_install_s"
+report_install "$cli_consumer" 'metagrad-cli + the library' "$install_s"
 [ ! -e "$cli_consumer/node_modules/metagrad-cli/node_modules/metagrad" ] || fail 'metagrad-cli got its own copy of metagrad'
 (cd "$cli_consumer" && run_sandboxed node_modules/.bin/metagrad imaml --iterations 2 --meta-batch 2 --inner-steps 2 --eval-tasks 2 --eval-every 2 \
   --workers 1 --json --out run) >"$work/cli-run.log" 2>&1 || { cat "$work/cli-run.log"; fail 'the installed metagrad executable'; }
@@ -207,4 +208,4 @@ grep -F "metagrad: Eigen 3.4" "$work/cmake.log" | grep -qF "$work/cmake-src/nati
 phase 'cmake-js configure (vendored Eigen)'
 
 printf 'check:package: all checks passed in %.0f s (tarball %d KiB, install %.1f s)\n' \
-  "$(calc "$(date +%s.%N) - $t_start")" "$((size / 1024))" "$install_s"
+  "$(calc "$(date +%s.%N) - $t_start")" "$((size / 1024))" "$lib_install_s"

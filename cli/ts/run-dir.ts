@@ -122,3 +122,20 @@ export function refuseOverwrite(dir: string, files: readonly string[], force: bo
     );
   }
 }
+
+/**
+ * Paths of a training job's files in `out`: checkpoint, model, history and metrics, which every
+ * job writes, and one SVG per chart name (`curve` → curve.svg).
+ */
+export function runFiles<C extends string>(out: string, charts: readonly C[]): {
+  checkpoint: string; model: string; history: string; metrics: string;
+} & Record<C, string> {
+  const files: Record<string, string> = {
+    checkpoint: path.join(out, 'checkpoint.safetensors'),
+    model: path.join(out, 'model.safetensors'),
+    history: path.join(out, 'history.jsonl'),
+    metrics: path.join(out, 'metrics.json'),
+  };
+  for (const c of charts) files[c] = path.join(out, `${c}.svg`);
+  return files as { checkpoint: string; model: string; history: string; metrics: string } & Record<C, string>;
+}

@@ -3,14 +3,13 @@
  * on 5–9), with checkpoints, resumption, progress output, baselines, and the output files
  * (metrics.json, history.jsonl, curve.svg, accuracy.svg, checkpoint.safetensors, model.safetensors).
  */
-import * as path from 'node:path';
 import { type Tensor, applyUpdates, noGrad } from 'metagrad';
 import { saveSafetensors } from '../checkpoint';
 import { CliError } from '../errors';
 import { appendHistory, readHistory, writeHistory } from '../history';
 import { flatParams } from '../params';
 import { createProgress } from '../progress';
-import { inRunDir } from '../run-dir';
+import { inRunDir, runFiles } from '../run-dir';
 import { type JobExit, type StopFlag, onSignals } from '../signals';
 import { LossLog, endIteration, meanGradients } from '../train-loop';
 import { STREAMS, streamGenerator } from '../streams';
@@ -25,16 +24,7 @@ import { type FewshotMetrics, type HistoryRecord, METHODS, type MethodName, prin
 import { MODEL_FORMAT, type TrainState, loadTrainState, metaOptimizer, namedParams, saveTrainState } from './state';
 
 /** Paths of the run's files. */
-export function runFiles(out: string) {
-  return {
-    checkpoint: path.join(out, 'checkpoint.safetensors'),
-    model: path.join(out, 'model.safetensors'),
-    history: path.join(out, 'history.jsonl'),
-    metrics: path.join(out, 'metrics.json'),
-    curve: path.join(out, 'curve.svg'),
-    accuracy: path.join(out, 'accuracy.svg'),
-  };
-}
+export const jobFiles = (out: string) => runFiles(out, ['curve', 'accuracy'] as const);
 
 /** The inner procedure of a config. */
 export function innerOf(cfg: FewshotConfig): InnerConfig {
@@ -52,7 +42,7 @@ function checkConfig(cfg: FewshotConfig): void {
 /** Runs `metagrad fewshot`; `explicit` holds the settings given on the command line. */
 export async function runFewshot(cfg0: FewshotConfig, explicit: ReadonlySet<string>): Promise<JobExit> {
   checkConfig(cfg0);
-  const files = runFiles(cfg0.out);
+  const files = jobFiles(cfg0.out);
   return inRunDir(cfg0, [files.checkpoint, files.history, files.metrics, files.model], () => runLocked(cfg0, explicit, files));
 }
 
@@ -69,7 +59,7 @@ async function scoreAll(exec: Executor, cfg: FewshotConfig, theta: readonly Tens
   };
 }
 
-async function runLocked(cfg0: FewshotConfig, explicit: ReadonlySet<string>, files: ReturnType<typeof runFiles>): Promise<JobExit> {
+async function runLocked(cfg0: FewshotConfig, explicit: ReadonlySet<string>, files: ReturnType<typeof jobFiles>): Promise<JobExit> {
   const theta0 = (cfg: FewshotConfig): Tensor[] => initConvNet(cfg.channels, cfg.ways, streamGenerator(cfg.seed, STREAMS.init));
   let cfg = cfg0;
   let st: TrainState;

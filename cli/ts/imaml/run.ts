@@ -3,10 +3,9 @@
  * checkpoints, resumption, progress output, evaluation against two baselines, and the output files
  * (metrics.json, history.jsonl, curve.svg, fit.svg, checkpoint.safetensors, model.safetensors).
  */
-import * as path from 'node:path';
 import { type Tensor, applyUpdates, noGrad } from 'metagrad';
 import { saveSafetensors } from '../checkpoint';
-import { inRunDir } from '../run-dir';
+import { inRunDir, runFiles } from '../run-dir';
 import { createProgress } from '../progress';
 import { sampleSinusoidTasks } from '../tasks';
 import { flatParams } from '../params';
@@ -24,27 +23,18 @@ import { type TrainState, loadTrainState, metaOptimizer, namedTheta, saveTrainSt
 import { STREAMS, streamGenerator } from '../streams';
 
 /** Paths of the run's files. */
-export function runFiles(out: string) {
-  return {
-    checkpoint: path.join(out, 'checkpoint.safetensors'),
-    model: path.join(out, 'model.safetensors'),
-    history: path.join(out, 'history.jsonl'),
-    metrics: path.join(out, 'metrics.json'),
-    curve: path.join(out, 'curve.svg'),
-    fit: path.join(out, 'fit.svg'),
-  };
-}
+export const jobFiles = (out: string) => runFiles(out, ['curve', 'fit'] as const);
 
 /** Exit code of a run stopped by a signal (128 + its number), or 0. */
 export type ImamlExit = JobExit;
 
 /** Runs `metagrad imaml`; `explicit` holds the settings given on the command line. */
 export async function runImaml(cfg0: ImamlConfig, explicit: ReadonlySet<string>): Promise<ImamlExit> {
-  const files = runFiles(cfg0.out);
+  const files = jobFiles(cfg0.out);
   return inRunDir(cfg0, [files.checkpoint, files.history, files.metrics, files.model], () => runLocked(cfg0, explicit, files));
 }
 
-async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files: ReturnType<typeof runFiles>): Promise<ImamlExit> {
+async function runLocked(cfg0: ImamlConfig, explicit: ReadonlySet<string>, files: ReturnType<typeof jobFiles>): Promise<ImamlExit> {
   const theta0 = (cfg: ImamlConfig): Tensor[] => initMlp(layerSizes(cfg), streamGenerator(cfg.seed, STREAMS.init));
 
   let cfg = cfg0;

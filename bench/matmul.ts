@@ -73,7 +73,7 @@ export async function matmul(ctx: BenchContext): Promise<Table[]> {
       for (const threads of [1, 2]) {
         mg.setNumThreads(threads);
         const opS = sampler(() => mg.matmul(a, b), opts);
-        const kernelS = sampler(() => matmulInto(a.data, b.data, out, 1, n, n, n, false, false, 0, 0), opts);
+        const kernelS = sampler(() => matmulInto(a.data as Float32Array, b.data as Float32Array, out, 1, n, n, n, false, false, 0, 0), opts);
         const eigS = compiled.ok ? eigenSampler(compiled.exe, threads, n) : null;
         byThreads.push(await compareSamplers([opS, kernelS, eigS], ctx.repeats));
       }

@@ -462,14 +462,15 @@ class Addon : public Napi::Addon<Addon> {
       case napi_float32_array: return mg::BufType::F32;
       case napi_float64_array: return mg::BufType::F64;
       case napi_int32_array: return mg::BufType::I32;
+      case napi_uint8_array: return mg::BufType::U8;
       default: return mg::BufType::U32;
     }
   }
   static bool replayable(napi_typedarray_type t) {
     return t == napi_float32_array || t == napi_float64_array || t == napi_int32_array ||
-           t == napi_uint32_array;
+           t == napi_uint32_array || t == napi_uint8_array;
   }
-  static size_t elementBytes(mg::BufType t) { return t == mg::BufType::F64 ? 8 : 4; }
+  static size_t elementBytes(mg::BufType t) { return t == mg::BufType::F64 ? 8 : t == mg::BufType::U8 ? 1 : 4; }
 
   // replayCreate(buffers Int32Array [type, length, bound, pool] per buffer, code Int32Array,
   // constants Float64Array, inits (typed array | null)[] per buffer, pool sizes in bytes
@@ -499,7 +500,7 @@ class Addon : public Napi::Addon<Addon> {
     const int32_t* m = ptr<int32_t>(meta);
     for (size_t i = 0; i < count; ++i) {
       const int32_t type = m[4 * i], length = m[4 * i + 1], bound = m[4 * i + 2], pool = m[4 * i + 3];
-      if (type < 0 || type > 3) args.rangeError("buffer " + std::to_string(i) + " has an unknown type");
+      if (type < 0 || type > 4) args.rangeError("buffer " + std::to_string(i) + " has an unknown type");
       if (length < 0) args.rangeError("buffer " + std::to_string(i) + " has a negative length");
       if (bound < -1) args.rangeError("buffer " + std::to_string(i) + " has a bad bound index");
       if (pool < -1 || (pool >= 0 && (bound >= 0 || size_t(pool) >= poolBytes.size())))
@@ -563,7 +564,7 @@ class Addon : public Napi::Addon<Addon> {
       napi_is_typedarray(env, v, &is);
       if (!is || napi_get_typedarray_info(env, v, &t, &boundLengths[i], &boundPtrs[i], nullptr, nullptr) != napi_ok ||
           !replayable(t))
-        args.typeError("bound[" + std::to_string(i) + "] must be a Float32Array, Float64Array, Int32Array or Uint32Array");
+        args.typeError("bound[" + std::to_string(i) + "] must be a Float32Array, Float64Array, Int32Array, Uint32Array or Uint8Array");
       boundTypes[i] = bufTypeOf(t);
     }
     std::vector<void*> ptrs(p.buffers.size(), nullptr);

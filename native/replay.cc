@@ -19,12 +19,14 @@ template <> constexpr BufType typeOf<float>() { return BufType::F32; }
 template <> constexpr BufType typeOf<double>() { return BufType::F64; }
 template <> constexpr BufType typeOf<int32_t>() { return BufType::I32; }
 template <> constexpr BufType typeOf<uint32_t>() { return BufType::U32; }
+template <> constexpr BufType typeOf<uint8_t>() { return BufType::U8; }
 
 const char* typeName(BufType t) {
   switch (t) {
     case BufType::F32: return "float32";
     case BufType::F64: return "float64";
     case BufType::I32: return "int32";
+    case BufType::U8: return "uint8";
     default: return "uint32";
   }
 }
@@ -490,15 +492,27 @@ bool instr(M& m, const Program& p, size_t at, int threads, size_t* next) {
     if (!m.need(len == 7, "bad copy instruction")) return false;
     const BufType s = bufType(p, f[0]), d = bufType(p, f[2]);
     if (code == Instr::Copy && !m.need(s == d, "copy between buffers of different types")) return false;
-    switch (int(s) * 4 + int(d)) {
-      case 0: return castInstr<float, float>(m, f);
-      case 1: return castInstr<float, double>(m, f);
-      case 4: return castInstr<double, float>(m, f);
-      case 5: return castInstr<double, double>(m, f);
-      case 8: return castInstr<int32_t, float>(m, f);
-      case 9: return castInstr<int32_t, double>(m, f);
-      case 10: return castInstr<int32_t, int32_t>(m, f);
-      case 15: return castInstr<uint32_t, uint32_t>(m, f);
+    // The recorder casts only values the target holds exactly (integers, 0/1 masks), so a
+    // plain conversion is the eager cast.
+    const auto pair = [](BufType a, BufType b) { return int(a) * 8 + int(b); };
+    switch (pair(s, d)) {
+      case pair(BufType::F32, BufType::F32): return castInstr<float, float>(m, f);
+      case pair(BufType::F32, BufType::F64): return castInstr<float, double>(m, f);
+      case pair(BufType::F32, BufType::I32): return castInstr<float, int32_t>(m, f);
+      case pair(BufType::F32, BufType::U8): return castInstr<float, uint8_t>(m, f);
+      case pair(BufType::F64, BufType::F32): return castInstr<double, float>(m, f);
+      case pair(BufType::F64, BufType::F64): return castInstr<double, double>(m, f);
+      case pair(BufType::F64, BufType::I32): return castInstr<double, int32_t>(m, f);
+      case pair(BufType::F64, BufType::U8): return castInstr<double, uint8_t>(m, f);
+      case pair(BufType::I32, BufType::F32): return castInstr<int32_t, float>(m, f);
+      case pair(BufType::I32, BufType::F64): return castInstr<int32_t, double>(m, f);
+      case pair(BufType::I32, BufType::I32): return castInstr<int32_t, int32_t>(m, f);
+      case pair(BufType::U32, BufType::U32): return castInstr<uint32_t, uint32_t>(m, f);
+      case pair(BufType::U8, BufType::F32): return castInstr<uint8_t, float>(m, f);
+      case pair(BufType::U8, BufType::F64): return castInstr<uint8_t, double>(m, f);
+      case pair(BufType::U8, BufType::I32): return castInstr<uint8_t, int32_t>(m, f);
+      case pair(BufType::F64, BufType::U32): return m.fail("unsupported cast");
+      case pair(BufType::U8, BufType::U8): return castInstr<uint8_t, uint8_t>(m, f);
       default: return m.fail("unsupported cast");
     }
   }

@@ -22,7 +22,7 @@ enum class Instr : int32_t {
   Softmax = 5,        // a, out, rows, cols, log
   Matmul = 6,         // a, b, out, batch, m, k, n, transA, transB, aStride, bStride
   Copy = 7,           // src, dst, n (one type)
-  Cast = 8,           // src, dst, n (f32/f64/i32 to f32/f64)
+  Cast = 8,           // src, dst, n (between f32/f64/i32/u8; values the target holds exactly)
   Fill = 9,           // dst, n, constant index
   Permute = 10,       // a, out, rank, shape[rank], perm[rank]
   Slice = 11,         // a, out, outer, inner, aLen, start, step, count, outLen, outStart, add
@@ -41,7 +41,8 @@ enum class Instr : int32_t {
 };
 constexpr int32_t kInstrCount = 24;
 
-enum class BufType : int32_t { F32 = 0, F64 = 1, I32 = 2, U32 = 3 };
+// int64 tensors are float64 buffers of integers; U8 holds bool tensors (0 or 1).
+enum class BufType : int32_t { F32 = 0, F64 = 1, I32 = 2, U32 = 3, U8 = 4 };
 
 struct BufferSpec {
   BufType type;

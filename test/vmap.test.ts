@@ -669,7 +669,7 @@ describe('func.vmap: losses with per-member targets', () => {
     check('crossEntropy shared indices', (l) => mg.nn.functional.crossEntropy(l, [0, 1, 2, 3, 0]), [logits], [0], { order2: true });
     const probs = mg.softmax(mg.randn([3, 5, 4], f64), -1);
     check('crossEntropy probabilities', (l, p) => mg.nn.functional.crossEntropy(l, p), [logits, probs], [0, 0], { order2: true });
-    const t01 = mg.gt(mg.randn([3, 5, 4], f64), 0);
+    const t01 = mg.gt(mg.randn([3, 5, 4], f64), 0).to('float64');
     check('binaryCrossEntropyWithLogits', (l, t) => mg.nn.functional.binaryCrossEntropyWithLogits(l, t), [logits, t01], [0, 0], { order2: true });
     assert.throws(() => mg.func.vmap((l: mg.Tensor, t: mg.Tensor) => mg.nn.functional.crossEntropy(l, t))(logits, mg.add(idx, 10)), /crossEntropy: target 0 is 10/);
   });

@@ -8,7 +8,7 @@ import './methods';
 
 export { Tensor, isTensor, type TensorLike, type NestedArray, type BackwardOptions, type GradFn } from './tensor/tensor';
 export type { NativeBackendInfo, IsaVariant } from './tensor/native';
-export { type DType, type TypedArray, getDefaultDtype, setDefaultDtype } from './tensor/dtype';
+export { type DType, type FloatArray, type FloatDType, type IntDType, type TypedArray, Int64Array, getDefaultDtype, setDefaultDtype } from './tensor/dtype';
 export { Generator, manualSeed, getDefaultGenerator } from './tensor/generator';
 export { MetagradError, NumericalError } from './errors';
 export { TraceError } from './tensor/trace';
@@ -17,11 +17,11 @@ export { backendInfo, setNumThreads } from './backend';
 export { enableGrad, isGradEnabled, noGrad } from './autograd/grad-mode';
 export {
   tensor, zeros, ones, full, zerosLike, onesLike, eye, arange, linspace, randn, rand, randperm,
-  type TensorOptions, type RandomOptions,
+  type TensorOptions, type RandomOptions, type NestedBooleans,
 } from './ops/creation';
 export {
   add, sub, mul, div, pow, neg, square, sqrt, exp, log, log1p, expm1, abs, sign, reciprocal, sin, cos,
-  tanh, sigmoid, relu, softplus, maximum, minimum, clamp, gt, lt, ge, le, eq, where,
+  tanh, sigmoid, relu, softplus, maximum, minimum, clamp, gt, lt, ge, le, eq, ne, logicalAnd, logicalOr, logicalXor, logicalNot, where,
 } from './ops/elementwise';
 export { sum, mean, max, min, logsumexp, argmax, argmin, type ValuesIndices, type Dims } from './ops/reduce';
 export { var_ as var, std, type VarOptions } from './ops/statistics';

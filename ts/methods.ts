@@ -44,11 +44,21 @@ declare module './tensor/tensor' {
     /** Logistic sigmoid. */ sigmoid(): Tensor;
     /** max(this, 0). */ relu(): Tensor;
     /** log(1 + eᵗʰⁱˢ). */ softplus(): Tensor;
-    /** 1 where this > other (constant). */ gt(other: TensorLike): Tensor;
-    /** 1 where this < other (constant). */ lt(other: TensorLike): Tensor;
-    /** 1 where this >= other (constant). */ ge(other: TensorLike): Tensor;
-    /** 1 where this <= other (constant). */ le(other: TensorLike): Tensor;
-    /** 1 where this == other (constant). */ eq(other: TensorLike): Tensor;
+    /** True where this > other (a bool tensor). */ gt(other: TensorLike): Tensor;
+    /** True where this < other (a bool tensor). */ lt(other: TensorLike): Tensor;
+    /** True where this >= other (a bool tensor). */ ge(other: TensorLike): Tensor;
+    /** True where this <= other (a bool tensor). */ le(other: TensorLike): Tensor;
+    /** True where this == other (a bool tensor). */ eq(other: TensorLike): Tensor;
+    /** True where this != other (a bool tensor). */ ne(other: TensorLike): Tensor;
+    /** Elementwise logical and (a bool tensor). */ logicalAnd(other: Tensor): Tensor;
+    /** Elementwise logical or (a bool tensor). */ logicalOr(other: Tensor): Tensor;
+    /** Elementwise logical exclusive or (a bool tensor). */ logicalXor(other: Tensor): Tensor;
+    /** Elementwise logical not (a bool tensor). */ logicalNot(): Tensor;
+    /** Conversion to float32 (PyTorch's `float()`). */ float(): Tensor;
+    /** Conversion to float64 (PyTorch's `double()`). */ double(): Tensor;
+    /** Conversion to int32 (PyTorch's `int()`; truncates toward zero). */ int(): Tensor;
+    /** Conversion to int64 (PyTorch's `long()`; truncates toward zero). */ long(): Tensor;
+    /** Conversion to bool (PyTorch's `bool()`; nonzero is true). */ bool(): Tensor;
     /** Matrix product (torch.matmul rules). */ matmul(other: Tensor): Tensor;
     /** Softmax along dim (default last). */ softmax(dim?: number): Tensor;
     /** Log-softmax along dim (default last). */ logSoftmax(dim?: number): Tensor;
@@ -59,7 +69,7 @@ declare module './tensor/tensor' {
     /** Minimum of all elements. */ min(): Tensor;
     /** Minimum along dim with indices. */ min(dim: number, keepdim?: boolean): rd.ValuesIndices;
     /** log Σ exp over dim(s). */ logsumexp(dim: number | number[], keepdim?: boolean): Tensor;
-    /** Index of the maximum (along dim), as a float tensor of integers. */ argmax(dim?: number, keepdim?: boolean): Tensor;
+    /** Index of the maximum (along dim), as an int64 tensor. */ argmax(dim?: number, keepdim?: boolean): Tensor;
     /** Index of the minimum (along dim). */ argmin(dim?: number, keepdim?: boolean): Tensor;
     /** Variance over dim(s) with Bessel's correction. */ var(dim?: number | number[], opts?: st.VarOptions): Tensor;
     /** Standard deviation over dim(s). */ std(dim?: number | number[], opts?: st.VarOptions): Tensor;
@@ -80,8 +90,6 @@ declare module './tensor/tensor' {
     /** length entries of dim from start. */ narrow(dim: number, start: number, length: number): Tensor;
     /** Entries of dim at the given indices. */ indexSelect(dim: number, indices: number[] | Tensor): Tensor;
     /** Conversion to a dtype. */ to(dtype: DType): Tensor;
-    /** Conversion to float32. */ float(): Tensor;
-    /** Conversion to float64. */ double(): Tensor;
     /** A leaf sharing data, cut from the graph. */ detach(): Tensor;
     /** Cuts this tensor from the graph in place. */ detach_(): Tensor;
     /** A differentiable copy with its own storage. */ clone(): Tensor;
@@ -137,6 +145,16 @@ install({
   ge(o: TensorLike) { return el.ge(this, o); },
   le(o: TensorLike) { return el.le(this, o); },
   eq(o: TensorLike) { return el.eq(this, o); },
+  ne(o: TensorLike) { return el.ne(this, o); },
+  logicalAnd(o: Tensor) { return el.logicalAnd(this, o); },
+  logicalOr(o: Tensor) { return el.logicalOr(this, o); },
+  logicalXor(o: Tensor) { return el.logicalXor(this, o); },
+  logicalNot() { return el.logicalNot(this); },
+  float() { return to(this, 'float32'); },
+  double() { return to(this, 'float64'); },
+  int() { return to(this, 'int32'); },
+  long() { return to(this, 'int64'); },
+  bool() { return to(this, 'bool'); },
   matmul(o: Tensor) { return mm.matmul(this, o); },
   softmax(dim?: number) { return mm.softmax(this, dim); },
   logSoftmax(dim?: number) { return mm.logSoftmax(this, dim); },
@@ -166,8 +184,6 @@ install({
   narrow(d: number, s: number, l: number) { return ix.narrow(this, d, s, l); },
   indexSelect(d: number, i: number[] | Tensor) { return ix.indexSelect(this, d, i); },
   to(d: DType) { return to(this, d); },
-  float() { return to(this, 'float32'); },
-  double() { return to(this, 'float64'); },
   detach() { return ip.detach(this); },
   detach_() { return ip.detach_(this); },
   clone() { return ip.clone(this); },

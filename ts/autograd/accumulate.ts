@@ -4,7 +4,7 @@
  * recorded (with backward rules of their own, so grad of grad works) without the ops layer,
  * which builds on this one.
  */
-import { type DType, allocate } from '../tensor/dtype';
+import { type DType, type FloatArray, allocate, requireFloating } from '../tensor/dtype';
 import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { copyInto } from '../tensor/kernels/layout';
 import { stridesOf } from '../tensor/shape';
@@ -15,12 +15,13 @@ import { record } from './node';
 export function addGrads(a: Tensor, b: Tensor): Tensor {
   const out = allocate(a.dtype, a.numel);
   const strides = stridesOf(a.shape);
-  binaryInto(BinaryOp.Add, a.data, strides, b.dtype === a.dtype ? b.data : castData(b, a.dtype), strides, out, a.shape);
+  // Gradients are floating (only floating tensors require grad).
+  binaryInto(BinaryOp.Add, a.data as FloatArray, strides, b.dtype === a.dtype ? (b.data as FloatArray) : castData(b, a.dtype), strides, out as FloatArray, a.shape);
   return record('AddBackward0', [a, b], new Tensor(out, a.shape), (g, needs) => [needs[0] ? g : null, needs[1] ? castGrad(g, b.dtype) : null]);
 }
 
-function castData(t: Tensor, dtype: DType): Float32Array | Float64Array {
-  const out = allocate(dtype, t.numel, 'backward');
+function castData(t: Tensor, dtype: DType): FloatArray {
+  const out = allocate(requireFloating('backward', 'gradient', dtype), t.numel, 'backward');
   copyInto(t.data, out);
   return out;
 }

@@ -3,6 +3,7 @@
  * function ops call to attach a node to their outputs.
  */
 import { MetagradError } from '../errors';
+import { isFloating } from '../tensor/dtype';
 import { fmtShape } from '../tensor/shape';
 import { type GradFn, Tensor } from '../tensor/tensor';
 import { isGradEnabled } from './grad-mode';
@@ -143,7 +144,8 @@ export function record(
   backward: (grad: Tensor, needs: boolean[]) => (Tensor | null)[],
   saved: Tensor[] = [],
 ): Tensor {
-  if (!needsRecording(inputs)) return output;
+  // An integer or bool result (a cast, an index, a count) is a constant, as in PyTorch.
+  if (!needsRecording(inputs) || !isFloating(output.dtype)) return output;
   const node = new Node(name, inputs, [output], backward, saved, true);
   output.gradFn = node;
   output.outputNr = 0;

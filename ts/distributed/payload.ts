@@ -7,7 +7,7 @@
 import { MetagradError } from '../errors';
 import { decodeSafetensors, encodeSafetensors, type StoredTensor } from '../io/safetensors';
 import { type Tensor, isTensor } from '../tensor/tensor';
-import { tensor } from '../ops/creation';
+import { storedOf, tensorOfStored } from '../io/stored-tensor';
 
 /** A payload as it is stored in a job. */
 export interface EncodedPayload {
@@ -44,7 +44,7 @@ function isLeafArray(v: unknown): v is Leaf {
 
 /**
  * Encodes `value`: numbers, strings, booleans, null, arrays and plain objects as JSON; tensors
- * (float32/float64, values only: no graph travels) and Float32/Float64/Int32/Uint32 arrays into
+ * (any dtype, values only: no graph travels) and Float32/Float64/Int32/Uint32 arrays into
  * the blob. Anything else (functions, class instances, NaN-free JSON's gaps such as undefined in
  * arrays) is refused, naming where it is.
  */
@@ -62,7 +62,7 @@ export function encodePayload(value: unknown, limits: PayloadLimits = {}): Encod
     }
     if (isTensor(v)) {
       const t = v as Tensor;
-      stored.push([String(stored.length), { dtype: t.dtype === 'float64' ? 'F64' : 'F32', shape: [...t.shape], data: t.data.slice() }]);
+      stored.push([String(stored.length), storedOf(t)]);
       return { $tensor: stored.length - 1 };
     }
     if (isLeafArray(v)) {
@@ -130,8 +130,8 @@ export function decodePayload(encoded: unknown, limits: PayloadLimits = {}): unk
     const o = v as Record<string, unknown>;
     if ('$tensor' in o) {
       const s = leaf(o.$tensor, where);
-      if (s.dtype !== 'F32' && s.dtype !== 'F64') throw new PayloadError(`distributed: a malformed payload (the tensor at ${where} is ${s.dtype}, not F32/F64)`);
-      return tensor(s.data as Float32Array | Float64Array, { shape: s.shape });
+      if (s.dtype === 'U8' || s.dtype === 'U32') throw new PayloadError(`distributed: a malformed payload (the tensor at ${where} is ${s.dtype}, which no tensor dtype stores)`);
+      return tensorOfStored('distributed', where, s);
     }
     if ('$array' in o) return leaf(o.$array, where).data;
     if ('$number' in o) return (leaf(o.$number, where).data as Float64Array)[0];

@@ -5,13 +5,13 @@
  */
 import { NumericalError, typeError } from '../errors';
 import { isPlainObject } from '../objects';
-import { allocate, getDefaultDtype } from '../tensor/dtype';
+import { Int64Array, allocate, getDefaultDtype } from '../tensor/dtype';
 import { isGradEnabled } from '../autograd/grad-mode';
 import { Generator } from '../tensor/generator';
 import { type ReplayBuffer, type ReplayProgram, native } from '../tensor/native';
 import { fmtShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
-import { BufType, Instr, Recorder, SlotKind, TraceError, asReplayed, bufType, withRecorder, withoutReports } from '../tensor/trace';
+import { BufType, Instr, type RawBuffer, Recorder, SlotKind, TraceError, asReplayed, bufType, withRecorder, withoutReports } from '../tensor/trace';
 import { batchedOf, isBatched, physicalOf, unionLevels } from '../tensor/batched';
 import { type TreeSpec, flatten, leaves as leavesOf, unflatten } from '../tree/tree';
 import { detach } from '../ops/inplace';
@@ -74,7 +74,7 @@ interface Recording {
   /** Per bound buffer: where it comes from at a call. */
   inputs: { leaf: number; part: 'data' | 'state' | 'cache' }[];
   captured: ReplayBuffer[];
-  outputs: { dtype: BufType; length: number }[];
+  outputs: OutputBuffer[];
   outSpecs: OutSpec[];
   outTemplate: TreeSpec;
   checks: string[];
@@ -186,10 +186,11 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
   const code = withoutNops(r.code);
   const extraSlots: { type: BufType; length: number; bound: number }[] = [];
   /** A fresh bound buffer per call that the program's last instructions copy `n` values of slot `id` into. */
-  const hiddenOutput = (id: number, offset: number, type: BufType, n: number): number => {
+  const hiddenOutput = (id: number, offset: number, like: RawBuffer, n: number): number => {
     r.liveToEnd(id);
     const b = nextBound++;
-    outputs.push({ dtype: type, length: n });
+    const type = bufType(like);
+    outputs.push({ dtype: type, int64: like instanceof Int64Array, length: n });
     extraSlots.push({ type, length: n, bound: b });
     code.push(Instr.Copy, 7, id, offset, r.slots.length + extraSlots.length - 1, 0, n);
     return b;
@@ -209,7 +210,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     // Outputs over the same elements share one fresh buffer, as they share storage in eager.
     const key = `${id}:${offset}:${t.numel}`;
     let b = freshOf.get(key);
-    if (b === undefined) freshOf.set(key, (b = hiddenOutput(id, offset, bufType(slot.base), t.numel)));
+    if (b === undefined) freshOf.set(key, (b = hiddenOutput(id, offset, slot.base, t.numel)));
     outSpecs.push({ kind: 'fresh', bound: b, shape: t.shape });
   });
 
@@ -230,7 +231,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     }
     const [id, offset] = r.resolve(g.data);
     r.checkHolds(id, 'a gradient assigned to .grad');
-    gradSets.push({ ...target, bound: hiddenOutput(id, offset, bufType(g.data), g.data.length), shape: g.shape });
+    gradSets.push({ ...target, bound: hiddenOutput(id, offset, g.data, g.data.length), shape: g.shape });
   }
 
   // Diagnostics (solve infos) leave each replay as hidden outputs, delivered after it.
@@ -238,7 +239,7 @@ function capture(fn: (...args: unknown[]) => unknown, args: unknown[], leaves: r
     deliver: rep.deliver,
     bounds: rep.buffers.map((buf) => {
       const [id, offset] = r.resolve(buf);
-      return hiddenOutput(id, offset, bufType(buf), buf.length);
+      return hiddenOutput(id, offset, buf, buf.length);
     }),
   }));
 
@@ -286,13 +287,26 @@ function countInstructions(code: readonly number[]): number {
   return n;
 }
 
-function sameBits(a: ReplayBuffer, b: ReplayBuffer): boolean {
+function sameBits(a: ArrayBufferView & { length: number }, b: ArrayBufferView & { length: number }): boolean {
   if (a.length !== b.length || a.constructor !== b.constructor) return false;
   return Buffer.compare(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
 
-function allocateOut(o: { dtype: BufType; length: number }): ReplayBuffer {
-  return allocate(o.dtype === BufType.F64 ? 'float64' : 'float32', o.length, 'jit');
+/** A fresh per-call output: its element type in the program, and whether it holds an int64 tensor. */
+interface OutputBuffer {
+  dtype: BufType;
+  int64: boolean;
+  length: number;
+}
+
+function allocateOut(o: OutputBuffer): ReplayBuffer {
+  switch (o.dtype) {
+    case BufType.F64: return allocate(o.int64 ? 'int64' : 'float64', o.length, 'jit');
+    case BufType.F32: return allocate('float32', o.length, 'jit');
+    case BufType.I32: return allocate('int32', o.length, 'jit');
+    case BufType.U8: return allocate('bool', o.length, 'jit');
+    case BufType.U32: return new Uint32Array(o.length);
+  }
 }
 
 /** Runs a recording over this call's leaves. */

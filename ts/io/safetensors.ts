@@ -8,7 +8,7 @@
  */
 
 /** The element types written and read here (the format's names). */
-export type SafetensorsDtype = 'F64' | 'F32' | 'I64' | 'I32' | 'U32' | 'U8';
+export type SafetensorsDtype = 'F64' | 'F32' | 'I64' | 'I32' | 'U32' | 'U8' | 'BOOL';
 
 /** The typed arrays that hold a stored tensor's values, one per {@link SafetensorsDtype}. */
 export type SafetensorsArray = Float64Array | Float32Array | BigInt64Array | Int32Array | Uint32Array | Uint8Array;
@@ -20,6 +20,7 @@ const ARRAYS = {
   I32: Int32Array,
   U32: Uint32Array,
   U8: Uint8Array,
+  BOOL: Uint8Array,
 } as const;
 
 /** A tensor as stored: element type, shape and row-major data. */
@@ -44,12 +45,6 @@ export interface SafetensorsContent {
 export class SafetensorsError extends Error {
   /** Always 'SafetensorsError'. */
   override name = 'SafetensorsError';
-}
-
-/** The format's element type for a typed array. */
-export function dtypeOf(data: SafetensorsArray): SafetensorsDtype {
-  for (const [k, C] of Object.entries(ARRAYS)) if (data instanceof C) return k as SafetensorsDtype;
-  throw new TypeError('safetensors: unsupported array type');
 }
 
 function numel(shape: readonly number[]): number {
@@ -84,7 +79,7 @@ export function encodeSafetensors(tensors: Iterable<[string, StoredTensor]>, met
     if (name === '__metadata__') throw new TypeError("safetensors: '__metadata__' cannot name a tensor");
     if (Object.hasOwn(header, name)) throw new TypeError(`safetensors: duplicate tensor name '${name}'`);
     if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new TypeError(`safetensors: tensor '${name}' has an invalid shape [${t.shape.join(', ')}]`);
-    if (dtypeOf(t.data) !== t.dtype) throw new TypeError(`safetensors: tensor '${name}' is declared ${t.dtype} but holds a ${t.data.constructor.name}`);
+    if (!(t.data instanceof ARRAYS[t.dtype])) throw new TypeError(`safetensors: tensor '${name}' is declared ${t.dtype} but holds a ${t.data.constructor.name}`);
     if (t.data.length !== numel(t.shape)) throw new RangeError(`safetensors: tensor '${name}' has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     placed.push([t.data, offset]);

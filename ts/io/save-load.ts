@@ -11,8 +11,8 @@ import { isPlainObject } from '../objects';
 import { detach } from '../ops/inplace';
 import { isBatched } from '../tensor/batched';
 import { type Tensor, isTensor } from '../tensor/tensor';
-import { tensor } from '../ops/creation';
 import { SafetensorsError, type StoredTensor, decodeSafetensors, encodeSafetensors } from './safetensors';
+import { storedOf, tensorOfStored } from './stored-tensor';
 
 /** Options of {@link save}. */
 export interface SaveOptions {
@@ -55,7 +55,8 @@ function namedTensors(fn: string, tree: Saveable): [string, Tensor][] {
 
 /**
  * Writes `tree` to `path` as safetensors: a module under its `stateDict()` names (PyTorch's), a
- * tree under dotted paths, float32 as F32 and float64 as F64. The file is written to a temporary
+ * tree under dotted paths, each dtype under the format's name (float32 F32, float64 F64, int32 I32,
+ * int64 I64, bool BOOL). The file is written to a temporary
  * name and renamed, so a crash never leaves a truncated file under `path`.
  */
 export function save(tree: Saveable, path: string, opts: SaveOptions = {}): void {
@@ -67,8 +68,7 @@ export function save(tree: Saveable, path: string, opts: SaveOptions = {}): void
   for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw typeError(fn, `metadata.${k}`, 'a string', v);
   const entries = namedTensors(fn, tree).map(([name, t]): [string, StoredTensor] => {
     if (isBatched(t)) throw new TypeError(`${fn}: '${name}' is a batched tensor inside vmap; save outside vmap`);
-    const data = detach(t).data;
-    return [name, { dtype: t.dtype === 'float64' ? 'F64' : 'F32', shape: t.shape.slice(), data: data.slice() }];
+    return [name, storedOf(detach(t))];
   });
   const buf = encodeSafetensors(entries, metadata as Record<string, string>);
   const tmp = nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${process.pid}.tmp`);
@@ -90,23 +90,11 @@ export interface Loaded {
   metadata: Record<string, string>;
 }
 
-/** A stored tensor as a metagrad tensor (integers become float64 when they are exact there). */
-function toTensor(fn: string, name: string, s: StoredTensor): Tensor {
-  if (s.dtype === 'F32' || s.dtype === 'F64') return tensor(s.data as Float32Array | Float64Array, { dtype: s.dtype === 'F32' ? 'float32' : 'float64' }).reshape(s.shape);
-  const values = new Float64Array(s.data.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = Number(s.data[i]);
-    if (!Number.isSafeInteger(v)) throw new RangeError(`${fn}: tensor '${name}' (${s.dtype}) holds ${String(s.data[i])}, which float64 cannot represent exactly`);
-    values[i] = v;
-  }
-  // metagrad's tensors are floating point: integer entries (e.g. BatchNorm's num_batches_tracked) load as float64.
-  return tensor(values, { dtype: 'float64' }).reshape(s.shape);
-}
-
 /**
  * Reads a safetensors file: its tensors by name (a plain object, as `safetensors.torch.load_file`
  * returns a dict; give it to `module.loadStateDict`), or `{ tensors, metadata }` with
- * `{ metadata: true }`. F32 and F64 load as float32 and float64; integer types as float64.
+ * `{ metadata: true }`. F32, F64, I32, I64 and BOOL load as float32, float64, int32, int64 and bool;
+ * U8 and U32 as int32 and int64.
  *
  * @throws SafetensorsError for a file that is not valid safetensors.
  */
@@ -124,7 +112,7 @@ export function load(path: string, opts: LoadOptions = {}): Record<string, Tenso
     throw e;
   }
   const tensors: Record<string, Tensor> = {};
-  for (const [name, s] of content.tensors) tensors[name] = toTensor(fn, name, s);
+  for (const [name, s] of content.tensors) tensors[name] = tensorOfStored(fn, name, s);
   if (opts.metadata) return { tensors, metadata: content.metadata };
   return tensors;
 }

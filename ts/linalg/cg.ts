@@ -7,7 +7,7 @@ import { NumericalError } from '../errors';
 import { treeAxpy, treeNormT, treeSub, treeVdotT } from '../tree/tree-math';
 import { type OnInfo, reportMembers, reportedMembers } from './info';
 import { checkFiniteNorms, membersOf, recordMemberChecks } from './members';
-import { add, div, gt, le, maximum, mul, where } from '../ops/elementwise';
+import { add, div, gtMask, leMask, maximum, mul, where } from '../ops/elementwise';
 import { isRecording, reportAtReplay } from '../tensor/trace';
 import { physicalOf } from '../tensor/batched';
 import { to } from '../ops/cast';
@@ -150,14 +150,14 @@ function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, ma
   let z = M ? mb.full(M(r)) : r;
   let d = z;
   let gamma = treeVdotT(r, z);
-  let active = gt(treeNormT(r), tol);
+  let active = gtMask(treeNormT(r), tol);
   let breakdown = mul(active, 0);
   let iterations = breakdown;
   for (let k = 0; k < maxiter; k++) {
     iterations = add(iterations, active);
     const Ad = mb.full(A(d));
     const curvature = treeVdotT(d, Ad);
-    breakdown = add(breakdown, mul(active, le(curvature, 0)));
+    breakdown = add(breakdown, mul(active, leMask(curvature, 0)));
     const alpha = where(active, div(gamma, curvature), 0);
     x = treeAxpy(alpha, d, x);
     r = treeSub(r, Ad, alpha);
@@ -165,7 +165,7 @@ function runCgFixed(p: Problem, A: VecOp, M: VecOp | null, s: KrylovSettings, ma
     const g = treeVdotT(r, z);
     d = treeAxpy(where(active, div(g, gamma), 0), d, z);
     gamma = g;
-    active = mul(active, gt(treeNormT(r), tol));
+    active = mul(active, gtMask(treeNormT(r), tol));
   }
   recordMemberChecks(x, breakdown, `${p.fn}: breakdown (pᵀAp <= 0: the operator is not positive definite) or non-finite values in the solve (found when mg.jit replayed it)`);
   const diagnostics = [iterations, treeNormT(r), tol].map((t) => to(physicalOf(t)[0], 'float64').data);

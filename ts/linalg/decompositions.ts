@@ -9,7 +9,7 @@
 import { record, recordMulti } from '../autograd/node';
 import { NumericalError, describe } from '../errors';
 import { eye } from '../ops/creation';
-import { add, div, mul, sub, where, eq } from '../ops/elementwise';
+import { add, div, mul, sub, where, eqMask } from '../ops/elementwise';
 import { matmul } from '../ops/matmul';
 import { t as transpose2d, reshape } from '../ops/shape';
 import { allocate } from '../tensor/dtype';
@@ -145,7 +145,7 @@ export function eigh(A: Tensor): Eigh {
     let inner: Tensor | null = gl ? mul(eye(n, { dtype: a.dtype }), reshape(gl, [1, n])) : null;
     if (gv) {
       const diff = sub(reshape(lam, [1, n]), reshape(lam, [n, 1]));
-      const off = eq(eye(n, { dtype: a.dtype }), 0);
+      const off = eqMask(eye(n, { dtype: a.dtype }), 0);
       const F = where(off, div(1, where(off, diff, 1)), 0);
       const term = mul(F, matmul(transpose2d(vec), gv));
       inner = inner === null ? term : add(inner, term);
@@ -251,7 +251,7 @@ export function svd(A: Tensor): Svd {
     if (gU || gVh) {
       const S2 = mul(S, S);
       const E = sub(reshape(S2, [1, kk]), reshape(S2, [kk, 1]));
-      const offd = eq(eye(kk, { dtype: A.dtype }), 0);
+      const offd = eqMask(eye(kk, { dtype: A.dtype }), 0);
       const Einv = where(offd, div(1, where(offd, E, 1)), 0);
       const skew = (X: Tensor): Tensor => sub(X, transpose2d(X));
       const Srow = reshape(S, [1, kk]);

@@ -9,7 +9,7 @@ import { NumericalError } from '../errors';
 import { batchedOver } from '../ops/broadcast';
 import { where } from '../ops/elementwise';
 import { scalarOf, wrap } from '../ops/util';
-import { allocate, type DType } from '../tensor/dtype';
+import { allocate, type DType, type FloatArray } from '../tensor/dtype';
 import { batchOf, batchedOf, physicalOf } from '../tensor/batched';
 import { numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
@@ -153,5 +153,5 @@ export function pickMembers(take: readonly boolean[], yes: Vec, no: Vec, levels:
  */
 export function recordMemberChecks(v: readonly Tensor[], flags: Tensor | null, message: string): void {
   const poisoned = flags === null ? [] : [where(flags, Number.NaN, 0)];
-  for (const t of [...v, ...poisoned]) recordFiniteCheck(physicalOf(t)[0].data, message);
+  for (const t of [...v, ...poisoned]) recordFiniteCheck(physicalOf(t)[0].data as FloatArray, message); // solver iterates: floating
 }

@@ -13,7 +13,7 @@ import { neg } from '../ops/elementwise';
 import { matmul } from '../ops/matmul';
 import { reshape, t as transpose2d, unsqueeze } from '../ops/shape';
 import { wrap } from '../ops/util';
-import { type DType, allocate, promoteTypes } from '../tensor/dtype';
+import { type DType, type FloatArray, allocate, promoteTypes, requireFloating } from '../tensor/dtype';
 import { SolveMethod, native } from '../tensor/native';
 import { fmtShape, numelOf } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
@@ -49,8 +49,8 @@ function checkEntries(fn: string, a: Tensor, b: Tensor, method: DenseMethod): vo
     if (method === 'cholesky') {
       throw new TraceError(`${fn}: method 'cholesky' checks the matrix's symmetry on the host, which a jit replay cannot; use method 'lu' or 'qr' under jit`);
     }
-    recordFiniteCheck(a.data, `${fn}: the ${n}×${n} matrix has a non-finite entry; it cannot be solved (found when mg.jit replayed it)`);
-    recordFiniteCheck(b.data, `${fn}: the right-hand side has a non-finite entry (found when mg.jit replayed it)`);
+    recordFiniteCheck(a.data as FloatArray, `${fn}: the ${n}×${n} matrix has a non-finite entry; it cannot be solved (found when mg.jit replayed it)`);
+    recordFiniteCheck(b.data as FloatArray, `${fn}: the right-hand side has a non-finite entry (found when mg.jit replayed it)`);
     return;
   }
   const ad = a.data;
@@ -99,13 +99,15 @@ export function denseSolve(fn: string, A: Tensor, B: Tensor, method: DenseMethod
   if ((B.ndim !== 1 && B.ndim !== 2) || B.shape[0] !== n) {
     throw new RangeError(`${fn}: B must have shape [${n}] or [${n}, k] to match A ${fmtShape(A.shape)}, got ${fmtShape(B.shape)}`);
   }
+  requireFloating(fn, 'A', A.dtype);
+  requireFloating(fn, 'B', B.dtype);
   const dtype = promoteTypes(A.dtype, B.dtype);
   const a = to(A, dtype);
   const b = to(B, dtype);
   const nrhs = b.ndim === 1 ? 1 : b.shape[1];
   checkEntries(fn, a, b, method);
   const out = allocate(dtype, n * nrhs);
-  const status = native.solveDense(CODES[method], a.data, b.data, out, n, nrhs);
+  const status = native.solveDense(CODES[method], a.data as FloatArray, b.data as FloatArray, out as FloatArray, n, nrhs);
   if (status !== 0) throw new NumericalError(`${fn}: the ${n}×${n} matrix ${FAILURE[method]}`);
   const x = wrap(out, b.shape);
   // Cholesky reads one triangle of a symmetric A, so Aᵀ = A and the same factorisation serves the backward.

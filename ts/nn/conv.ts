@@ -3,7 +3,7 @@ import { checkInt, typeError } from '../errors';
 import { zeros } from '../ops/creation';
 import { type Conv1dOptions, type Conv2dOptions, type MaxPoolOptions, type Pair, type PoolOptions, adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, maxPool2d } from '../ops/conv';
 import { reshape } from '../ops/shape';
-import { type DType, checkDtype, getDefaultDtype } from '../tensor/dtype';
+import { type FloatDType, checkFloatDtype, getDefaultDtype } from '../tensor/dtype';
 import { fmtShape, normalizeDim } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
@@ -15,7 +15,7 @@ export interface ConvOptions extends Conv2dOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
   /** Parameter dtype. */
-  dtype?: DType;
+  dtype?: FloatDType;
 }
 
 /** PyTorch's init: kaiming_uniform_(a = √5) for the weight, then U(±1/√fanIn) for the bias. */
@@ -32,7 +32,7 @@ function initConv(weight: Tensor, bias: Tensor | null): void {
  * Checks `groups`, registers the weight [out, in/groups, ...kernel] and bias [out] slots of a conv
  * layer and draws them as PyTorch does; returns the convolution's own options.
  */
-function convParameters<O extends { groups?: number; bias?: boolean; dtype?: DType }>(
+function convParameters<O extends { groups?: number; bias?: boolean; dtype?: FloatDType }>(
   layer: Module & { inChannels: number; outChannels: number; weight: Tensor; bias: Tensor | null },
   fn: string,
   kernel: number[],
@@ -44,7 +44,7 @@ function convParameters<O extends { groups?: number; bias?: boolean; dtype?: DTy
     throw new RangeError(`${fn}: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${String(groups)})`);
   }
   const { bias = true, dtype: d, ...conv } = opts;
-  const dtype = d === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', d);
+  const dtype = d === undefined ? getDefaultDtype() : checkFloatDtype(fn, 'dtype', d);
   layer.registerParameter('weight', new Parameter(zeros([outChannels, inChannels / groups, ...kernel], { dtype })));
   layer.registerParameter('bias', bias ? new Parameter(zeros([outChannels], { dtype })) : null);
   initConv(layer.weight, layer.bias);
@@ -98,7 +98,7 @@ export class Conv1d extends Module {
   weight!: Tensor;
   /** Bias [out] or null. */
   bias!: Tensor | null;
-  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: Conv1dOptions & { bias?: boolean; dtype?: DType } = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: Conv1dOptions & { bias?: boolean; dtype?: FloatDType } = {}) {
     super();
     this.inChannels = checkInt('Conv1d', 'inChannels', inChannels);
     this.outChannels = checkInt('Conv1d', 'outChannels', outChannels);

@@ -2,11 +2,11 @@
 import { checkInt, rangeError, typeError } from '../errors';
 import { rand, zeros } from '../ops/creation';
 import { to } from '../ops/cast';
-import { lt, mul } from '../ops/elementwise';
+import { ltMask, mul } from '../ops/elementwise';
 import { indexSelect } from '../ops/indexing';
 import { reshape } from '../ops/shape';
 import { checkTensor } from '../ops/util';
-import { type DType, checkDtype, getDefaultDtype } from '../tensor/dtype';
+import { type FloatDType, checkFloatDtype, getDefaultDtype } from '../tensor/dtype';
 import type { Generator } from '../tensor/generator';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { hostRead } from '../tensor/trace';
@@ -47,11 +47,11 @@ export class Embedding extends Module {
   readonly embeddingDim: number;
   /** The table [numEmbeddings, embeddingDim]. */
   weight!: Tensor;
-  constructor(numEmbeddings: number, embeddingDim: number, opts: { dtype?: DType; generator?: Generator } = {}) {
+  constructor(numEmbeddings: number, embeddingDim: number, opts: { dtype?: FloatDType; generator?: Generator } = {}) {
     super();
     this.numEmbeddings = checkInt('Embedding', 'numEmbeddings', numEmbeddings);
     this.embeddingDim = checkInt('Embedding', 'embeddingDim', embeddingDim);
-    const dtype = opts.dtype === undefined ? getDefaultDtype() : checkDtype('Embedding', 'dtype', opts.dtype);
+    const dtype = opts.dtype === undefined ? getDefaultDtype() : checkFloatDtype('Embedding', 'dtype', opts.dtype);
     this.registerParameter('weight', new Parameter(zeros([numEmbeddings, embeddingDim], { dtype })));
     normal_(this.weight, 0, 1, { generator: opts.generator });
   }
@@ -75,7 +75,7 @@ export function dropout(input: Tensor, p = 0.5, training = true, generator?: Gen
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw rangeError(fn, 'p', 'a probability in [0, 1]', p);
   if (!training || p === 0) return input;
   if (p === 1) return mul(input, 0);
-  const keep = lt(rand(input.shape, { dtype: 'float64', generator }), 1 - p);
+  const keep = ltMask(rand(input.shape, { dtype: 'float64', generator }), 1 - p);
   // The kept value 1/(1 − p) as the input's dtype computes it (1 − p rounded to it first).
   const scale = input.dtype === 'float32' ? Math.fround(1 / Math.fround(1 - p)) : 1 / (1 - p);
   return mul(input, mul(to(keep, input.dtype), scale));

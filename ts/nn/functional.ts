@@ -5,7 +5,7 @@
  * @module
  */
 import { rangeError, typeError, checkFinite } from '../errors';
-import { add, mul, relu as opRelu, sigmoid as opSigmoid, softplus as opSoftplus, square, sub, tanh as opTanh, div, where, gt, neg } from '../ops/elementwise';
+import { add, mul, relu as opRelu, sigmoid as opSigmoid, softplus as opSoftplus, square, sub, tanh as opTanh, div, where, gtMask, neg } from '../ops/elementwise';
 import { logSoftmax as opLogSoftmax, matmul, mmT, softmax as opSoftmax } from '../ops/matmul';
 import { mean, sum } from '../ops/reduce';
 import { reshape, transpose } from '../ops/shape';
@@ -125,7 +125,7 @@ export function softplus(input: Tensor, opts: SoftplusOptions = {}): Tensor {
   const threshold = checkFinite(fn, 'threshold', opts.threshold ?? 20);
   const z = beta === 1 ? input : mul(input, beta);
   const smooth = beta === 1 ? opSoftplus(z) : div(opSoftplus(z), beta);
-  return where(gt(z, threshold), input, smooth);
+  return where(gtMask(z, threshold), input, smooth);
 }
 
 /** Softmax along `dim` (default: the last). */

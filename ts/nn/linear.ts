@@ -1,7 +1,7 @@
 /** `nn.Linear` and `nn.Identity`. */
 import { checkInt, typeError } from '../errors';
 import { zeros } from '../ops/creation';
-import { type DType, checkDtype, getDefaultDtype } from '../tensor/dtype';
+import { type FloatDType, checkFloatDtype, getDefaultDtype } from '../tensor/dtype';
 import type { Tensor } from '../tensor/tensor';
 import { linear } from './functional';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
@@ -13,7 +13,7 @@ export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
   /** Parameter dtype (default: `getDefaultDtype()`). */
-  dtype?: DType;
+  dtype?: FloatDType;
 }
 
 /**
@@ -44,7 +44,7 @@ export class Linear extends Module {
     if (typeof opts !== 'object' || opts === null) throw typeError(fn, 'options', 'an options object', opts);
     const bias = opts.bias ?? true;
     if (typeof bias !== 'boolean') throw typeError(fn, 'bias', 'a boolean', bias);
-    const dtype = opts.dtype === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', opts.dtype);
+    const dtype = opts.dtype === undefined ? getDefaultDtype() : checkFloatDtype(fn, 'dtype', opts.dtype);
     // Registered explicitly so both names are parameter slots from the start, even if a non-leaf
     // tensor replaces the weight before the parameters are first listed.
     this.registerParameter('weight', new Parameter(zeros([outFeatures, inFeatures], { dtype })));

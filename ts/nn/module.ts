@@ -28,7 +28,7 @@ import { noGrad } from '../autograd/grad-mode';
 import { describe, typeError } from '../errors';
 import { to as castTo } from '../ops/cast';
 import { copy_, detach, detach_, zero_ } from '../ops/inplace';
-import type { DType } from '../tensor/dtype';
+import { type FloatDType, isFloating } from '../tensor/dtype';
 import { fmtShape, sameShape } from '../tensor/shape';
 import { Tensor, isTensor } from '../tensor/tensor';
 import { Parameter } from './parameter';
@@ -490,13 +490,14 @@ export class Module {
    * Converts parameters and buffers to `dtype`, replacing each slot's tensor (Parameters become new
    * Parameters with converted gradients; shared tensors stay shared); returns this.
    */
-  to(dtype: DType): this {
+  to(dtype: FloatDType): this {
     if (dtype !== 'float32' && dtype !== 'float64') throw typeError(`${this.constructor.name}.to`, 'dtype', "'float32' or 'float64'", dtype);
     const memo = new Map<Tensor, Tensor>();
     const convert = (t: Tensor, isParam: boolean): Tensor => {
       let r = memo.get(t);
       if (r !== undefined) return r;
-      if (t.dtype === dtype) r = t;
+      // Integer and bool buffers (BatchNorm's num_batches_tracked) keep their dtype, as in PyTorch.
+      if (t.dtype === dtype || !isFloating(t.dtype)) r = t;
       else if (t instanceof Parameter) {
         r = new Parameter(noGrad(() => castTo(t, dtype)), t.requiresGrad);
         if (t.grad !== null) r.grad = noGrad(() => castTo(t.grad as Tensor, dtype));

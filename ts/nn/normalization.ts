@@ -12,7 +12,7 @@ import { mean } from '../ops/reduce';
 import { reshape } from '../ops/shape';
 import { var_ } from '../ops/statistics';
 import { checkTensor } from '../ops/util';
-import { type DType, checkDtype, getDefaultDtype } from '../tensor/dtype';
+import { type FloatDType, checkFloatDtype, getDefaultDtype } from '../tensor/dtype';
 import { fmtShape } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
 import { Module } from './module';
@@ -116,11 +116,11 @@ export interface NormOptions {
   /** Learn a per-element (LayerNorm) or per-channel scale and shift (default true). */
   elementwiseAffine?: boolean;
   /** Parameter dtype (default: `getDefaultDtype()`). */
-  dtype?: DType;
+  dtype?: FloatDType;
 }
 
-function dtypeOf(fn: string, d: DType | undefined): DType {
-  return d === undefined ? getDefaultDtype() : checkDtype(fn, 'dtype', d);
+function dtypeOf(fn: string, d: FloatDType | undefined): FloatDType {
+  return d === undefined ? getDefaultDtype() : checkFloatDtype(fn, 'dtype', d);
 }
 
 /** `nn.LayerNorm(normalizedShape, { eps, elementwiseAffine })`. */
@@ -163,7 +163,7 @@ export class GroupNorm extends Module {
   weight!: Tensor | null;
   /** Per-channel shift or null. */
   bias!: Tensor | null;
-  constructor(numGroups: number, numChannels: number, opts: { eps?: number; affine?: boolean; dtype?: DType } = {}) {
+  constructor(numGroups: number, numChannels: number, opts: { eps?: number; affine?: boolean; dtype?: FloatDType } = {}) {
     super();
     this.numGroups = checkInt('GroupNorm', 'numGroups', numGroups);
     this.numChannels = checkInt('GroupNorm', 'numChannels', numChannels);
@@ -191,7 +191,7 @@ export interface BatchNormLayerOptions {
   /** Keep running statistics (default true); false normalises by the batch's in eval mode too (per-task statistics, as MAML). */
   trackRunningStats?: boolean;
   /** Parameter dtype. */
-  dtype?: DType;
+  dtype?: FloatDType;
 }
 
 /** Shared body of BatchNorm1d / BatchNorm2d. */
@@ -211,7 +211,7 @@ abstract class BatchNormBase extends Module {
   running_mean!: Tensor | null;
   /** Running variance buffer. */
   running_var!: Tensor | null;
-  /** Number of training batches seen (float64 here; PyTorch's is int64, which load_state_dict converts). */
+  /** Number of training batches seen (an int64 scalar, as in PyTorch). */
   num_batches_tracked!: Tensor | null;
   /** Input ranks accepted. @internal */
   protected abstract readonly ranks: number[];
@@ -228,7 +228,7 @@ abstract class BatchNormBase extends Module {
     const track = opts.trackRunningStats ?? true;
     this.registerBuffer('running_mean', track ? zeros([numFeatures], { dtype }) : null);
     this.registerBuffer('running_var', track ? ones([numFeatures], { dtype }) : null);
-    this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'float64' }) : null);
+    this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'int64' }) : null);
   }
 
   /** Normalises by the batch (training, or no running statistics) or the running statistics. */

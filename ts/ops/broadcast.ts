@@ -6,7 +6,8 @@
  */
 import { record } from '../autograd/node';
 import { rangeError } from '../errors';
-import { allocateUninitialized } from '../tensor/dtype';
+import { type FloatArray, allocateUninitialized, isFloating } from '../tensor/dtype';
+import { castExact, to } from './cast';
 import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { ReduceOp, reduceAxes } from '../tensor/kernels/reduce';
 import { broadcastStrides, fmtShape, numelOf, sameShape } from '../tensor/shape';
@@ -48,6 +49,8 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
     return batchedOf(broadcastTo(p, [...p.shape.slice(0, k), ...shape]), a.levels);
   }
   if (sameShape(a.shape, shape)) return a;
+  // Integer and bool values go through the float64 kernel (exact for them).
+  if (!isFloating(a.dtype)) return castExact(broadcastTo(to(a, 'float64'), shape), a.dtype);
   const data = allocateUninitialized(a.dtype, numelOf(shape), 'expand'); // every element is written below
   // (A recording takes the one-kernel path: a replay runs one instruction instead of log2(n) copies; x·1 = x.)
   if (repeatsWhole(a.shape, shape) && a.numel > 0 && data.length >= a.numel && !isRecording()) {
@@ -55,8 +58,8 @@ export function broadcastTo(a: Tensor, shape: readonly number[]): Tensor {
     copyRange(a.data, 0, data, 0, a.numel);
     for (let filled = a.numel; filled < data.length; filled *= 2) copyRange(data, 0, data, filled, Math.min(filled, data.length - filled));
   } else {
-    const one = scalarOf(1, a.dtype).data;
-    binaryInto(BinaryOp.Mul, a.data, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);
+    const one = scalarOf(1, a.dtype).data as FloatArray;
+    binaryInto(BinaryOp.Mul, a.data as FloatArray, broadcastStrides(a.shape, shape), one, shape.map(() => 0), data, shape);
   }
   return record('ExpandBackward0', [a], wrap(data, shape), (g) => [sumTo(g, a.shape)]);
 }
@@ -76,7 +79,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.ndim - shape.length;
   const dims: number[] = [];
   for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  const { data, keptShape } = reduceAxes('sum', ReduceOp.Sum, g.data, g.shape, dims);
+  const { data, keptShape } = reduceAxes('sum', ReduceOp.Sum, g.data as FloatArray, g.shape, dims); // a gradient: floating
   const kept = record('SumBackward1', [g], wrap(data, keptShape), (gg) => [broadcastTo(gg, g.shape)]);
   return sameShape(keptShape, shape) ? kept : reshape(kept, shape.slice());
 }

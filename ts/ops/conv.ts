@@ -7,7 +7,7 @@
  */
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
-import { allocate } from '../tensor/dtype';
+import { type FloatArray, allocate, requireFloating } from '../tensor/dtype';
 import { batchOf, batchedOf, isBatched } from '../tensor/batched';
 import { materializeBatched } from './broadcast';
 import { type Im2colGeometry, col2imInto, im2colInto, sweepSize } from '../tensor/kernels/im2col';
@@ -51,15 +51,15 @@ function geometry(fn: string, shape: readonly number[], k: [number, number], pad
 
 /** im2col with a given geometry; backward is col2im. */
 function unfoldRaw(x: Tensor, g: Im2colGeometry, padValue: number): Tensor {
-  const out = allocate(x.dtype, g.batch * g.channels * g.kh * g.kw * g.oh * g.ow, 'unfold');
-  im2colInto(x.data, out, g, padValue);
+  const out = allocate(requireFloating('unfold', 'input', x.dtype), g.batch * g.channels * g.kh * g.kw * g.oh * g.ow, 'unfold');
+  im2colInto(x.data as FloatArray, out, g, padValue);
   return record('Im2ColBackward0', [x], wrap(out, [g.batch, g.channels * g.kh * g.kw, g.oh * g.ow]), (grad) => [foldRaw(grad, g)]);
 }
 
 /** col2im with a given geometry; backward is im2col. */
 function foldRaw(cols: Tensor, g: Im2colGeometry): Tensor {
-  const out = allocate(cols.dtype, g.batch * g.channels * g.height * g.width, 'fold');
-  col2imInto(cols.data, out, g);
+  const out = allocate(requireFloating('fold', 'input', cols.dtype), g.batch * g.channels * g.height * g.width, 'fold');
+  col2imInto(cols.data as FloatArray, out, g);
   return record('Col2ImBackward0', [cols], wrap(out, [g.batch, g.channels, g.height, g.width]), (grad) => [unfoldRaw(grad, g, 0)]);
 }
 

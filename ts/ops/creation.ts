@@ -1,6 +1,7 @@
 /** Creation functions: tensor, zeros, ones, full, eye, arange, linspace, randn, rand. */
 import { MetagradError, rangeError, typeError } from '../errors';
-import { type DType, type TypedArray, allocate, checkDtype, getDefaultDtype, isDetached } from '../tensor/dtype';
+import { type DType, type TypedArray, allocate, dtypeOf, checkDtype, checkFloatDtype, getDefaultDtype, isDetached, isFloating } from '../tensor/dtype';
+import { castInto, storedValue } from '../tensor/kernels/cast';
 import { type Generator, getDefaultGenerator } from '../tensor/generator';
 import { numelOf } from '../tensor/shape';
 import { type NestedArray, Tensor } from '../tensor/tensor';
@@ -69,32 +70,42 @@ function make(data: TypedArray, shape: number[], requiresGrad: boolean): Tensor 
   return new Tensor(markConstant(data), shape, requiresGrad);
 }
 
-/** A tensor from a number, nested arrays, or a Float32Array/Float64Array (copied; give `opts.shape` for n-d). */
-export function tensor(data: number | NestedArray | TypedArray, opts?: TensorOptions): Tensor {
+/**
+ * A tensor from a number, a boolean, nested arrays of them, or a typed array (copied; give
+ * `opts.shape` for n-d): Float32Array/Float64Array, Int32Array (int32), or a Uint8Array (bool).
+ * Without `opts.dtype`, numbers give the default float dtype and booleans give bool; with an
+ * integer dtype, values are truncated toward zero (NaN, ±∞ and values out of range are refused).
+ */
+export function tensor(data: number | boolean | NestedArray | NestedBooleans | TypedArray, opts?: TensorOptions): Tensor {
   const fn = 'tensor';
-  if (data instanceof Float32Array || data instanceof Float64Array) {
+  if (data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array || data instanceof Uint8Array) {
     if (isDetached(data)) throw new TypeError(`${fn}: argument 'data' is a detached ${data.constructor.name} (its ArrayBuffer was transferred away)`);
-    const { dtype, requiresGrad } = resolve(fn, { ...opts, dtype: opts?.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32') });
+    const { dtype, requiresGrad } = resolve(fn, { ...opts, dtype: opts?.dtype ?? dtypeOf(data) });
     const shape = shapeOption(fn, opts, [data.length], data.length);
     const out = allocate(dtype, data.length, fn);
-    out.set(hostRead(fn, data));
+    castInto(fn, hostRead(fn, data), out);
     return make(out, shape, requiresGrad);
   }
-  const { dtype, requiresGrad } = resolve(fn, opts);
-  if (typeof data === 'number') {
-    const out = allocate(dtype, 1);
-    out[0] = data;
-    return make(out, shapeOption(fn, opts, [], 1), requiresGrad);
-  }
-  if (!Array.isArray(data)) throw typeError(fn, 'data', 'a number, nested arrays of numbers, or a Float32Array/Float64Array', data);
   const shape: number[] = [];
   for (let level: unknown = data; Array.isArray(level); level = level[0]) shape.push(level.length);
+  let first: unknown = data;
+  while (Array.isArray(first)) first = first[0];
+  // Booleans without a dtype make a bool tensor, as Python bools do in PyTorch.
+  const { dtype, requiresGrad } = resolve(fn, opts?.dtype === undefined && typeof first === 'boolean' ? { ...opts, dtype: 'bool' } : opts);
+  const store = (v: number): number => (isFloating(dtype) ? v : storedValue(fn, dtype, v));
+  if (typeof data === 'number' || typeof data === 'boolean') {
+    const out = allocate(dtype, 1);
+    out[0] = store(Number(data));
+    return make(out, shapeOption(fn, opts, [], 1), requiresGrad);
+  }
+  if (!Array.isArray(data)) throw typeError(fn, 'data', 'a number, a boolean, nested arrays of them, or a typed array', data);
   const out = allocate(dtype, numelOf(shape), fn);
+  const kind = typeof first === 'boolean' ? 'boolean' : 'number';
   let k = 0;
   const walk = (x: unknown, dim: number, path: string): void => {
     if (dim === shape.length) {
-      if (typeof x !== 'number') throw typeError(fn, `data${path}`, 'a number', x);
-      out[k++] = x;
+      if (typeof x !== kind) throw typeError(fn, `data${path}`, `a ${kind} (like the first element)`, x);
+      out[k++] = store(Number(x));
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[dim]) {
@@ -109,6 +120,9 @@ export function tensor(data: number | NestedArray | TypedArray, opts?: TensorOpt
   walk(data, 0, '');
   return make(out, shapeOption(fn, opts, shape, out.length), requiresGrad);
 }
+
+/** Nested arrays of booleans (for bool tensors). */
+export type NestedBooleans = boolean | NestedBooleans[];
 
 /** `opts.shape` when given (its product must be `numel`), else `natural`. */
 function shapeOption(fn: string, opts: TensorOptions | undefined, natural: number[], numel: number): number[] {
@@ -125,7 +139,7 @@ export function full(shape: readonly number[], value: number, opts?: TensorOptio
   const [s] = splitShapeArgs<TensorOptions>('full', [shape]);
   if (typeof value !== 'number') throw typeError('full', 'fillValue', 'a number', value);
   const { dtype, requiresGrad } = resolve('full', opts);
-  return make(allocate(dtype, numelOf(s), 'full').fill(value), s, requiresGrad);
+  return make(allocate(dtype, numelOf(s), 'full').fill(isFloating(dtype) ? value : storedValue('full', dtype, value)), s, requiresGrad);
 }
 
 /** Zeros: `zeros(2, 3)`, `zeros([2, 3], { dtype })`. */
@@ -193,13 +207,14 @@ export function arange(start: number, end?: number | TensorOptions, step?: numbe
   const n = Math.max(0, Math.ceil((e - s) / st));
   const { dtype, requiresGrad } = resolve(fn, o);
   const data = allocate(dtype, n, fn);
-  for (let i = 0; i < n; i++) data[i] = s + i * st;
+  for (let i = 0; i < n; i++) data[i] = isFloating(dtype) ? s + i * st : storedValue(fn, dtype, s + i * st);
   return make(data, [n], requiresGrad);
 }
 
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
-  const { dtype, requiresGrad } = resolve('linspace', opts);
+  const { dtype: d, requiresGrad } = resolve('linspace', opts);
+  const dtype = checkFloatDtype('linspace', 'dtype', d);
   if (!Number.isInteger(steps) || steps < 0) throw rangeError('linspace', 'steps', 'a non-negative integer', steps);
   const data = allocate(dtype, steps, 'linspace');
   const stepSize = steps > 1 ? (end - start) / (steps - 1) : 0;
@@ -212,7 +227,8 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
 /** Standard normal samples, PyTorch-compatible: `randn(20, 4)`, `randn([20, 4], { generator })`. */
 export function randn(...args: (number | readonly number[] | RandomOptions)[]): Tensor {
   const [logical, opts] = splitShapeArgs<RandomOptions>('randn', args);
-  const { dtype, requiresGrad } = resolve('randn', opts);
+  const { dtype: d, requiresGrad } = resolve('randn', opts);
+  const dtype = checkFloatDtype('randn', 'dtype', d);
   // Inside vmap, members drawing independently get a leading dimension each.
   const per = activeVmaps().length > 0 ? randomLevels('randn') : { levels: [], sizes: [] };
   const shape = [...per.sizes, ...logical];
@@ -224,7 +240,8 @@ export function randn(...args: (number | readonly number[] | RandomOptions)[]): 
 /** Uniform samples in [0, 1), PyTorch-compatible. */
 export function rand(...args: (number | readonly number[] | RandomOptions)[]): Tensor {
   const [logical, opts] = splitShapeArgs<RandomOptions>('rand', args);
-  const { dtype, requiresGrad } = resolve('rand', opts);
+  const { dtype: d, requiresGrad } = resolve('rand', opts);
+  const dtype = checkFloatDtype('rand', 'dtype', d);
   // Inside vmap, members drawing independently get a leading dimension each.
   const per = activeVmaps().length > 0 ? randomLevels('rand') : { levels: [], sizes: [] };
   const shape = [...per.sizes, ...logical];

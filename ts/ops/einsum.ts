@@ -5,6 +5,7 @@
  * no other operand or the output needs. Built from permute, reshape, sum and matmul, so it is
  * differentiable to any order and batches under vmap.
  */
+import { requireFloating } from '../tensor/dtype';
 import { typeError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 import { matmul } from './matmul';
@@ -76,7 +77,7 @@ function contract(a: Term, b: Term, keep: Set<string>, size: Map<string, number>
 
 /** Einstein summation over the operands: `einsum('ij,jk->ik', a, b)` is a·b. */
 export function einsum(equation: string, ...operands: Tensor[]): Tensor {
-  operands.forEach((t, i) => checkTensor('einsum', `operands[${i}]`, t));
+  operands.forEach((t, i) => requireFloating('einsum', `operands[${i}]`, checkTensor('einsum', `operands[${i}]`, t).dtype));
   if (operands.length === 0) throw new RangeError('einsum: at least one operand is needed');
   const { inputs, output } = parse(equation, operands.length);
   const size = new Map<string, number>();

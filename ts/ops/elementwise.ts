@@ -4,11 +4,11 @@
  */
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
-import { allocate, allocateUninitialized } from '../tensor/dtype';
+import { type FloatArray, allocate, allocateUninitialized, getDefaultDtype, isFloating } from '../tensor/dtype';
 import { BinaryOp, UnaryOp, binaryInto, binaryScalarInto, binarySameInto, unaryInto, whereInto } from '../tensor/kernels/elementwise';
 import { broadcastShapes, broadcastStrides, numelOf, sameShape } from '../tensor/shape';
 import type { Tensor, TensorLike } from '../tensor/tensor';
-import { to } from './cast';
+import { castExact, to } from './cast';
 import { sumTo } from './broadcast';
 import { binaryOperands, checkTensor, scalarOf, wrap } from './util';
 import { copyInto } from '../tensor/kernels/layout';
@@ -35,11 +35,22 @@ function zipBatched(f: (...xs: TensorLike[]) => Tensor, ...xs: TensorLike[]): Te
 
 // ---- unary ---------------------------------------------------------------------------------
 
+/** Unary ops whose result keeps an integer input's dtype (PyTorch's); the rest compute in floats. */
+const INTEGER_UNARY: ReadonlySet<UnaryOp> = new Set([UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Sign, UnaryOp.Square, UnaryOp.Relu, UnaryOp.Step]);
+
 function unaryRaw(op: UnaryOp, a: Tensor): Tensor {
+  if (!isFloating(a.dtype)) {
+    // An integer or bool input: integer-valued ops stay in its dtype (computed exactly in
+    // float64), the others take the default float dtype, as PyTorch promotes them.
+    if (!INTEGER_UNARY.has(op)) return unaryRaw(op, to(a, getDefaultDtype()));
+    return castExact(unaryRaw(op, to(a, 'float64')), a.dtype === 'bool' && op !== UnaryOp.Step && op !== UnaryOp.Relu ? 'int64' : a.dtype);
+  }
   const out = allocateUninitialized(a.dtype, a.numel);
-  unaryInto(op, a.data, out);
+  unaryInto(op, a.data as FloatArray, out);
   return wrap(out, a.shape);
 }
+
+
 
 /** −a. */
 export function neg(a: Tensor): Tensor {
@@ -190,26 +201,38 @@ export function step(a: Tensor): Tensor {
 
 // ---- binary --------------------------------------------------------------------------------
 
+/**
+ * The kernel on two operands of one dtype. Integer and bool operands compute exactly in float64
+ * (their values are integers within ±2⁵³) and the result is stored back in their dtype (an int32
+ * result outside int32's range is refused rather than wrapped around as in PyTorch).
+ */
 function binaryRaw(fn: string, op: BinaryOp, x: Tensor, y: Tensor): Tensor {
+  if (!isFloating(x.dtype)) {
+    const r = binaryRaw(fn, op, to(x, 'float64'), to(y, 'float64'));
+    // Bool results (of add, mul, maximum, …: values 0 to 2) are "nonzero", as a mask.
+    return x.dtype === 'bool' ? castExact(binaryRaw(fn, BinaryOp.Gt, r, scalarOf(0, 'float64')), 'bool') : castExact(r, x.dtype);
+  }
+  const xd = x.data as FloatArray;
+  const yd = y.data as FloatArray;
   if (x.shape === y.shape || sameShape(x.shape, y.shape)) {
     const same = allocateUninitialized(x.dtype, x.numel, fn);
-    binarySameInto(op, x.data, y.data, same);
+    binarySameInto(op, xd, yd, same);
     return wrap(same, x.shape);
   }
   // One element against a tensor of at least its rank: the result has the tensor's shape.
   if (y.numel === 1 && y.shape.length <= x.shape.length) {
     const out = allocateUninitialized(x.dtype, x.numel, fn);
-    binaryScalarInto(op, x.data, y.data, out, false);
+    binaryScalarInto(op, xd, yd, out, false);
     return wrap(out, x.shape);
   }
   if (x.numel === 1 && x.shape.length <= y.shape.length) {
     const out = allocateUninitialized(x.dtype, y.numel, fn);
-    binaryScalarInto(op, y.data, x.data, out, true);
+    binaryScalarInto(op, yd, xd, out, true);
     return wrap(out, y.shape);
   }
   const shape = broadcastShapes(fn, x.shape, y.shape);
   const out = allocateUninitialized(x.dtype, numelOf(shape), fn);
-  binaryInto(op, x.data, broadcastStrides(x.shape, shape), y.data, broadcastStrides(y.shape, shape), out, shape);
+  binaryInto(op, xd, broadcastStrides(x.shape, shape), yd, broadcastStrides(y.shape, shape), out, shape);
   return wrap(out, shape);
 }
 
@@ -229,6 +252,7 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   if (alpha !== 1) return sub(a, mul(b, alpha));
   if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => sub(p, q), a, b);
   const [x, y] = binaryOperands('sub', a, b, to);
+  if (x.dtype === 'bool') throw new TypeError("sub: subtracting bool tensors is not supported (as in PyTorch); use logicalXor, or cast them with .to('int64')");
   return record('SubBackward0', [x, y], binaryRaw('sub', BinaryOp.Sub, x, y), (g, needs) => [
     needs[0] ? sumTo(g, x.shape) : null,
     needs[1] ? sumTo(neg(g), y.shape) : null,
@@ -248,10 +272,11 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
   );
 }
 
-/** a / b with broadcasting. */
+/** a / b with broadcasting (true division: integer operands give the default float dtype, as in PyTorch). */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => div(p, q), a, b);
-  const [x, y] = binaryOperands('div', a, b, to);
+  let [x, y] = binaryOperands('div', a, b, to);
+  if (!isFloating(x.dtype)) [x, y] = [to(x, getDefaultDtype()), to(y, getDefaultDtype())];
   return record(
     'DivBackward0',
     [x, y],
@@ -347,45 +372,112 @@ export function clamp(a: Tensor, lo?: number, hi?: number): Tensor {
 
 // ---- comparisons (constants for autograd) ----------------------------------------------------
 
-function compare(fn: string, op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
-  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => compare(fn, op, p, q), a, b);
+/** The operands of a comparison, promoted as for arithmetic, in a float dtype the kernels take. */
+function compared(fn: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   const [x, y] = binaryOperands(fn, a, b, to);
+  // Integer and bool values are exact in float64.
+  return isFloating(x.dtype) ? [x, y] : [to(x, 'float64'), to(y, 'float64')];
+}
+
+/** 1 where the comparison holds, else 0, in the (float) dtype of the compared operands. */
+function maskOf(fn: string, op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => maskOf(fn, op, p, q), a, b);
+  const [x, y] = compared(fn, a, b);
   return binaryRaw(fn, op, x, y);
 }
 
-/** 1 where a > b, else 0 (same float dtype; not differentiable). */
+function compare(fn: string, op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => compare(fn, op, p, q), a, b);
+  return castExact(maskOf(fn, op, a, b), 'bool');
+}
+
+/** True where a > b (a bool tensor; not differentiable). */
 export const gt = (a: TensorLike, b: TensorLike): Tensor => compare('gt', BinaryOp.Gt, a, b);
-/** 1 where a < b, else 0. */
+/** True where a < b. */
 export const lt = (a: TensorLike, b: TensorLike): Tensor => compare('lt', BinaryOp.Lt, a, b);
-/** 1 where a >= b, else 0. */
+/** True where a >= b. */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', BinaryOp.Ge, a, b);
-/** 1 where a <= b, else 0. */
+/** True where a <= b. */
 export const le = (a: TensorLike, b: TensorLike): Tensor => compare('le', BinaryOp.Le, a, b);
-/** 1 where a == b, else 0. */
+/** True where a == b. */
 export const eq = (a: TensorLike, b: TensorLike): Tensor => compare('eq', BinaryOp.Eq, a, b);
+/** True where a != b (NaN != NaN, as in PyTorch). */
+export const ne = (a: TensorLike, b: TensorLike): Tensor => logicalNot(eq(a, b));
 
 /**
- * `cond ? a : b` elementwise with broadcasting; `cond` is a tensor whose nonzero entries select `a`.
- * Written as a·c + b·(1 − c) with a constant mask c, so it is differentiable in a and b to any order.
+ * The comparisons as float masks: 1 where it holds, else 0, in the operands' float dtype. For
+ * arithmetic with masks (the solvers' bookkeeping, backward rules), and recordable by `mg.jit`,
+ * which holds float buffers only.
+ */
+export const gtMask = (a: TensorLike, b: TensorLike): Tensor => maskOf('gt', BinaryOp.Gt, a, b);
+/** 1 where a < b, else 0 (see {@link gtMask}). */
+export const ltMask = (a: TensorLike, b: TensorLike): Tensor => maskOf('lt', BinaryOp.Lt, a, b);
+/** 1 where a >= b, else 0 (see {@link gtMask}). */
+export const geMask = (a: TensorLike, b: TensorLike): Tensor => maskOf('ge', BinaryOp.Ge, a, b);
+/** 1 where a <= b, else 0 (see {@link gtMask}). */
+export const leMask = (a: TensorLike, b: TensorLike): Tensor => maskOf('le', BinaryOp.Le, a, b);
+/** 1 where a == b, else 0 (see {@link gtMask}). */
+export const eqMask = (a: TensorLike, b: TensorLike): Tensor => maskOf('eq', BinaryOp.Eq, a, b);
+
+/** Logical operands: any dtype, read as "nonzero". */
+function logical(fn: string, op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => logical(fn, op, p as Tensor, q as Tensor), a, b);
+  checkTensor(fn, 'input', a);
+  checkTensor(fn, 'other', b);
+  const x = a.dtype === 'bool' ? a : logicalNot(logicalNot(a));
+  const y = b.dtype === 'bool' ? b : logicalNot(logicalNot(b));
+  // On 0/1 values: and = min, or = max, xor = a ≠ b.
+  return compare(fn, op, to(x, 'float64'), to(y, 'float64'));
+}
+
+/** Elementwise logical and (a bool tensor); nonzero counts as true. */
+export function logicalAnd(a: Tensor, b: Tensor): Tensor {
+  return logical('logicalAnd', BinaryOp.Minimum, a, b);
+}
+
+/** Elementwise logical or (a bool tensor); nonzero counts as true. */
+export function logicalOr(a: Tensor, b: Tensor): Tensor {
+  return logical('logicalOr', BinaryOp.Maximum, a, b);
+}
+
+/** Elementwise logical exclusive or (a bool tensor); nonzero counts as true. */
+export function logicalXor(a: Tensor, b: Tensor): Tensor {
+  return logical('logicalXor', BinaryOp.Gt, logicalOr(a, b), logicalAnd(a, b));
+}
+
+/** Elementwise logical not (a bool tensor): true where `a` is zero. */
+export function logicalNot(a: Tensor): Tensor {
+  if (isBatched(a)) return perMember(logicalNot, a);
+  checkTensor('logicalNot', 'input', a);
+  return compare('logicalNot', BinaryOp.Eq, a, 0);
+}
+
+/**
+ * `cond ? a : b` elementwise with broadcasting; `cond` is a tensor (bool, or any dtype: nonzero
+ * selects `a`). Written as a·c + b·(1 − c) with a constant mask c, so it is differentiable in a
+ * and b to any order.
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (isBatched(cond) || isBatched(a) || isBatched(b)) return zipBatched((c, p, q) => where(c as Tensor, p, q), cond, a, b);
   checkTensor('where', 'condition', cond);
   const [x, y] = binaryOperands('where', a, b, to);
+  if (!isFloating(x.dtype)) return castExact(where(cond, to(x, 'float64'), to(y, 'float64')), x.dtype);
   // The masks c = (cond ≠ 0) and 1 − c, as kernels (a NaN condition selects a, as cond ≠ 0 does).
-  const one = scalarOf(1, x.dtype).data;
-  const zero = scalarOf(0, x.dtype).data;
+  const one = scalarOf(1, x.dtype).data as FloatArray;
+  const zero = scalarOf(0, x.dtype).data as FloatArray;
   const unit = broadcastStrides(cond.shape, cond.shape);
   const none = cond.shape.map(() => 0);
-  let cd = cond.data;
+  let cd = cond.data as FloatArray;
   if (cond.dtype !== x.dtype) copyInto(cond.data, (cd = allocate(x.dtype, cond.numel, 'where')));
-  const c = wrap(allocate(x.dtype, cond.numel, 'where'), cond.shape);
-  whereInto(cd, unit, one, none, zero, none, c.data, cond.shape);
-  const notC = wrap(allocate(x.dtype, cond.numel, 'where'), cond.shape);
-  whereInto(cd, unit, zero, none, one, none, notC.data, cond.shape);
+  const cData = allocate(x.dtype, cond.numel, 'where');
+  whereInto(cd, unit, one, none, zero, none, cData, cond.shape);
+  const c = wrap(cData, cond.shape);
+  const notCData = allocate(x.dtype, cond.numel, 'where');
+  whereInto(cd, unit, zero, none, one, none, notCData, cond.shape);
+  const notC = wrap(notCData, cond.shape);
   const shape = broadcastShapes('where', broadcastShapes('where', c.shape, x.shape), y.shape);
   const out = allocate(x.dtype, numelOf(shape), 'where');
-  whereInto(c.data, broadcastStrides(c.shape, shape), x.data, broadcastStrides(x.shape, shape), y.data, broadcastStrides(y.shape, shape), out, shape);
+  whereInto(cData, broadcastStrides(c.shape, shape), x.data as FloatArray, broadcastStrides(x.shape, shape), y.data as FloatArray, broadcastStrides(y.shape, shape), out, shape);
   return record('WhereBackward0', [x, y], wrap(out, shape), (g, needs) => [
     needs[0] ? sumTo(mul(g, c), x.shape) : null,
     needs[1] ? sumTo(mul(g, notC), y.shape) : null,

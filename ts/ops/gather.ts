@@ -1,14 +1,14 @@
 /**
  * `gather`, `scatterAdd` and `topk` (PyTorch's semantics along one dim). gather's backward is a
  * scatter-add of the gradient at the same indices and scatter-add's backward is a gather, so
- * derivatives of any order are exact. Indices are tensors of integer values (metagrad's tensors are
- * floating point) or nested arrays; they are read on the host and checked. Inside vmap the
+ * derivatives of any order are exact. Indices are int64/int32 tensors (float tensors of integer
+ * values are accepted too) or nested arrays; they are read on the host and checked. Inside vmap the
  * members' operands (indices too) are stacked on leading dims and one call along the shifted dim
  * gives each member its own result: gather, scatter-add and topk act per leading index.
  */
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
-import { allocate } from '../tensor/dtype';
+import { allocate, requireFloating } from '../tensor/dtype';
 import { batchOf, batchedOf, isBatched } from '../tensor/batched';
 import { materializeBatched } from './broadcast';
 import { fmtShape, normalizeDim, numelOf, stridesOf } from '../tensor/shape';
@@ -22,6 +22,7 @@ import { reshape } from './shape';
 /** Integer indices with their shape, checked against the size of `dim`. */
 function indexArray(fn: string, index: Tensor | number[] | number[][], size: number): { values: Int32Array; shape: number[] } {
   const t = isTensor(index) ? index : tensor(index as number[], { dtype: 'float64' });
+  if (t.dtype === 'bool') throw new TypeError(`${fn}: argument 'index' must be an int64 or int32 tensor of indices, got a bool tensor (masks select with mg.where)`);
   const raw = hostRead(fn, t.data);
   const values = new Int32Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
@@ -143,7 +144,7 @@ function gatherBlock(src: Tensor, shape: number[]): Tensor {
 export interface TopK {
   /** The k largest (or smallest) values along the dim, sorted. */
   values: Tensor;
-  /** Their positions (integers in the input's float dtype). */
+  /** Their positions (an int64 tensor). */
   indices: Tensor;
 }
 
@@ -166,9 +167,10 @@ export function topk(input: Tensor, k: number, dim = -1, opts: { largest?: boole
   const outer = numelOf(shape.slice(0, d));
   const inner = numelOf(shape.slice(d + 1));
   const x = hostRead(fn, input.data);
+  requireFloating(fn, 'input', input.dtype);
   const oshape = shape.slice();
   oshape[d] = k;
-  const idx = new Float64Array(numelOf(oshape));
+  const idx = allocate('int64', numelOf(oshape), fn);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const pos = Array.from({ length: len }, (_, j) => j);
@@ -182,7 +184,7 @@ export function topk(input: Tensor, k: number, dim = -1, opts: { largest?: boole
       for (let j = 0; j < k; j++) idx[(o * k + j) * inner + i] = pos[j];
     }
   }
-  const indices = wrap(input.dtype === 'float64' ? idx : Float32Array.from(idx), oshape);
+  const indices = wrap(idx, oshape);
   const src = input.ndim === 0 ? reshape(input, [1]) : input;
   return { values: gather(src, d, indices), indices };
 }

@@ -1,7 +1,7 @@
 /** Selecting and joining: narrow/slice/select along a dim, indexSelect, cat and stack. */
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
-import { allocate } from '../tensor/dtype';
+import { type FloatArray, allocate, promoteTypes } from '../tensor/dtype';
 import { gatherRowsInto, indexAddInto, sliceCopy, sliceScatter } from '../tensor/kernels/layout';
 import { hostRead } from '../tensor/trace';
 import { fmtShape, normalizeDim, numelOf } from '../tensor/shape';
@@ -151,7 +151,7 @@ function perMemberIndexSelect(a: Tensor, d: number, indices: Tensor): Tensor {
 function indexAdd(g: Tensor, shape: readonly number[], d: number, idx: number[]): Tensor {
   const [outer, inner] = outerInner(shape, d);
   const out = allocate(g.dtype, numelOf(shape), 'indexAdd');
-  if (g.numel > 0) indexAddInto(g.data, Int32Array.from(idx), out, outer, inner, shape[d]);
+  if (g.numel > 0) indexAddInto(g.data as FloatArray, Int32Array.from(idx), out as FloatArray, outer, inner, shape[d]); // a gradient: floating
   return record('IndexAddBackward0', [g], wrap(out, shape), (gg) => [gatherRows(gg, d, idx)]);
 }
 
@@ -167,7 +167,8 @@ function join(fn: string, name: string, tensors: Tensor[], dim: number): Tensor 
     checkTensor(fn, `tensors[${i}]`, t);
     if (t.ndim === 0) throw new RangeError(`${fn}: tensors[${i}] is 0-d and cannot be concatenated; use stack, or reshape it to [1]`);
   });
-  const dtype = tensors.some((t) => t.dtype === 'float64') ? 'float64' : 'float32';
+  // PyTorch's promotion across the operands (the casts between floats are differentiable).
+  const dtype = tensors.map((t) => t.dtype).reduce((p, q) => promoteTypes(p, q));
   const list = tensors.map((t) => to(t, dtype));
   const ref = list[0];
   const d = normalizeDim(fn, dim, ref.ndim);

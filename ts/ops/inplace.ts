@@ -7,7 +7,8 @@
 import { isGradEnabled } from '../autograd/grad-mode';
 import { record } from '../autograd/node';
 import { MetagradError, checkFinite, typeError } from '../errors';
-import { allocate } from '../tensor/dtype';
+import { type FloatArray, allocate, isFloating, requireFloating } from '../tensor/dtype';
+import { castInto, storedValue } from '../tensor/kernels/cast';
 import { type Generator, getDefaultGenerator } from '../tensor/generator';
 import { BinaryOp, binaryInto } from '../tensor/kernels/elementwise';
 import { broadcastStrides, fmtShape, broadcastShapes, numelOf, sameShape } from '../tensor/shape';
@@ -92,6 +93,9 @@ function inplaceBinary(fn: string, op: BinaryOp, a: Tensor, b: TensorLike): Tens
     return a;
   }
   const o = toTensor(fn, 'other', b, a.dtype);
+  if (!isFloating(a.dtype) || !isFloating(o.dtype)) {
+    throw new TypeError(`${fn}: in-place arithmetic needs floating-point tensors, got ${a.dtype} and ${o.dtype}; compute out of place (e.g. a.add(b)) or cast with .to('${a.dtype === 'float64' ? 'float64' : 'float32'}')`);
+  }
   beginInplace(fn, a, o);
   const shape = broadcastShapes(fn, a.shape, o.shape);
   if (!sameShape(shape, a.shape)) {
@@ -102,7 +106,8 @@ function inplaceBinary(fn: string, op: BinaryOp, a: Tensor, b: TensorLike): Tens
     src = allocate(a.dtype, o.numel, fn);
     copyInto(o.data, src);
   }
-  binaryInto(op, a.data, broadcastStrides(a.shape, shape), src, broadcastStrides(o.shape, shape), a.data, shape);
+  const ad = a.data as FloatArray;
+  binaryInto(op, ad, broadcastStrides(a.shape, shape), src as FloatArray, broadcastStrides(o.shape, shape), ad, shape);
   return a;
 }
 
@@ -132,9 +137,9 @@ function addScaled(fn: string, a: Tensor, b: TensorLike, alpha: number, sign: 1 
     checkTensor(fn, 'other', b);
     // The (native for large sizes) kernel: TypedArray.prototype.map with a callback is ~20x slower.
     const out = allocate(a.dtype, b.numel, fn);
-    copyInto(b.data, out);
-    const factor = scalarOf(factorValue, a.dtype).data;
-    binaryInto(BinaryOp.Mul, out, broadcastStrides(b.shape, b.shape), factor, b.shape.map(() => 0), out, b.shape);
+    castInto(fn, b.data, out);
+    const factor = scalarOf(factorValue, a.dtype).data as FloatArray;
+    binaryInto(BinaryOp.Mul, out as FloatArray, broadcastStrides(b.shape, b.shape), factor, b.shape.map(() => 0), out as FloatArray, b.shape);
     scaled = wrap(out, b.shape);
   }
   return inplaceBinary(fn, BinaryOp.Add, a, scaled);
@@ -164,13 +169,20 @@ export function copy_(a: Tensor, src: Tensor): Tensor {
     throw new RangeError(`copy_: cannot broadcast src of shape ${fmtShape(src.shape)} to ${fmtShape(a.shape)}`);
   }
   if (sameShape(src.shape, a.shape)) {
-    copyInto(src.data, a.data);
+    castInto('copy_', src.data, a.data);
     return a;
   }
   const s = allocate(a.dtype, src.numel, 'copy_');
-  copyInto(src.data, s);
-  const zero = scalarOf(0, a.dtype).data;
-  binaryInto(BinaryOp.Add, s, broadcastStrides(src.shape, shape), zero, shape.map(() => 0), a.data, shape);
+  castInto('copy_', src.data, s);
+  if (!isFloating(a.dtype)) {
+    // Integer and bool values broadcast exactly through float64.
+    const wide = allocate('float64', a.numel, 'copy_');
+    binaryInto(BinaryOp.Add, Float64Array.from(s), broadcastStrides(src.shape, shape), new Float64Array(1), shape.map(() => 0), wide, shape);
+    a.data.set(wide);
+    return a;
+  }
+  const zero = scalarOf(0, a.dtype).data as FloatArray;
+  binaryInto(BinaryOp.Add, s as FloatArray, broadcastStrides(src.shape, shape), zero, shape.map(() => 0), a.data as FloatArray, shape);
   return a;
 }
 
@@ -182,7 +194,7 @@ export function fill_(a: Tensor, value: number): Tensor {
     return a;
   }
   beginInplace('fill_', a);
-  fillInto(a.data, value);
+  fillInto(a.data, storedValue('fill_', a.dtype, value));
   return a;
 }
 
@@ -197,14 +209,20 @@ export function zero_(a: Tensor): Tensor {
   return a;
 }
 
+function requireFloatingData(fn: string, t: Tensor): FloatArray {
+  requireFloating(fn, 'input', t.dtype);
+  return t.data as FloatArray;
+}
+
 /** Fills with N(mean, std²) samples in place (PyTorch-compatible stream). */
 export function normal_(a: Tensor, mean = 0, std = 1, opts?: { generator?: Generator }): Tensor {
   checkFinite('normal_', 'mean', mean);
   checkFinite('normal_', 'std', std);
   if (std < 0) throw new RangeError(`normal_: argument 'std' must be >= 0, got ${std}`);
-  if (activeVmaps().length > 0) return randomFillBatched('normal_', a, (t) => (opts?.generator ?? getDefaultGenerator()).fillNormal(t.data, mean, std));
+  if (activeVmaps().length > 0) return randomFillBatched('normal_', a, (t) => (opts?.generator ?? getDefaultGenerator()).fillNormal(requireFloatingData('normal_', t), mean, std));
   beginInplace('normal_', a);
-  (opts?.generator ?? getDefaultGenerator()).fillNormal(a.data, mean, std);
+  requireFloating('normal_', 'input', a.dtype);
+  (opts?.generator ?? getDefaultGenerator()).fillNormal(a.data as FloatArray, mean, std);
   return a;
 }
 
@@ -213,9 +231,10 @@ export function uniform_(a: Tensor, from = 0, to = 1, opts?: { generator?: Gener
   checkFinite('uniform_', 'from', from);
   checkFinite('uniform_', 'to', to);
   if (from > to) throw new RangeError(`uniform_: expects from <= to, got from=${from} and to=${to}`);
-  if (activeVmaps().length > 0) return randomFillBatched('uniform_', a, (t) => (opts?.generator ?? getDefaultGenerator()).fillUniform(t.data, from, to));
+  if (activeVmaps().length > 0) return randomFillBatched('uniform_', a, (t) => (opts?.generator ?? getDefaultGenerator()).fillUniform(requireFloatingData('uniform_', t), from, to));
   beginInplace('uniform_', a);
-  (opts?.generator ?? getDefaultGenerator()).fillUniform(a.data, from, to);
+  requireFloating('uniform_', 'input', a.dtype);
+  (opts?.generator ?? getDefaultGenerator()).fillUniform(a.data as FloatArray, from, to);
   return a;
 }
 

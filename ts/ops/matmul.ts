@@ -1,6 +1,6 @@
 /** Matrix products (batched, broadcasting like torch.matmul) and (log-)softmax. */
 import { record } from '../autograd/node';
-import { allocate, allocateUninitialized } from '../tensor/dtype';
+import { type FloatArray, type FloatDType, allocate, allocateUninitialized, requireFloating } from '../tensor/dtype';
 import { matmulInto, softmaxInto } from '../tensor/kernels/matmul';
 import { broadcastShapes, fmtShape, normalizeDim, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
@@ -19,6 +19,8 @@ import { alignBatched, reshape, reshapeRecorded, squeeze, transpose, unsqueeze }
  * The primitive behind `matmul`; its backward is two more `mmT` calls.
  */
 export function mmT(a: Tensor, b: Tensor, transA: boolean, transB: boolean, name = 'MmBackward0'): Tensor {
+  requireFloating('matmul', 'input', a.dtype);
+  requireFloating('matmul', 'other', b.dtype);
   if (isBatched(a) || isBatched(b)) {
     // Members become batch dimensions of one broadcasting product (a batched native GEMM).
     const levels = unionLevels([a, b]);
@@ -46,12 +48,13 @@ export function mmT(a: Tensor, b: Tensor, transA: boolean, transB: boolean, name
   const aBatch = numelOf(a.shape.slice(0, -2));
   const bBatch = numelOf(b.shape.slice(0, -2));
   // Every element is written by the product unless the inner dimension is empty (zeros then).
-  const out = ka > 0 ? allocateUninitialized(a.dtype, batch * m * n, 'matmul') : allocate(a.dtype, batch * m * n, 'matmul');
+  const dtype = a.dtype as FloatDType; // checked above
+  const out = ka > 0 ? allocateUninitialized(dtype, batch * m * n, 'matmul') : allocate(dtype, batch * m * n, 'matmul');
   const outShape = [...batchShape, m, n];
   if (batch === aBatch && batch === bBatch) {
-    matmulInto(a.data, b.data, out, batch, m, ka, n, transA, transB, m * ka, ka * n);
+    matmulInto(a.data as FloatArray, b.data as FloatArray, out, batch, m, ka, n, transA, transB, m * ka, ka * n);
   } else if (aBatch === 1 || bBatch === 1) {
-    matmulInto(a.data, b.data, out, batch, m, ka, n, transA, transB, aBatch === 1 ? 0 : m * ka, bBatch === 1 ? 0 : ka * n);
+    matmulInto(a.data as FloatArray, b.data as FloatArray, out, batch, m, ka, n, transA, transB, aBatch === 1 ? 0 : m * ka, bBatch === 1 ? 0 : ka * n);
   } else {
     // General batch broadcasting: materialise both operands to the full batch shape.
     const ae = a.shape.slice(-2);
@@ -73,13 +76,14 @@ export function mmT(a: Tensor, b: Tensor, transA: boolean, transB: boolean, name
   );
 }
 
-function expandData(t: Tensor, shape: number[]): Float32Array | Float64Array {
-  return broadcastTo(detach(t), shape).data;
+function expandData(t: Tensor, shape: number[]): FloatArray {
+  return broadcastTo(detach(t), shape).data as FloatArray;
 }
 
 /** Matrix product with torch.matmul's rules for 1-d operands and batch broadcasting. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const [x, y] = binaryOperands('matmul', a, b, to);
+  requireFloating('matmul', 'input', x.dtype);
   if (x.ndim === 0 || y.ndim === 0) {
     throw new RangeError(`matmul: both arguments need at least 1 dimension, got shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}`);
   }
@@ -102,6 +106,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /** Batched matrix product of two 3-d tensors [b, n, m] · [b, m, p] (PyTorch's `bmm`; no broadcasting). */
 export function bmm(a: Tensor, b: Tensor): Tensor {
   const [x, y] = binaryOperands('bmm', a, b, to);
+  requireFloating('bmm', 'input', x.dtype);
   if (x.ndim !== 3 || y.ndim !== 3 || x.shape[0] !== y.shape[0] || x.shape[2] !== y.shape[1]) {
     throw new RangeError(`bmm: expected [b, n, m] and [b, m, p], got shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}`);
   }
@@ -120,6 +125,7 @@ export function logSoftmax(a: Tensor, dim = -1): Tensor {
 
 function softmaxAlong(fn: string, a: Tensor, dim: number, log: boolean): Tensor {
   checkTensor(fn, 'input', a);
+  requireFloating(fn, 'input', a.dtype);
   const d = normalizeDim(fn, dim, a.ndim);
   if (isBatched(a)) {
     if (a.ndim === 0) return reshape(softmaxAlong(fn, reshape(a, [1]), 0, log), []);
@@ -133,8 +139,8 @@ function softmaxAlong(fn: string, a: Tensor, dim: number, log: boolean): Tensor 
   } else {
     const cols = a.ndim === 0 ? 1 : a.shape[a.ndim - 1];
     const rows = cols === 0 ? 0 : a.numel / cols;
-    const out = allocate(a.dtype, a.numel);
-    softmaxInto(a.data, out, rows, cols, log);
+    const out = allocate(a.dtype as FloatDType, a.numel);
+    softmaxInto(a.data as FloatArray, out, rows, cols, log);
     y = wrap(out, a.shape);
   }
   const sd = a.ndim === 0 ? [] : d;

@@ -3,9 +3,10 @@
  * gradient x/‖x‖ is 0 at x = 0 (PyTorch's rule; the composite √Σx² would give NaN there), other
  * orders composed from abs, pow, sum and max (ties of the ∞-norm share the gradient evenly).
  */
+import { requireFloating } from '../tensor/dtype';
 import { record } from '../autograd/node';
 import { typeError } from '../errors';
-import { abs, div, eq, mul, pow, sqrt, square, where } from './elementwise';
+import { abs, div, eqMask, mul, pow, sqrt, square, where } from './elementwise';
 import { broadcastTo } from './broadcast';
 import { type Dims, max, sum } from './reduce';
 import { detach } from './inplace';
@@ -41,7 +42,7 @@ function norm2(a: Tensor, dim: Dims, keepdim: boolean): Tensor {
   return record('LinalgVectorNormBackward0', [a], value, (g) => {
     const n = reshape(value, kept);
     // Reads the connected output, so the second derivative is exact too.
-    return [mul(a, where(eq(n, 0), 0, div(broadcastTo(reshape(g, kept), a.shape), n)))];
+    return [mul(a, where(eqMask(n, 0), 0, div(broadcastTo(reshape(g, kept), a.shape), n)))];
   }, [a]);
 }
 
@@ -51,12 +52,13 @@ function norm2(a: Tensor, dim: Dims, keepdim: boolean): Tensor {
  */
 export function vectorNorm(a: Tensor, ord = 2, opts: VectorNormOptions = {}): Tensor {
   checkTensor('vectorNorm', 'input', a);
+  requireFloating('vectorNorm', 'input', a.dtype);
   if (typeof ord !== 'number' || Number.isNaN(ord) || (ord < 0 && ord !== -Infinity)) throw typeError('vectorNorm', 'ord', 'a number >= 0, Infinity or -Infinity', ord);
   const { dim, keepdim = false } = opts;
   if (ord === 2) return norm2(a, dim, keepdim);
   const x = abs(a);
   if (ord === 1) return sum(x, dim, keepdim);
-  if (ord === 0) return sum(detach(where(eq(a, 0), 0, 1)), dim, keepdim);
+  if (ord === 0) return sum(detach(where(eqMask(a, 0), 0, 1)), dim, keepdim);
   if (ord === Infinity || ord === -Infinity) {
     if (dim === undefined) {
       const m = ord === Infinity ? max(x) : max(mul(x, -1));

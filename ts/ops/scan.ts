@@ -4,7 +4,8 @@
  * The loop runs in JavaScript (no native form yet: under mg.jit it is refused).
  */
 import { record } from '../autograd/node';
-import { allocate } from '../tensor/dtype';
+import { allocate, isFloating } from '../tensor/dtype';
+import { castExact, to } from './cast';
 import { batchedOf, isBatched } from '../tensor/batched';
 import { normalizeDim, numelOf } from '../tensor/shape';
 import type { Tensor } from '../tensor/tensor';
@@ -18,6 +19,8 @@ export function cumsum(a: Tensor, dim: number): Tensor {
   checkTensor('cumsum', 'input', a);
   const d = normalizeDim('cumsum', dim, a.ndim);
   if (isBatched(a)) return batchedOf(cumsum(a.value, d + a.levels.length), a.levels);
+  // Integer and bool inputs sum to int64, as in PyTorch (exactly, through float64).
+  if (!isFloating(a.dtype)) return castExact(cumsum(to(a, 'float64'), d), 'int64');
   if (a.ndim === 0) return record('CumsumBackward0', [a], wrap(a.data.slice(), []), (g) => [g]);
   const len = a.shape[d];
   const inner = numelOf(a.shape.slice(d + 1));

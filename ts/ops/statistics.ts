@@ -3,6 +3,7 @@
  * with `correction`), built from mean, sub, square and sum, so every order of derivative and vmap
  * come from those primitives.
  */
+import { requireFloating } from '../tensor/dtype';
 import { typeError } from '../errors';
 import { div, sqrt, square, sub } from './elementwise';
 import { type Dims, mean, sum } from './reduce';
@@ -31,6 +32,7 @@ function countOver(fn: string, a: Tensor, dim: Dims): number {
  */
 export function var_(a: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   checkTensor('var', 'input', a);
+  requireFloating('var', 'input', a.dtype);
   const correction = opts.correction ?? 1;
   if (typeof correction !== 'number' || !Number.isFinite(correction)) throw typeError('var', 'correction', 'a finite number', correction);
   const n = countOver('var', a, dim);
@@ -41,5 +43,6 @@ export function var_(a: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
 /** √var over `dim`; see {@link var_}. */
 export function std(a: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   checkTensor('std', 'input', a);
+  requireFloating('std', 'input', a.dtype);
   return sqrt(var_(a, dim, opts));
 }

@@ -1,6 +1,7 @@
 /** Argument checking and small constructors shared by the ops. */
 import { typeError } from '../errors';
-import { type DType, type TypedArray, allocate, getDefaultDtype, promoteTypes } from '../tensor/dtype';
+import { type DType, type TypedArray, allocate, getDefaultDtype, isFloating, promoteTypes } from '../tensor/dtype';
+import { storedValue } from '../tensor/kernels/cast';
 import { Tensor, type TensorLike, checkAttached, isTensor } from '../tensor/tensor';
 import { markConstant } from '../tensor/trace';
 
@@ -19,7 +20,7 @@ export function zerosOf(shape: readonly number[], dtype: DType): Tensor {
 /** A 0-d tensor holding `value`. */
 export function scalarOf(value: number, dtype: DType): Tensor {
   const d = allocate(dtype, 1);
-  d[0] = value;
+  d[0] = isFloating(dtype) ? value : storedValue('scalar', dtype, value);
   return new Tensor(markConstant(d), []);
 }
 
@@ -37,13 +38,29 @@ export function toTensor(fn: string, arg: string, x: unknown, dtype: DType): Ten
 }
 
 /**
- * The two operands of a binary op as tensors of one dtype: numbers adopt the tensor's dtype,
- * mixed float32/float64 promote to float64 (through a differentiable cast).
+ * The dtype of a tensor combined with a plain number, PyTorch's rule for a Python scalar: a
+ * floating tensor keeps its dtype; an integer or bool tensor with a non-integer number goes to
+ * the default float dtype; a bool tensor with an integer number goes to int64.
+ */
+function withNumber(d: DType, v: number): DType {
+  if (isFloating(d)) return d;
+  if (!Number.isInteger(v)) return getDefaultDtype();
+  return d === 'bool' ? 'int64' : d;
+}
+
+/**
+ * The two operands of a binary op as tensors of one dtype: two tensors promote as in PyTorch
+ * (bool < int32 < int64 < float32 < float64, through a differentiable cast between floats); a
+ * number takes the tensor's dtype (see {@link withNumber}).
  */
 export function binaryOperands(fn: string, a: TensorLike, b: TensorLike, cast: (t: Tensor, d: DType) => Tensor): [Tensor, Tensor] {
   const da = isTensor(a) ? a.dtype : null;
   const db = isTensor(b) ? b.dtype : null;
-  const dtype = da && db ? promoteTypes(da, db) : (da ?? db ?? getDefaultDtype());
+  const dtype =
+    da && db ? promoteTypes(da, db)
+    : da ? (typeof b === 'number' ? withNumber(da, b) : da)
+    : db ? (typeof a === 'number' ? withNumber(db, a) : db)
+    : getDefaultDtype();
   let x = toTensor(fn, 'input', a, dtype);
   let y = toTensor(fn, 'other', b, dtype);
   if (x.dtype !== dtype) x = cast(x, dtype);

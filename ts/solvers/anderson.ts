@@ -8,7 +8,7 @@
  */
 import { NumericalError } from '../errors';
 import { eye, ones } from '../ops/creation';
-import { add, div, gt, mul, where } from '../ops/elementwise';
+import { add, div, gtMask, mul, where } from '../ops/elementwise';
 import { to } from '../ops/cast';
 import { stack } from '../ops/indexing';
 import { mmT } from '../ops/matmul';
@@ -117,7 +117,7 @@ export class AndersonAcceleration<P = unknown> extends IterativeSolver<P, Anders
     const I = eye(h, { dtype: 'float64' });
     let G = mmT(R64, R64, false, true);
     const scale = max(sum(mul(G, I), 1));
-    G = div(G, where(gt(scale, 0), scale, 1));
+    G = div(G, where(gtMask(scale, 0), scale, 1));
     if (this.ridge > 0) G = add(G, mul(I, this.ridge));
     let w: Tensor;
     try {

@@ -4,7 +4,7 @@
  * root can differ per vmap member.
  */
 import { detach } from '../ops/inplace';
-import { abs, add, eq, gt, mul, where } from '../ops/elementwise';
+import { abs, add, eqMask, gtMask, mul, where } from '../ops/elementwise';
 import { to } from '../ops/cast';
 import { reshape } from '../ops/shape';
 import { scalarOf } from '../ops/util';
@@ -107,7 +107,7 @@ export class Bisection extends IterativeSolver<Tensor | null, BisectionState> {
       ...initialState(2, aux),
       lower: to(this.lower, dtype),
       upper: to(this.upper, dtype),
-      increasing: gt(fhi, flo),
+      increasing: gtMask(fhi, flo),
     };
   }
 
@@ -124,7 +124,7 @@ export class Bisection extends IterativeSolver<Tensor | null, BisectionState> {
     const mid = mul(add(state.lower, state.upper), 0.5);
     const [v, aux] = this.f(`${this.name}.update`, mid, args);
     // The root is below mid where F(mid) has F(upper)'s sign.
-    const below = eq(gt(v, 0), state.increasing);
+    const below = eqMask(gtMask(v, 0), state.increasing);
     const errs = memberErrorsOf(abs(v));
     return {
       params: mid,

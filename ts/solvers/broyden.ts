@@ -4,7 +4,7 @@
  * inverse Jacobian estimate is H = γI + Σ_j c_j d_jᵀ, updated by a rank-one secant correction
  * each step (c = Δx − HΔg, d = HᵀΔx / ⟨HᵀΔx, Δg⟩); the step is x ← x − t·H F(x).
  */
-import { add, eq, mul, reciprocal, sub, where } from '../ops/elementwise';
+import { add, eqMask, mul, reciprocal, sub, where } from '../ops/elementwise';
 import { stack } from '../ops/indexing';
 import { matmul } from '../ops/matmul';
 import { t as transpose } from '../ops/shape';
@@ -148,9 +148,9 @@ export class Broyden<P = unknown> extends IterativeSolver<P, BroydenState> {
     const v = this.apply(state.dHistory, state.cHistory, dx);
     const denom = treeVdotT(v, dg);
     // A zero denominator (no progress, or a frozen vmap member) leaves H unchanged.
-    const inv = where(eq(denom, 0), 0, reciprocal(where(eq(denom, 0), 1, denom)));
+    const inv = where(eqMask(denom, 0), 0, reciprocal(where(eqMask(denom, 0), 1, denom)));
     const d = mul(v, inv);
-    const c = mul(sub(dx, this.apply(state.cHistory, state.dHistory, dg)), where(eq(denom, 0), 0, 1));
+    const c = mul(sub(dx, this.apply(state.cHistory, state.dHistory, dg)), where(eqMask(denom, 0), 0, 1));
     const errs = memberErrorsOf(fn);
     return {
       params: unravel<P>(xn, layout),

@@ -5,7 +5,7 @@
  * than corrupting the estimate. The scalars are tensors, so a fixed-step LBFGS runs under vmap.
  */
 import { valueAndGrad } from '../func/transforms';
-import { add, div, gt, mul, reciprocal, sub, where } from '../ops/elementwise';
+import { add, div, gtMask, mul, reciprocal, sub, where } from '../ops/elementwise';
 import type { Tensor } from '../tensor/tensor';
 import { treeVdot, treeVdotT } from '../tree/tree-math';
 import {
@@ -108,7 +108,7 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
       const k = S.length - 1;
       const sy = treeVdotT(S[k], Y[k]);
       const yy = treeVdotT(Y[k], Y[k]);
-      q = mul(q, where(gt(sy, 0), div(sy, where(gt(yy, 0), yy, 1)), 1));
+      q = mul(q, where(gtMask(sy, 0), div(sy, where(gtMask(yy, 0), yy, 1)), 1));
     }
     for (let i = 0; i < S.length; i++) {
       const b = mul(R[i], treeVdotT(Y[i], q));
@@ -155,7 +155,7 @@ export class LBFGS<P = unknown> extends IterativeSolver<P, LBFGSState> {
     const s = sub(xn, x);
     const y = sub(g, state.grad);
     const sy = treeVdotT(s, y);
-    const ok = gt(sy, 0);
+    const ok = gtMask(sy, 0);
     const rho = where(ok, reciprocal(where(ok, sy, 1)), 0);
     const errs = memberErrorsOf(g);
     return {

@@ -1,32 +1,82 @@
-/** Floating-point dtypes, their typed arrays, the default dtype and type promotion. */
+/** Dtypes (floating, integer, bool), their typed arrays, the default dtype and type promotion. */
 import { typeError } from '../errors';
 
-/** Element type of a tensor. */
-export type DType = 'float32' | 'float64';
+/** A floating-point dtype: the only kind that autograd, the kernels and the layers compute in. */
+export type FloatDType = 'float32' | 'float64';
 
-/** Storage of a tensor: a row-major contiguous typed array. */
-export type TypedArray = Float32Array | Float64Array;
+/** An integer dtype, for labels and indices. */
+export type IntDType = 'int32' | 'int64';
 
-let defaultDtype: DType = 'float32';
+/** Element type of a tensor: floating, integer, or `bool` (masks and comparison results). */
+export type DType = FloatDType | IntDType | 'bool';
 
-/** Sets the dtype used when none is given (PyTorch's `torch.set_default_dtype`). */
-export function setDefaultDtype(dtype: DType): void {
-  defaultDtype = checkDtype('setDefaultDtype', 'dtype', dtype);
+/** Storage of a floating-point tensor. */
+export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * Storage of an `int64` tensor: a Float64Array whose values are integers, exact within ±2⁵³
+ * (JavaScript's safe integers, far beyond any label or index), so its elements read as numbers
+ * like every other dtype's rather than as BigInts. Values outside that range are refused where
+ * they enter (creation, casts, loading a file).
+ */
+export class Int64Array extends Float64Array {}
+
+/**
+ * Storage of a tensor: a row-major contiguous typed array (an {@link Int64Array} for `int64`, a
+ * `Uint8Array` of 0 and 1 for `bool`).
+ */
+export type TypedArray = FloatArray | Int32Array | Uint8Array;
+
+/** All dtypes, ordered by PyTorch's promotion (bool < int32 < int64 < float32 < float64). */
+const ORDER: readonly DType[] = ['bool', 'int32', 'int64', 'float32', 'float64'];
+
+/** Bytes per element. */
+export function itemSize(dtype: DType): number {
+  return dtype === 'float64' || dtype === 'int64' ? 8 : dtype === 'bool' ? 1 : 4;
 }
 
-/** The dtype used when none is given. */
-export function getDefaultDtype(): DType {
+/** True for float32 and float64. */
+export function isFloating(dtype: DType): dtype is FloatDType {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+let defaultDtype: FloatDType = 'float32';
+
+/** Sets the dtype used when none is given (PyTorch's `torch.set_default_dtype`). */
+export function setDefaultDtype(dtype: FloatDType): void {
+  defaultDtype = checkFloatDtype('setDefaultDtype', 'dtype', dtype);
+}
+
+/** The floating dtype used when none is given. */
+export function getDefaultDtype(): FloatDType {
   return defaultDtype;
 }
 
-/** Validates a dtype argument. */
+/** Validates a dtype argument (any dtype). */
 export function checkDtype(fn: string, arg: string, dtype: unknown): DType {
+  if (typeof dtype !== 'string' || !ORDER.includes(dtype as DType)) {
+    throw typeError(fn, arg, "'float32', 'float64', 'int32', 'int64' or 'bool'", dtype);
+  }
+  return dtype as DType;
+}
+
+/** Validates a dtype argument that must be floating (parameters, random draws, the default). */
+export function checkFloatDtype(fn: string, arg: string, dtype: unknown): FloatDType {
   if (dtype !== 'float32' && dtype !== 'float64') throw typeError(fn, arg, "'float32' or 'float64'", dtype);
   return dtype;
 }
 
+/**
+ * Throws unless `dtype` is floating: `fn` needs a floating-point `arg` (a gradient, a random
+ * draw, a transcendental kernel); the message says how to cast.
+ */
+export function requireFloating(fn: string, arg: string, dtype: DType): FloatDType {
+  if (isFloating(dtype)) return dtype;
+  throw new TypeError(`${fn}: argument '${arg}' must be a floating-point tensor (float32 or float64), got ${dtype}; cast it with .to('${defaultDtype}')`);
+}
+
 /** Machine epsilon of a dtype (the gap between 1 and the next larger number). */
-export function machineEpsilon(dtype: DType): number {
+export function machineEpsilon(dtype: FloatDType): number {
   return dtype === 'float32' ? 2 ** -23 : 2 ** -52;
 }
 
@@ -56,23 +106,38 @@ function fromSlab(dtype: DType, n: number, bytes: number): TypedArray {
   }
   const at = slabUsed;
   slabUsed = (at + bytes + 31) & ~31;
-  return dtype === 'float64' ? new Float64Array(slab, at, n) : new Float32Array(slab, at, n);
+  return view(dtype, slab, at, n);
+}
+
+/** A typed array of `dtype` over `n` elements of `buffer` from byte `at`. */
+function view(dtype: DType, buffer: ArrayBuffer, at: number, n: number): TypedArray {
+  switch (dtype) {
+    case 'float64': return new Float64Array(buffer, at, n);
+    case 'float32': return new Float32Array(buffer, at, n);
+    case 'int32': return new Int32Array(buffer, at, n);
+    case 'int64': return new Int64Array(buffer, at, n);
+    case 'bool': return new Uint8Array(buffer, at, n);
+  }
 }
 
 /** Called with every buffer allocated while `mg.jit` records (see tensor/trace.ts). */
-let allocationHook: ((a: TypedArray | Int32Array, by: string) => void) | null = null;
+let allocationHook: ((a: TypedArray, by: string) => void) | null = null;
 
 /** Installs (or, with null, removes) the allocation hook of a recording. @internal */
-export function setAllocationHook(hook: ((a: TypedArray | Int32Array, by: string) => void) | null): void {
+export function setAllocationHook(hook: ((a: TypedArray, by: string) => void) | null): void {
   allocationHook = hook;
 }
 
 /** A zero-filled buffer of `n` elements; `fn` names the operation in the error for a size too large. */
-export function allocate(dtype: DType, n: number, fn = 'allocate'): TypedArray {
+export function allocate<D extends DType>(dtype: D, n: number, fn = 'allocate'): ArrayOf<D> {
   const a = allocateZeroed(dtype, n, fn);
   if (allocationHook !== null) allocationHook(a, fn);
-  return a;
+  return a as ArrayOf<D>;
 }
+
+/** The typed array that holds a dtype. */
+export type ArrayOf<D extends DType> = D extends 'float32' ? Float32Array : D extends 'float64' ? Float64Array : D extends FloatDType ? FloatArray
+  : D extends 'int32' ? Int32Array : D extends 'int64' ? Int64Array : D extends 'bool' ? Uint8Array : TypedArray;
 
 /** A zero-filled Int32Array (indices) of `n` elements. */
 export function allocateIndices(n: number, fn = 'allocate'): Int32Array {
@@ -84,13 +149,13 @@ export function allocateIndices(n: number, fn = 'allocate'): Int32Array {
 function allocateZeroed(dtype: DType, n: number, fn: string): TypedArray {
   if (!(n <= MAX_ELEMENTS)) {
     throw new RangeError(
-      `${fn}: a ${dtype} tensor of ${n} elements (${(n * (dtype === 'float64' ? 8 : 4)).toExponential(2)} bytes) is too large; at most ${MAX_ELEMENTS} elements can be allocated`,
+      `${fn}: a ${dtype} tensor of ${n} elements (${(n * itemSize(dtype)).toExponential(2)} bytes) is too large; at most ${MAX_ELEMENTS} elements can be allocated`,
     );
   }
-  const bytes = n * (dtype === 'float64' ? 8 : 4);
+  const bytes = n * itemSize(dtype);
   if (bytes > ON_HEAP_BYTES && bytes <= SLAB_MAX_BYTES) return fromSlab(dtype, n, bytes);
   try {
-    return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+    return view(dtype, new ArrayBuffer(bytes), 0, n);
   } catch (e) {
     throw new RangeError(`${fn}: could not allocate a ${dtype} tensor of ${n} elements (${(e as Error).message})`);
   }
@@ -105,13 +170,13 @@ const UNINITIALIZED_FROM_BYTES = 4096;
  * a dedicated ArrayBuffer, never a shared pool slab), which skips zero-filling and costs about a
  * third of a zeroed one at 128 KiB; smaller buffers are ordinary (zeroed) typed arrays.
  */
-export function allocateUninitialized(dtype: DType, n: number, fn = 'allocate'): TypedArray {
-  const bytes = n * (dtype === 'float64' ? 8 : 4);
+export function allocateUninitialized<D extends DType>(dtype: D, n: number, fn = 'allocate'): ArrayOf<D> {
+  const bytes = n * itemSize(dtype);
   // While recording, every buffer starts as zeros (the recorder tracks what it holds).
   if (!(bytes >= UNINITIALIZED_FROM_BYTES) || !(n <= MAX_ELEMENTS) || allocationHook !== null) return allocate(dtype, n, fn);
   try {
     const buf = Buffer.allocUnsafeSlow(bytes);
-    return dtype === 'float64' ? new Float64Array(buf.buffer, buf.byteOffset, n) : new Float32Array(buf.buffer, buf.byteOffset, n);
+    return view(dtype, buf.buffer as ArrayBuffer, buf.byteOffset, n) as ArrayOf<D>;
   } catch {
     return allocate(dtype, n, fn); // reports the failure with the usual message
   }
@@ -134,10 +199,18 @@ export function isDetached(a: TypedArray): boolean {
 
 /** The dtype of a typed array. */
 export function dtypeOf(data: TypedArray): DType {
-  return data instanceof Float64Array ? 'float64' : 'float32';
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Int64Array) return 'int64';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  return 'bool';
 }
 
-/** PyTorch's promotion between floating dtypes: float64 wins. */
+/**
+ * PyTorch's promotion of two tensors' dtypes: the later in bool < int32 < int64 < float32 <
+ * float64 (so int64 with float32 gives float32, as in PyTorch).
+ */
+export function promoteTypes<A extends DType, B extends DType>(a: A, b: B): A extends FloatDType ? FloatDType : B extends FloatDType ? FloatDType : DType;
 export function promoteTypes(a: DType, b: DType): DType {
-  return a === 'float64' || b === 'float64' ? 'float64' : 'float32';
+  return ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b;
 }

@@ -1,5 +1,5 @@
 /** PyTorch-style printing of tensor values (`tensor([[-0.0369,  0.0248]])`). */
-import type { TypedArray } from './dtype';
+import { type TypedArray, dtypeOf, isFloating } from './dtype';
 
 const PRECISION = 4;
 const LINEWIDTH = 80;
@@ -90,6 +90,23 @@ function strides(shape: readonly number[]): number[] {
   return out;
 }
 
+/** Integer and bool values: `str(value)` padded to the widest shown one, as PyTorch prints them. */
+class ExactFormatter {
+  width = 1;
+
+  constructor(values: number[], private readonly bool: boolean) {
+    for (const v of values) this.width = Math.max(this.width, this.text(v).length);
+  }
+
+  private text(v: number): string {
+    return this.bool ? (v !== 0 ? 'True' : 'False') : String(v);
+  }
+
+  format(v: number): string {
+    return this.text(v).padStart(this.width);
+  }
+}
+
 /** Values that will be shown (all of them, or the summarised edges). */
 function shownValues(data: TypedArray, shape: readonly number[], summarize: boolean): number[] {
   if (!summarize) return Array.from(data);
@@ -111,7 +128,9 @@ function shownValues(data: TypedArray, shape: readonly number[], summarize: bool
 /** The bracketed body of a tensor's repr, `[[1., 2.], [3., 4.]]` with PyTorch's line breaks. */
 export function formatValues(data: TypedArray, shape: readonly number[], indent: number): string {
   const summarize = data.length > THRESHOLD;
-  const f = new Formatter(shownValues(data, shape, summarize));
+  const shown = shownValues(data, shape, summarize);
+  const dtype = dtypeOf(data);
+  const f = isFloating(dtype) ? new Formatter(shown) : new ExactFormatter(shown, dtype === 'bool');
   if (shape.length === 0) return f.format(data[0]).trim();
   const st = strides(shape);
   const rec = (dim: number, offset: number, ind: number): string => {

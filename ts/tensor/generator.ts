@@ -4,7 +4,7 @@
  * advances it (so float64 normals use the C library's log/sin/cos, like PyTorch, bit for bit).
  */
 import { typeError } from '../errors';
-import type { TypedArray } from './dtype';
+import type { FloatArray } from './dtype';
 import { native } from './native';
 
 /** PyTorch's default seed for a fresh generator. */
@@ -60,12 +60,12 @@ export class Generator {
   }
 
   /** Fills `out` with uniform values in [from, to). @internal */
-  fillUniform(out: TypedArray, from: number, to: number): void {
+  fillUniform(out: FloatArray, from: number, to: number): void {
     native.rngUniform(this.state, out, from, to);
   }
 
   /** Fills `out` with normal values. @internal */
-  fillNormal(out: TypedArray, mean: number, std: number): void {
+  fillNormal(out: FloatArray, mean: number, std: number): void {
     native.rngNormal(this.state, this.cache, out, mean, std);
   }
 }

@@ -110,7 +110,7 @@ export interface NativeAddon {
 }
 
 /** A buffer a replay program reads or writes. */
-export type ReplayBuffer = Float32Array | Float64Array | Int32Array | Uint32Array;
+export type ReplayBuffer = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 /** An opaque handle to a native replay program. */
 export interface ReplayProgram {

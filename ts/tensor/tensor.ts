@@ -4,7 +4,7 @@
  * place (`ts/methods.ts`), the one sanctioned exception to the one-way layering.
  */
 import { typeError } from '../errors';
-import { type DType, type TypedArray, dtypeOf, getDefaultDtype } from './dtype';
+import { type DType, type TypedArray, dtypeOf, getDefaultDtype, isFloating } from './dtype';
 import { addSuffixes, formatValues } from './format';
 import { fmtShape, numelOf } from './shape';
 import { gradAssigned, hostRead } from './trace';
@@ -38,7 +38,7 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-/** A float32/float64 n-dimensional array with PyTorch-style autograd. */
+/** An n-dimensional array (float32/float64, int32/int64 or bool) with PyTorch-style autograd. */
 export class Tensor {
   /**
    * Row-major contiguous values. Views (`reshape`, `view`) share this array. A small tensor's
@@ -74,6 +74,7 @@ export class Tensor {
     // is shared rather than copied and frozen again.
     this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.dtype = dtypeOf(data);
+    if (requiresGrad) requireGradable('Tensor', this.dtype);
     this._requiresGrad = requiresGrad;
     this._version = version ?? { value: 0 };
   }
@@ -129,6 +130,7 @@ export class Tensor {
         'requiresGrad: you can only change the requiresGrad flag of leaf tensors; use detach() to get a leaf from a non-leaf',
       );
     }
+    if (flag) requireGradable('requiresGrad', this.dtype);
     this._requiresGrad = flag;
   }
 
@@ -142,7 +144,7 @@ export class Tensor {
     return this.data[0];
   }
 
-  /** The values as nested arrays (a number for a 0-d tensor). */
+  /** The values as nested arrays (a number for a 0-d tensor; bool values read as 0 and 1). */
   tolist(): NestedArray {
     this.checkAttached('tolist');
     hostRead('tolist', this.data);
@@ -169,7 +171,8 @@ export class Tensor {
     const prefix = 'tensor(';
     const suffixes: string[] = [];
     if (this.data.length === 0 && this.shape.length !== 1) suffixes.push(`size=(${this.shape.join(', ')})`);
-    if (this.dtype !== getDefaultDtype()) suffixes.push(`dtype=torch.${this.dtype}`);
+    // PyTorch names no dtype for the default float, int64 and bool (their values show the type).
+    if (this.dtype !== getDefaultDtype() && this.dtype !== 'int64' && this.dtype !== 'bool') suffixes.push(`dtype=torch.${this.dtype}`);
     if (this.gradFn) suffixes.push(`grad_fn=<${this.gradFn.name}>`);
     else if (this.requiresGrad) suffixes.push('requires_grad=True');
     const body = this.data.length === 0 ? '[]' : formatValues(this.data, this.shape, prefix.length);
@@ -180,6 +183,11 @@ export class Tensor {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/** PyTorch's rule: only floating-point tensors can require gradients. */
+function requireGradable(fn: string, dtype: DType): void {
+  if (!isFloating(dtype)) throw new TypeError(`${fn}: only floating-point tensors can require gradients, got a tensor of dtype ${dtype}`);
 }
 
 /**

@@ -16,7 +16,7 @@ import { type NativeAddon, native } from './native';
 import { forceKernelPath, forcedKernelPath } from './kernels/dispatch';
 
 /** A buffer a kernel can touch. */
-export type RawBuffer = Float32Array | Float64Array | Int32Array | Uint32Array;
+export type RawBuffer = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 /** Instruction codes (shared with native/replay.h). */
 export enum Instr {
@@ -27,7 +27,7 @@ export enum Instr {
 }
 
 /** Buffer element types (shared with native/replay.h). */
-export enum BufType { F32 = 0, F64 = 1, I32 = 2, U32 = 3 }
+export enum BufType { F32 = 0, F64 = 1, I32 = 2, U32 = 3, U8 = 4 }
 
 /** Raised when a traced function does something a replay could not repeat. */
 export class TraceError extends MetagradError {
@@ -76,11 +76,13 @@ export interface Guard {
   readonly values: RawBuffer;
 }
 
-function bufType(a: RawBuffer): BufType {
+/** A buffer's element type in a program (int64 tensors are float64 arrays of integers: F64; bool tensors U8). @internal */
+export function bufType(a: RawBuffer): BufType {
   if (a instanceof Float32Array) return BufType.F32;
   if (a instanceof Float64Array) return BufType.F64;
   if (a instanceof Int32Array) return BufType.I32;
-  return BufType.U32;
+  if (a instanceof Uint32Array) return BufType.U32;
+  return BufType.U8;
 }
 
 const scratch = new Float64Array(1);
@@ -575,4 +577,3 @@ export function isTraced(a: RawBuffer): boolean {
   return recorder !== null && recorder.traced(a);
 }
 
-export { bufType };

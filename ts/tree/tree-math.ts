@@ -12,7 +12,7 @@
  */
 import { record } from '../autograd/node';
 import { rangeError, typeError } from '../errors';
-import { type DType, promoteTypes } from '../tensor/dtype';
+import { type DType, type FloatArray, promoteTypes, requireFloating } from '../tensor/dtype';
 import { fmtShape, numelOf, sameShape } from '../tensor/shape';
 import { type Tensor, isTensor } from '../tensor/tensor';
 import { to } from '../ops/cast';
@@ -133,9 +133,9 @@ function dotRaw(a: Tensor, b: Tensor): number {
  */
 function dotT(a: Tensor, b: Tensor): Tensor {
   if (isBatched(a) || isBatched(b)) return batchedDotT(a, b);
-  const dtype = promoteTypes(a.dtype, b.dtype);
+  const dtype = requireFloating('treeVdot', 'input', promoteTypes(a.dtype, b.dtype));
   const out = wrap(allocate(dtype, 1, 'treeDot'), []);
-  dotRowsInto(to(detach(a), dtype).data, to(detach(b), dtype).data, out.data);
+  dotRowsInto(to(detach(a), dtype).data as FloatArray, to(detach(b), dtype).data as FloatArray, out.data as FloatArray);
   return record(
     'DotBackward0',
     [a, b],
@@ -156,7 +156,7 @@ function batchedDotT(a: Tensor, b: Tensor): Tensor {
   const pb = materializeBatched(b, levels, sizes, b.ndim);
   const members = numelOf(sizes);
   const values = allocate(dtype, members, 'treeDot');
-  dotRowsInto(to(detach(pa), dtype).data, to(detach(pb), dtype).data, values);
+  dotRowsInto(to(detach(pa), dtype).data as FloatArray, to(detach(pb), dtype).data as FloatArray, values as FloatArray);
   const member = [...sizes, ...new Array<number>(a.ndim).fill(1)];
   const out = record(
     'DotBackward0',

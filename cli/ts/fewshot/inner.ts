@@ -82,7 +82,7 @@ export function episodeMetaGradient(theta: FlatParams, ep: Episode, cfg: InnerCo
   return {
     queryLoss: loss.item(),
     queryAccuracy: noGrad(() => accuracyOf(logits, ep.yQuery)),
-    grads: grads.map((g) => g.data.slice()),
+    grads: grads.map((g) => g.data.slice() as Float32Array | Float64Array),
     residual: entry.residual,
     rootResidual: entry.rootResidual,
   };

@@ -8,7 +8,7 @@ import { noGrad } from '../../autograd/grad-mode';
 import { NumericalError } from '../../errors';
 import { type ValueSolve, solveImplicitly } from '../../linalg/implicit-solve';
 import { type VecOp, problemOf } from '../../linalg/operator';
-import { add, gt, sub } from '../../ops/elementwise';
+import { add, gtMask, sub } from '../../ops/elementwise';
 import { detach } from '../../ops/inplace';
 import { machineEpsilon } from '../../tensor/dtype';
 import type { Tensor } from '../../tensor/tensor';
@@ -152,7 +152,7 @@ function recordedSolve(b: readonly Tensor[], A: VecOp, solve: LinearSolver, ctx:
   const x = flatten(solve((v) => A(v as Tensor[]), b.map(detach), { onInfo: (i) => ctx.report(i) }))[0];
   if (x.length !== b.length) throw new NumericalError(`${ctx.site}: the linear solver returned ${x.length} tensors for a right-hand side of ${b.length}`);
   const res = noGrad(() => A(x).map((ax, i) => sub(b[i], ax)));
-  const diverged = noGrad(() => gt(treeNormT(res), treeNormT(b)));
+  const diverged = noGrad(() => gtMask(treeNormT(res), treeNormT(b)));
   recordMemberChecks([...x, ...res], diverged, `${ctx.site}: the backward linear solve (${kindOf(solve)}) left a non-finite residual or diverged (‖A x − b‖ > ‖b‖; found when mg.jit replayed it); ${hint(kindOf(solve))}`);
   return x;
 }

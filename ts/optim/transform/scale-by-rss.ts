@@ -41,7 +41,7 @@ export function scaleByRss(opts?: ScaleByRssOptions): GradientTransformation<Sca
         sums[i] = s;
         // TorchOpt's where(s > 0, g / (√s + eps), 0) as a product with the constant mask (mg.where is
         // a slow general loop). s = 0 forces g = 0 there (s >= g²); the added 1 keeps 0/0 out when eps = 0.
-        const pos = el.gt(s, 0);
+        const pos = el.gtMask(s, 0);
         const denom = el.add(el.add(el.sqrt(s), eps), el.sub(1, pos));
         return el.mul(A.div(g, denom), pos);
       });

@@ -5,15 +5,19 @@
  * Eager calls (no recorder) run the loop directly, without building an instruction.
  */
 import type { FloatArray } from '../native';
-import { Instr, type RawBuffer, TraceError, recorder } from '../trace';
+import type { TypedArray } from '../dtype';
+import { Instr, type RawBuffer, TraceError, bufType, recorder } from '../trace';
 
-/** dst[i] = src[i] for i < src.length (converting between float32, float64 and int32 values). */
-export function copyInto(src: RawBuffer, dst: FloatArray): void {
+/**
+ * dst[i] = src[i] for i < src.length, converting between element types as a typed array's `set`
+ * does (callers convert only values the target holds exactly: see `kernels/cast.ts`).
+ */
+export function copyInto(src: RawBuffer, dst: TypedArray): void {
   if (recorder === null) {
     dst.set(src);
     return;
   }
-  const code = (src instanceof Float32Array) === (dst instanceof Float32Array) && !(src instanceof Int32Array) && !(src instanceof Uint32Array) ? Instr.Copy : Instr.Cast;
+  const code = bufType(src) === bufType(dst) ? Instr.Copy : Instr.Cast;
   recorder.record(code, 'copy', [src, dst, src.length], [dst], src.length === dst.length, () => dst.set(src));
 }
 
@@ -21,19 +25,19 @@ export function copyInto(src: RawBuffer, dst: FloatArray): void {
  * dst[dstOffset + i] = src[srcOffset + i] for i < n (one dtype; the ranges may overlap, as with
  * copyWithin). Offsets instead of subarray views keep the recorder's lookups exact.
  */
-export function copyRange(src: FloatArray, srcOffset: number, dst: FloatArray, dstOffset: number, n: number): void {
+export function copyRange(src: TypedArray, srcOffset: number, dst: TypedArray, dstOffset: number, n: number): void {
   if (n === 0) return;
   if (recorder === null) copyRangeJs(src, srcOffset, dst, dstOffset, n);
   else recorder.record(Instr.Copy, 'copy', [[src, srcOffset], [dst, dstOffset], n], [dst], false, () => copyRangeJs(src, srcOffset, dst, dstOffset, n));
 }
 
-function copyRangeJs(src: FloatArray, srcOffset: number, dst: FloatArray, dstOffset: number, n: number): void {
+function copyRangeJs(src: TypedArray, srcOffset: number, dst: TypedArray, dstOffset: number, n: number): void {
   if (src === dst) dst.copyWithin(dstOffset, srcOffset, srcOffset + n);
   else dst.set(src.subarray(srcOffset, srcOffset + n), dstOffset);
 }
 
 /** dst[i] = value for every i. */
-export function fillInto(dst: FloatArray, value: number): void {
+export function fillInto(dst: TypedArray, value: number): void {
   if (recorder === null) {
     dst.fill(value);
     return;
@@ -42,7 +46,7 @@ export function fillInto(dst: FloatArray, value: number): void {
 }
 
 /** Copies `a` (of `shape`) permuted by `perm` into `out` (row-major in the permuted shape). */
-export function permuteInto(a: FloatArray, shape: readonly number[], perm: readonly number[], out: FloatArray): void {
+export function permuteInto(a: TypedArray, shape: readonly number[], perm: readonly number[], out: TypedArray): void {
   if (out.length === 0) return; // no output: return at once however large the other sizes
   if (recorder !== null) {
     if (shape.length > 8) throw new TraceError(`jit: permute of a ${shape.length}-dimensional tensor cannot be replayed (at most 8 dimensions)`);
@@ -52,7 +56,7 @@ export function permuteInto(a: FloatArray, shape: readonly number[], perm: reado
   permuteJs(a, shape, perm, out);
 }
 
-function permuteJs(a: FloatArray, shape: readonly number[], perm: readonly number[], out: FloatArray): void {
+function permuteJs(a: TypedArray, shape: readonly number[], perm: readonly number[], out: TypedArray): void {
   const nd = shape.length;
   const inStrides = new Array<number>(nd);
   let s = 1;
@@ -87,8 +91,8 @@ function permuteJs(a: FloatArray, shape: readonly number[], perm: readonly numbe
  * `start, start+step, …` (count of them) go to `out` viewed as [outer, outLen, inner] at `outStart`.
  */
 export function sliceCopy(
-  a: FloatArray,
-  out: FloatArray,
+  a: TypedArray,
+  out: TypedArray,
   outer: number,
   inner: number,
   aLen: number,
@@ -107,7 +111,7 @@ export function sliceCopy(
   sliceJs(a, out, outer, inner, aLen, start, step, count, outLen, outStart);
 }
 
-function sliceJs(a: FloatArray, out: FloatArray, outer: number, inner: number, aLen: number, start: number, step: number, count: number, outLen: number, outStart: number): void {
+function sliceJs(a: TypedArray, out: TypedArray, outer: number, inner: number, aLen: number, start: number, step: number, count: number, outLen: number, outStart: number): void {
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < count; c++) {
       const src = (o * aLen + start + c * step) * inner;
@@ -123,7 +127,7 @@ function sliceJs(a: FloatArray, out: FloatArray, outer: number, inner: number, a
  * `start, start+step, …` of `out` viewed as [outer, outLen, inner] (the slice's backward; the
  * other rows keep their values).
  */
-export function sliceScatter(a: FloatArray, out: FloatArray, outer: number, inner: number, start: number, step: number, count: number, outLen: number): void {
+export function sliceScatter(a: TypedArray, out: TypedArray, outer: number, inner: number, start: number, step: number, count: number, outLen: number): void {
   if (outer === 0 || inner === 0 || count === 0) return;
   const run = (): void => {
     for (let o = 0; o < outer; o++) {
@@ -138,7 +142,7 @@ export function sliceScatter(a: FloatArray, out: FloatArray, outer: number, inne
 }
 
 /** out[o, c, :] = a[o, idx[c], :]: `a` viewed as [outer, rows, inner], `out` as [outer, idx.length, inner]. */
-export function gatherRowsInto(a: FloatArray, idx: Int32Array, out: FloatArray, outer: number, inner: number, rows: number): void {
+export function gatherRowsInto(a: TypedArray, idx: Int32Array, out: TypedArray, outer: number, inner: number, rows: number): void {
   const count = idx.length;
   if (outer === 0 || inner === 0 || count === 0) return;
   const run = (): void => {

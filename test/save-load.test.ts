@@ -11,10 +11,13 @@ import * as path from 'node:path';
 import * as mg from '../ts/index';
 import { encodeSafetensors } from '../ts/io/safetensors';
 import { assertClose } from './helpers/check';
+import { bnNet } from './helpers/bn-net';
 
 const FIX = path.join(__dirname, 'fixtures');
 const REF = JSON.parse(fs.readFileSync(path.join(FIX, 'torch_safetensors.json'), 'utf8')) as {
   input: number[][]; torchOutput: number[][]; metagradFileKeys: string[]; metagradFileOutputInTorch: number[][];
+  bnOutput: number[][]; bnTracked: number; metagradBnDtypes: Record<string, string>; metagradBnLabels: number[]; metagradBnMask: boolean[];
+  metagradBnTracked: number; metagradBnOutputInTorch: number[][];
 };
 const mlp = () => new mg.nn.Sequential(new mg.nn.Linear(3, 4), new mg.nn.Tanh(), new mg.nn.Linear(4, 2));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mg-save-'));
@@ -39,6 +42,33 @@ describe('mg.save / mg.load', () => {
     const file = path.join(tmp(), 'm.safetensors');
     mg.save(net, file, { metadata: { writer: 'metagrad mg.save' } });
     assert.deepEqual(fs.readFileSync(file), fs.readFileSync(path.join(FIX, 'metagrad_mlp.safetensors')));
+  });
+
+  it('int64 and bool tensors both ways: a BatchNorm state dict (num_batches_tracked), labels and a mask', () => {
+    // PyTorch's file: dtypes as PyTorch saved them, and the state dict gives PyTorch's eval outputs.
+    const { labels, mask, ...sd } = mg.load(path.join(FIX, 'torch_bn.safetensors'));
+    assert.equal(labels.dtype, 'int64');
+    assert.deepEqual(labels.tolist(), [4, 0, 9]);
+    assert.equal(mask.dtype, 'bool');
+    assert.equal(mask.toString(), 'tensor([ True, False,  True,  True])');
+    assert.equal(sd['1.num_batches_tracked'].dtype, 'int64');
+    const net = new mg.nn.Sequential(new mg.nn.Linear(3, 4), new mg.nn.BatchNorm1d(4));
+    net.loadStateDict(sd);
+    net.eval();
+    assert.equal((net.stateDict()['1.num_batches_tracked'] as mg.Tensor).item(), REF.bnTracked);
+    assertClose(mg.noGrad(() => net.forward(mg.tensor(REF.input)) as mg.Tensor), REF.bnOutput.flat(), 1e-6);
+    // metagrad's file, as PyTorch read it: the same dtypes and values, and metagrad's eval outputs.
+    const ours = bnNet();
+    ours.eval();
+    const dtypes = Object.fromEntries(Object.entries(mg.load(path.join(FIX, 'metagrad_bn.safetensors'))).map(([k, t]) => [k, t.dtype]));
+    assert.deepEqual(dtypes, REF.metagradBnDtypes);
+    assert.deepEqual(REF.metagradBnLabels, [4, 0, 9]);
+    assert.deepEqual(REF.metagradBnMask, [true, false, true, true]);
+    assert.equal(REF.metagradBnTracked, 2);
+    assertClose(mg.noGrad(() => ours.forward(mg.tensor(REF.input)) as mg.Tensor), REF.metagradBnOutputInTorch.flat(), 1e-6);
+    const file = path.join(tmp(), 'bn.safetensors');
+    mg.save({ ...ours.stateDict(), labels: mg.tensor([4, 0, 9], { dtype: 'int64' }), mask: mg.tensor([true, false, true, true]) }, file);
+    assert.deepEqual(fs.readFileSync(file), fs.readFileSync(path.join(FIX, 'metagrad_bn.safetensors')), 'the fixture is reproducible');
   });
 
   it('a tree round-trips under dotted names with dtypes, values and metadata', () => {

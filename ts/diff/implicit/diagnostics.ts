@@ -48,9 +48,10 @@ export function reportSolve(
     warnOnce(
       key,
       'METAGRAD_SOLVE_NOT_CONVERGED',
-      `${info.site}: the backward linear solve stopped after ${info.iterations} iterations with residual norm ` +
-        `${info.residualNorm.toExponential(3)} without meeting its tolerance; the implicit gradient is approximate. ` +
-        'Raise maxiter or loosen rtol/atol (this warning is shown once per wrapper; see mg.diff.implicit.lastSolveInfo()).',
+      // A hand-written solver reports no iteration count (NaN): say so rather than "after NaN".
+      `${info.site}: the backward linear solve ${Number.isNaN(info.iterations) ? '(a solver that reports no iteration count) stopped' : `stopped after ${info.iterations} iterations`} ` +
+        `with residual norm ${info.residualNorm.toExponential(3)} without meeting its tolerance; the implicit gradient is approximate. ` +
+        `${Number.isNaN(info.iterations) ? 'Solve more accurately' : 'Raise maxiter or loosen rtol/atol'} (this warning is shown once per wrapper; see mg.diff.implicit.lastSolveInfo()).`,
     );
   }
 }

@@ -175,6 +175,36 @@ describe('dtypes: autograd through masks, and refusals', () => {
   });
 });
 
+describe('dtypes: func.vmap and distributed payloads', () => {
+  it('vmap of comparisons, masks, counts, argmax, casts and int64 class targets equals the loop', () => {
+    mg.manualSeed(7);
+    const f = (x: mg.Tensor, y: mg.Tensor): mg.Tensor[] => {
+      const m = x.gt(0);
+      return [mg.where(m, x, y).sum(), m.sum(), mg.argmax(x), m.logicalAnd(y.lt(0.5)), x.long().add(1)];
+    };
+    const x = mg.randn([4, 3], { dtype: 'float64' });
+    const y = mg.randn([4, 3], { dtype: 'float64' });
+    const v = mg.func.vmap(f)(x, y) as mg.Tensor[];
+    assert.deepEqual(v.map((t) => t.dtype), ['float64', 'int64', 'int64', 'bool', 'int64']);
+    for (let i = 0; i < 4; i++) {
+      f(x.index(i), y.index(i)).forEach((t, k) => assert.deepEqual(v[k].index(i).tolist(), t.tolist(), `output ${k}, member ${i}`));
+    }
+    const logits = mg.randn([3, 5, 4], { dtype: 'float64' });
+    const labels = mg.tensor([[0, 3, 1, 2, 2], [1, 1, 0, 0, 3], [2, 2, 1, 3, 2]], { dtype: 'int64' });
+    const ce = mg.func.vmap((l: mg.Tensor, t: mg.Tensor) => mg.nn.functional.crossEntropy(l, t))(logits, labels) as mg.Tensor;
+    assertClose(ce, [0, 1, 2].map((i) => mg.nn.functional.crossEntropy(logits.index(i), labels.index(i)).item()), 1e-15, 1e-15);
+  });
+
+  it('payloads carry int32, int64 and bool tensors', () => {
+    const value = { labels: mg.tensor([1, -2, 2 ** 40], { dtype: 'int64' }), mask: mg.tensor([false, true]), n: mg.tensor([3], { dtype: 'int32' }) };
+    const back = mg.distributed.decodePayload(mg.distributed.encodePayload(value)) as typeof value;
+    for (const k of ['labels', 'mask', 'n'] as const) {
+      assert.equal(back[k].dtype, value[k].dtype, k);
+      assert.deepEqual(back[k].tolist(), value[k].tolist(), k);
+    }
+  });
+});
+
 describe('dtypes: save/load and mg.jit', () => {
   it('mg.save/mg.load keep int32, int64 and bool (I32, I64, BOOL)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mg-dtypes-'));

@@ -116,6 +116,7 @@ describe('dtypes: creation, storage and shape ops', () => {
   it('typed arrays and booleans give their dtype; int64 is an Int64Array of numbers', () => {
     assert.equal(mg.tensor(new Int32Array([1, 2])).dtype, 'int32');
     assert.equal(mg.tensor(new Uint8Array([1, 0]), { dtype: 'bool' }).dtype, 'bool');
+    assert.throws(() => mg.tensor(new Uint8Array([2])), /tensor: a Uint8Array is read as bool values, which are 0 or 1; got 2 at index 0/);
     const i = mg.tensor([1.9, -1.9], { dtype: 'int64' });
     assert.ok(i.data instanceof mg.Int64Array && i.data instanceof Float64Array);
     assert.deepEqual(i.tolist(), [1, -1]);

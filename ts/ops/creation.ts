@@ -82,6 +82,10 @@ export function tensor(data: number | boolean | NestedArray | NestedBooleans | T
     if (isDetached(data)) throw new TypeError(`${fn}: argument 'data' is a detached ${data.constructor.name} (its ArrayBuffer was transferred away)`);
     const { dtype, requiresGrad } = resolve(fn, { ...opts, dtype: opts?.dtype ?? dtypeOf(data) });
     const shape = shapeOption(fn, opts, [data.length], data.length);
+    if (data instanceof Uint8Array) {
+      const bad = data.findIndex((v) => v > 1);
+      if (bad >= 0) throw new RangeError(`${fn}: a Uint8Array is read as bool values, which are 0 or 1; got ${data[bad]} at index ${bad} (give an Int32Array for integers)`);
+    }
     const out = allocate(dtype, data.length, fn);
     castInto(fn, hostRead(fn, data), out);
     return make(out, shape, requiresGrad);

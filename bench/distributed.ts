@@ -26,7 +26,7 @@ const CHUNK = 5;
 
 /** A `metagrad worker` process whose kernels use one thread (so processes, not threads, share the cores). */
 async function startWorker(url: string, queue: string): Promise<ChildProcess> {
-  const cli = join(__dirname, '..', 'dist', 'cli', 'main.js');
+  const cli = join(__dirname, '..', 'cli', 'dist', 'main.js');
   const child = spawn(process.execPath, [cli, 'worker', '--queue', url, '--queue-name', queue, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, METAGRAD_NUM_THREADS: '1' } });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('bench distributed: a worker did not start within 30 s')), 30_000);

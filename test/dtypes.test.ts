@@ -166,6 +166,7 @@ describe('dtypes: autograd through masks, and refusals', () => {
     assert.throws(() => i.mean(), /mean: argument 'input' must be a floating-point tensor \(float32 or float64\), got int64; cast it with \.to\('float32'\)/);
     assert.throws(() => mg.matmul(i, i), /matmul: argument 'input' must be a floating-point tensor/);
     assert.throws(() => mg.softmax(i), /softmax: argument 'input' must be a floating-point tensor/);
+    assert.throws(() => i.pow(-1), /pow: integers to negative integer powers are not allowed/);
     assert.throws(() => i.add_(1), /add_: in-place arithmetic needs floating-point tensors, got int64/);
     assert.throws(() => mg.randn([2], { dtype: 'int64' as mg.FloatDType }), /randn: argument 'dtype' must be 'float32' or 'float64'/);
     assert.throws(() => new mg.nn.Linear(2, 2, { dtype: 'int32' as mg.FloatDType }), /Linear: argument 'dtype' must be 'float32' or 'float64'/);

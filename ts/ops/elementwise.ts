@@ -15,6 +15,7 @@ import { copyInto } from '../tensor/kernels/layout';
 import { type BatchedTensor, batchedOf, isBatched, unionLevels } from '../tensor/batched';
 import { alignBatched } from './shape';
 import { isTensor } from '../tensor/tensor';
+import { hostRead } from '../tensor/trace';
 
 // ---- vmap rules ------------------------------------------------------------------------------
 
@@ -49,8 +50,6 @@ function unaryRaw(op: UnaryOp, a: Tensor): Tensor {
   unaryInto(op, a.data as FloatArray, out);
   return wrap(out, a.shape);
 }
-
-
 
 /** −a. */
 export function neg(a: Tensor): Tensor {
@@ -293,6 +292,9 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   if (isBatched(a) || isBatched(b)) return zipBatched((p, q) => pow(p, q), a, b);
   const [x, y] = binaryOperands('pow', a, b, to);
+  if (!isFloating(x.dtype) && hostRead('pow', y.data).some((v) => v < 0)) {
+    throw new RangeError("pow: integers to negative integer powers are not allowed (as in PyTorch); cast the base with .to('float32')");
+  }
   const out = binaryRaw('pow', BinaryOp.Pow, x, y);
   // PyTorch's names: PowBackward0 for a number exponent, 2 for a number base, 1 for two tensors.
   return record(

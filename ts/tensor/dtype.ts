@@ -155,7 +155,15 @@ function allocateZeroed(dtype: DType, n: number, fn: string): TypedArray {
   const bytes = n * itemSize(dtype);
   if (bytes > ON_HEAP_BYTES && bytes <= SLAB_MAX_BYTES) return fromSlab(dtype, n, bytes);
   try {
-    return view(dtype, new ArrayBuffer(bytes), 0, n);
+    // The constructors themselves: a small typed array keeps its values on V8's heap, where a
+    // view of a fresh ArrayBuffer would cost a malloc (see fromSlab).
+    switch (dtype) {
+      case 'float64': return new Float64Array(n);
+      case 'float32': return new Float32Array(n);
+      case 'int32': return new Int32Array(n);
+      case 'int64': return new Int64Array(n);
+      case 'bool': return new Uint8Array(n);
+    }
   } catch (e) {
     throw new RangeError(`${fn}: could not allocate a ${dtype} tensor of ${n} elements (${(e as Error).message})`);
   }
